@@ -1,0 +1,545 @@
+"""Scenario configuration: schema, TOML loading, validation and dotted overrides.
+
+A scenario is a TOML file whose tables mirror :class:`ScenarioModel`. Anything not given
+takes its default; per-role tables are merged key by key over the defaults of the
+community's goal (``knowledge`` or ``social``). Every value is validated in one place
+(pydantic), and every error names the file, the dotted key, what was expected and what
+was found.
+
+Examples
+--------
+>>> cfg = load_config()                       # the defaults
+>>> cfg.community.n_seed
+200
+>>> cfg2 = cfg.override({"community.chatter_share": 0.3})
+>>> cfg2.community.chatter_share, cfg.community.chatter_share
+(0.3, 0.05)
+>>> cfg.override({"community.chatter_share": 2})
+Traceback (most recent call last):
+...
+qunsim.config.ConfigError: invalid config (defaults): `community.chatter_share` must be less than or equal to 1, got 2
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Dist",
+    "load_config",
+    "deep_merge",
+    "dump_toml",
+    "ROLE_NAMES",
+]
+
+ROLE_NAMES = ("owner", "expert", "contributor", "regular", "chatter", "spammer", "moderator")
+
+
+class ConfigError(ValueError):
+    """A config (file, override or dict) does not validate. The message is one paragraph."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+Unit = Field(ge=0.0, le=1.0)
+
+
+class Dist(_Strict):
+    """A distribution given by its mean and standard deviation.
+
+    Attributes in [0, 1] (quality, warmth, taste, threshold) are drawn from a Beta with this
+    mean and sd; positive attributes (post rate, attention, need, willingness to pay) from a
+    Gamma. ``sd = 0`` gives the mean to everyone. In TOML: ``quality = {mean = 0.8, sd = 0.1}``
+    or just ``quality = 0.8``.
+    """
+
+    mean: float = Field(ge=0.0)
+    sd: float = Field(default=0.0, ge=0.0)
+
+    @classmethod
+    def _coerce(cls, v: Any) -> Any:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return {"mean": float(v), "sd": 0.0}
+        return v
+
+
+def _dist_field(v: Any) -> Any:
+    return Dist._coerce(v)
+
+
+class RoleParams(_Strict):
+    """Per-role attribute distributions (DESIGN §2.1)."""
+
+    quality: Dist  # information value of posts, [0,1]
+    warmth: Dist  # social warmth of posts, [0,1]
+    post_rate: Dist  # posts a day at multiplier 1
+    attention: Dist  # messages a day read in full
+    taste: Dist  # weight on information vs warmth, [0,1]
+    need: Dist  # value a day needed to stay
+    wtp: Dist  # willingness to pay (currency units)
+    threshold: Dist  # contagion threshold phi, [0,1]
+
+    _coerce = field_validator("*", mode="before")(lambda cls, v: _dist_field(v))
+
+    @field_validator("quality", "warmth", "taste", "threshold")
+    @classmethod
+    def _unit_mean(cls, d: Dist) -> Dist:
+        if d.mean > 1.0:
+            raise ValueError(f"mean must be in [0, 1] for this attribute, got {d.mean}")
+        if d.sd > 0 and d.sd**2 >= d.mean * (1 - d.mean):
+            raise ValueError(
+                f"sd {d.sd} too large for a Beta with mean {d.mean} (need sd^2 < mean*(1-mean))"
+            )
+        return d
+
+
+class Composition(_Strict):
+    """Shares of the core roles among members who are neither chatters nor spammers."""
+
+    expert: float = Field(default=0.05, ge=0, le=1)
+    contributor: float = Field(default=0.20, ge=0, le=1)
+    regular: float = Field(default=0.75, ge=0, le=1)
+
+    @field_validator("regular")
+    @classmethod
+    def _positive_sum(cls, v: float, info) -> float:
+        total = v + info.data.get("expert", 0) + info.data.get("contributor", 0)
+        if total <= 0:
+            raise ValueError("expert + contributor + regular shares must be > 0")
+        return v
+
+
+class Community(_Strict):
+    """Who is in the community at the start, who could join, and how it is organised."""
+
+    name: str = "community"
+    goal: Literal["knowledge", "social"] = "knowledge"
+    n_seed: int = Field(default=200, ge=1)  # initial (invited) members, the owner included
+    n_prospects: int = Field(default=20_000, ge=0)  # people outside who can join
+    n_groups: int = Field(default=1, ge=1)
+    group_cap: int = Field(default=500, ge=2)  # members per group; a full community opens a new group
+    structure: Literal["pyramid", "ring"] = "pyramid"
+    n_leaders: int = Field(default=4, ge=1)  # ring structure: balanced leaders
+    leader_tie_share: float = Field(default=0.8, ge=0, le=1)  # share of seed members tied to a leader
+    chatter_share: float = Field(default=0.05, ge=0, le=1)
+    spammer_share: float = Field(default=0.0, ge=0, le=1)
+    moderators: int = Field(default=0, ge=0)
+    composition: Composition = Composition()
+
+    @field_validator("spammer_share")
+    @classmethod
+    def _shares(cls, v: float, info) -> float:
+        if v + info.data.get("chatter_share", 0.0) > 1.0:
+            raise ValueError("chatter_share + spammer_share must be at most 1")
+        return v
+
+
+class Network(_Strict):
+    """The social graph over members and prospects."""
+
+    kind: Literal["er", "ws", "ba", "sbm", "edgelist"] = "ws"
+    mean_degree: float = Field(default=10.0, gt=0)
+    rewire: float = Field(default=0.1, ge=0, le=1)  # Watts–Strogatz rewiring probability
+    blocks: int = Field(default=4, ge=1)  # stochastic block model: number of blocks
+    assortativity: float = Field(default=0.8, ge=0, le=1)  # SBM: share of a node's ties inside its block
+    path: str = ""  # edge-list file (two or three whitespace-separated columns: u v [weight])
+    initial_tie: float = Field(default=0.2, ge=0, le=1)  # tie strength of pre-existing ties
+
+
+class Dynamics(_Strict):
+    """Rates and weights of the daily step (DESIGN §2.2). See docs/model.md for the equations."""
+
+    # 1. arrivals
+    inflow: float = Field(default=3.0, ge=0)  # exogenous exposures a day at t = 0
+    inflow_halflife: float = Field(default=240.0, gt=0)  # days for exogenous exposure to halve
+    accept: float = Field(default=0.6, ge=0, le=1)  # a prospect's base chance to join when exposed
+    referral_rate: float = Field(default=0.02, ge=0)  # invitations a day by a trusting member
+    referral_trust: float = Field(default=0.6, ge=0, le=1)  # trust needed to invite
+    wom_reach: float = Field(default=6.0, ge=0)  # prospects an unhappy leaver reaches
+    wom_weight: float = Field(default=1.0, ge=0)  # acceptance *= exp(-wom_weight * heard)
+    wom_memory: float = Field(default=0.98, ge=0, le=1)  # daily persistence of what was heard
+    # 2. posting
+    answer_base: float = Field(default=0.25, ge=0, le=1)  # answerers' rate multiplier with no questions
+    answer_halfsat: float = Field(default=1.0, gt=0)  # questions per answerer at half response
+    chatter_contagion: float = Field(default=2.0, ge=0)  # chatter rate *= 1 + c * chatter share
+    chatter_conversion: float = Field(default=0.01, ge=0, le=1)  # regulars turning chatter
+    reply_reward: float = Field(default=0.5, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
+    newcomer_days: int = Field(default=14, ge=0)
+    message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's
+    # 4. reading
+    spam_penalty: float = Field(default=1.0, ge=0)
+    read_cost: float = Field(default=0.05, ge=0)  # cost of reading one message
+    overload_cost: float = Field(default=1.0, ge=0)  # cost per unit of overflow (V - a)/a
+    recognition: float = Field(default=0.2, ge=0)  # value of one reply received
+    # 5. replies and ties
+    reply_prob: float = Field(default=0.05, ge=0, le=1)  # chance to reply to a read message of value 1
+    tie_increment: float = Field(default=0.15, ge=0, le=1)  # w += inc * (1 - w) per reply
+    tie_decay: float = Field(default=0.0, ge=0, le=1)
+    weak_tie: float = Field(default=0.1, ge=0, le=1)
+    strong_tie: float = Field(default=0.5, ge=0, le=1)
+    # 6. trust
+    trust_memory: float = Field(default=0.95, ge=0, le=1)
+    trust_weak: float = Field(default=0.6, ge=0, le=1)
+    trust_strong: float = Field(default=0.8, ge=0, le=1)
+    strong_evidence: float = Field(default=5.0, ge=0)  # evidence r+s needed for strong trust
+    spam_distrust: float = Field(default=0.1, ge=0)  # negative evidence per spam message read
+    leader_loss: float = Field(default=6.0, ge=0)  # negative evidence when a leader one is tied to leaves
+    # 8. satisfaction and churn
+    satisfaction_memory: float = Field(default=0.9, ge=0, lt=1)
+    hazard_base: float = Field(default=0.0005, ge=0, le=1)
+    hazard_max: float = Field(default=0.08, ge=0, le=1)
+    hazard_slope: float = Field(default=5.0, ge=0)
+    hazard_midpoint: float = Field(default=-0.3)  # satisfaction at which hazard is half its max
+    commit_sunk: float = Field(default=0.01, ge=0)  # damping per currency unit paid
+    commit_tier: float = Field(default=0.5, ge=0)
+    commit_ties: float = Field(default=0.2, ge=0)  # per strong tie
+    commit_identity: float = Field(default=1.0, ge=0)  # trust x tie to a leader
+    contagion: bool = True  # threshold contagion on ties
+    habituation: float = Field(default=0.5, ge=0)  # need grows by this share per year of tenure
+    grace_days: int = Field(default=7, ge=0)  # newcomers do not leave for dissatisfaction before this
+
+
+class Run(_Strict):
+    steps: int = Field(default=365, ge=0)
+    agent_views: bool = True  # keep a mesa.Agent view per active member in model.agents
+
+
+class ScenarioModel(_Strict):
+    community: Community = Community()
+    network: Network = Network()
+    roles: dict[str, RoleParams] = Field(default_factory=dict)
+    dynamics: Dynamics = Dynamics()
+    gate: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    activity: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    monetization: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    run: Run = Run()
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, v: dict) -> dict:
+        unknown = sorted(set(v) - set(ROLE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; expected some of {list(ROLE_NAMES)}")
+        return v
+
+
+def _d(mean: float, sd: float) -> dict:
+    return {"mean": mean, "sd": sd}
+
+
+# Defaults by role for a knowledge community. A social community changes taste and attention.
+_KNOWLEDGE_ROLES: dict[str, dict] = {
+    "owner": dict(quality=_d(0.9, 0.0), warmth=_d(0.6, 0.0), post_rate=_d(3.0, 0.0),
+                  attention=_d(200.0, 0.0), taste=_d(0.7, 0.0), need=_d(0.0, 0.0),
+                  wtp=_d(0.0, 0.0), threshold=_d(1.0, 0.0)),
+    "expert": dict(quality=_d(0.85, 0.08), warmth=_d(0.3, 0.1), post_rate=_d(2.0, 0.6),
+                   attention=_d(25.0, 8.0), taste=_d(0.9, 0.05), need=_d(6.0, 1.5),
+                   wtp=_d(200.0, 100.0), threshold=_d(0.2, 0.05)),
+    "contributor": dict(quality=_d(0.6, 0.1), warmth=_d(0.4, 0.1), post_rate=_d(1.0, 0.4),
+                        attention=_d(50.0, 15.0), taste=_d(0.75, 0.1), need=_d(6.0, 1.5),
+                        wtp=_d(120.0, 60.0), threshold=_d(0.2, 0.05)),
+    "regular": dict(quality=_d(0.3, 0.1), warmth=_d(0.4, 0.1), post_rate=_d(0.25, 0.15),
+                    attention=_d(40.0, 15.0), taste=_d(0.7, 0.15), need=_d(4.0, 1.2),
+                    wtp=_d(60.0, 40.0), threshold=_d(0.2, 0.05)),
+    "chatter": dict(quality=_d(0.08, 0.04), warmth=_d(0.6, 0.1), post_rate=_d(6.0, 2.0),
+                    attention=_d(150.0, 40.0), taste=_d(0.2, 0.1), need=_d(3.0, 1.0),
+                    wtp=_d(20.0, 15.0), threshold=_d(0.3, 0.05)),
+    "spammer": dict(quality=_d(0.0, 0.0), warmth=_d(0.0, 0.0), post_rate=_d(4.0, 1.0),
+                    attention=_d(5.0, 2.0), taste=_d(0.5, 0.0), need=_d(0.0, 0.0),
+                    wtp=_d(0.0, 0.0), threshold=_d(1.0, 0.0)),
+    "moderator": dict(quality=_d(0.6, 0.05), warmth=_d(0.6, 0.05), post_rate=_d(1.0, 0.0),
+                      attention=_d(300.0, 0.0), taste=_d(0.6, 0.0), need=_d(0.0, 0.0),
+                      wtp=_d(0.0, 0.0), threshold=_d(1.0, 0.0)),
+}
+
+_SOCIAL_CHANGES: dict[str, dict] = {
+    "owner": dict(taste=_d(0.3, 0.0)),
+    "expert": dict(taste=_d(0.35, 0.1), attention=_d(80.0, 20.0)),
+    "contributor": dict(taste=_d(0.3, 0.1), attention=_d(100.0, 25.0)),
+    "regular": dict(taste=_d(0.25, 0.1), attention=_d(120.0, 30.0)),
+    "chatter": dict(taste=_d(0.15, 0.05)),
+}
+
+
+def default_roles(goal: str) -> dict[str, dict]:
+    """The default role table for a community goal (``knowledge`` or ``social``)."""
+    roles = copy.deepcopy(_KNOWLEDGE_ROLES)
+    if goal == "social":
+        roles = deep_merge(roles, _SOCIAL_CHANGES)
+    return roles
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """Return ``base`` updated key by key (recursively for tables) with ``update``."""
+    out = copy.deepcopy(base)
+    for k, v in update.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and not _is_dist(v):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _is_dist(v: dict) -> bool:
+    return set(v) <= {"mean", "sd"} and "mean" in v
+
+
+# --------------------------------------------------------------------------------------
+# error formatting
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, str):
+        return repr(v)
+    text = json.dumps(v, default=str) if isinstance(v, (dict, list)) else str(v)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+def _fmt_msg(msg: str) -> str:
+    msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
+    msg = msg.replace("Extra inputs are not permitted", "is not a known key")
+    return msg
+
+
+def format_validation_error(err: ValidationError, source: str, prefix: str = "") -> str:
+    """One paragraph naming the source, each dotted key, what was expected and what was found."""
+    parts = []
+    for e in err.errors(include_url=False):
+        loc = ".".join(str(p) for p in (prefix.split(".") if prefix else []) + list(e["loc"]))
+        what = _fmt_msg(e["msg"])
+        found = e.get("input")
+        if e["type"] == "extra_forbidden":
+            parts.append(f"`{loc}` {what}")
+        elif e["type"] == "missing":
+            parts.append(f"`{loc}` is required")
+        else:
+            parts.append(f"`{loc}` {what}, got {_fmt_value(found)}")
+    return f"invalid config ({source}): " + "; ".join(parts)
+
+
+# --------------------------------------------------------------------------------------
+# Config
+
+
+class Config:
+    """A validated scenario: attribute access to its tables, dotted overrides, TOML round trip.
+
+    Build one with :func:`load_config`. ``Config`` is immutable; :meth:`override` returns a
+    new one. The raw dict (``to_dict``) holds every value, defaults included.
+    """
+
+    def __init__(self, data: dict | None = None, *, source: str = "defaults"):
+        self.source = source
+        raw = copy.deepcopy(data or {})
+        goal = raw.get("community", {}).get("goal", "knowledge") if isinstance(
+            raw.get("community"), dict) else "knowledge"
+        roles_user = raw.get("roles", {})
+        if not isinstance(roles_user, dict):
+            raise ConfigError(f"invalid config ({source}): `roles` must be a table, got {_fmt_value(roles_user)}")
+        goal = goal if goal in ("knowledge", "social") else "knowledge"
+        unknown = sorted(set(roles_user) - set(ROLE_NAMES))
+        if unknown:
+            raise ConfigError(
+                f"invalid config ({source}): `roles` has unknown role(s) {unknown}; "
+                f"expected some of {list(ROLE_NAMES)}"
+            )
+        raw["roles"] = deep_merge(default_roles(goal), roles_user)
+        try:
+            self._model = ScenarioModel.model_validate(raw)
+        except ValidationError as err:
+            raise ConfigError(format_validation_error(err, source)) from None
+        self._data = self._model.model_dump(mode="python")
+        # policy tables are validated by their own parameter models
+        from qunsim.policies import validate_policy_tables
+
+        self._data = validate_policy_tables(self._data, source)
+
+    # -- access -------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._model, name)
+
+    def __getitem__(self, dotted: str) -> Any:
+        node: Any = self._data
+        for part in dotted.split("."):
+            node = node[part]
+        return node
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        try:
+            return self[dotted]
+        except (KeyError, TypeError):
+            return default
+
+    def to_dict(self) -> dict:
+        """The fully resolved config as plain Python data (defaults included)."""
+        return copy.deepcopy(self._data)
+
+    def to_toml(self) -> str:
+        return dump_toml(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and self._data == other._data
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self._data, sort_keys=True, default=str))
+
+    def __repr__(self) -> str:
+        return f"Config(source={self.source!r}, goal={self.community.goal!r})"
+
+    def __reduce__(self):
+        return (Config, (self._data,), {"source": self.source})
+
+    def __setstate__(self, state):
+        self.source = state["source"]
+
+    # -- overrides ------------------------------------------------------------------------
+    def override(self, overrides: dict[str, Any] | None = None, **kw: Any) -> Config:
+        """A new config with dotted keys set, e.g. ``{"community.chatter_share": 0.3}``.
+
+        Tables can be given whole (``{"gate.fee": {"price": 99}}``) and a policy table
+        can be switched off with ``None`` (``{"activity.spam_moderation": None}``).
+        """
+        items = dict(overrides or {})
+        items.update(kw)
+        data = self.to_dict()
+        for key, value in items.items():
+            set_dotted(data, key, value, source=self.source)
+        return Config(data, source=self.source)
+
+
+def set_dotted(data: dict, key: str, value: Any, *, source: str = "override") -> None:
+    """Set ``data[a][b][c] = value`` for ``key = "a.b.c"``, creating policy tables as needed."""
+    parts = key.split(".")
+    if not key or any(not p for p in parts):
+        raise ConfigError(f"invalid override ({source}): `{key}` is not a dotted key")
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        if part not in node:
+            if i == 0 or parts[0] not in ("gate", "activity", "monetization", "roles"):
+                raise ConfigError(
+                    f"invalid override ({source}): `{key}` names no known key (`{'.'.join(parts[:i + 1])}` does not exist)"
+                )
+            node[part] = {}
+        node = node[part]
+        if not isinstance(node, dict):
+            raise ConfigError(
+                f"invalid override ({source}): `{'.'.join(parts[:i + 1])}` is a value, not a table"
+            )
+    last = parts[-1]
+    if value is None and parts[0] in ("gate", "activity", "monetization") and len(parts) == 2:
+        node.pop(last, None)
+        return
+    if last not in node and parts[0] not in ("gate", "activity", "monetization", "roles"):
+        raise ConfigError(f"invalid override ({source}): `{key}` is not a known key")
+    if parts[0] in ("gate", "activity", "monetization") and len(parts) == 2 and not isinstance(value, dict):
+        # shorthand: gate.fee = 99 sets the policy's primary parameter
+        node[last] = {"_primary": value}
+        return
+    node[last] = value
+
+
+def load_config(source: str | Path | dict | Config | None = None, overrides: dict | None = None) -> Config:
+    """Load and validate a scenario.
+
+    Parameters
+    ----------
+    source : path to a TOML file, a dict, a Config, or None for the defaults.
+    overrides : dotted keys to set after loading.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        with one paragraph naming the file, key, expectation and value.
+    """
+    if isinstance(source, Config):
+        cfg = source
+    elif source is None:
+        cfg = Config({}, source="defaults")
+    elif isinstance(source, dict):
+        cfg = Config(source, source="dict")
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"invalid config ({path}): file not found")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"invalid config ({path}): not valid TOML: {e}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"invalid config ({path}): not a UTF-8 text file") from None
+        # relative edge-list paths resolve against the config file
+        net = data.get("network")
+        if isinstance(net, dict) and isinstance(net.get("path"), str) and net["path"]:
+            p = Path(net["path"])
+            if not p.is_absolute():
+                net["path"] = str((path.parent / p).resolve())
+        cfg = Config(data, source=str(path))
+    if overrides:
+        cfg = cfg.override(overrides)
+    return cfg
+
+
+# --------------------------------------------------------------------------------------
+# minimal TOML writer (tomllib only reads)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        if math.isnan(v):
+            return "nan"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    if v is None:
+        return '""'
+    return json.dumps(str(v))
+
+
+def _toml_key(k: str) -> str:
+    return k if k.replace("_", "").replace("-", "").isalnum() else json.dumps(k)
+
+
+def dump_toml(data: dict, _prefix: str = "") -> str:
+    """Write nested dicts of scalars and lists as TOML (tables for dicts of dicts)."""
+    lines: list[str] = []
+    tables: list[tuple[str, dict]] = []
+    for k, v in data.items():
+        if isinstance(v, dict) and (not v or any(isinstance(x, dict) for x in v.values()) or not _is_dist(v)):
+            tables.append((k, v))
+        elif v is None:
+            continue
+        else:
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    out = "\n".join(lines)
+    for k, v in tables:
+        name = f"{_prefix}.{_toml_key(k)}" if _prefix else _toml_key(k)
+        body = dump_toml(v, name)
+        out += ("\n\n" if out else "") + f"[{name}]" + ("\n" + body if body and not body.startswith("[") else ("\n\n" + body if body else ""))
+    return out.strip() + "\n" if _prefix == "" else out

@@ -1,0 +1,364 @@
+"""The social graph: builders, NetworkX conversion and the compact arrays the kernels use.
+
+Inside the model the graph is a :class:`SocialGraph`: undirected ties stored once as sorted
+int64 keys ``u * n + v`` (``u < v``) with a float32 strength each, plus a CSR adjacency
+(``indptr``, ``indices``) for neighbour gathers and sparse products. New ties (from replies)
+wait in a small buffer and are merged in bulk, by sorted insertion, never by a re-sort.
+
+Builders draw from the model's generator only (NetworkX builders get an integer seed drawn
+from it).
+
+Examples
+--------
+>>> import numpy as np
+>>> g = SocialGraph.from_edges(4, np.array([0, 1, 2]), np.array([1, 2, 3]))   # a path
+>>> g.degree().tolist()
+[1, 2, 2, 1]
+>>> g.n_edges
+3
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+__all__ = ["SocialGraph", "build_graph", "from_networkx", "gather_neighbors", "bfs_ball"]
+
+
+class SocialGraph:
+    """Undirected weighted graph over ``n`` nodes as sorted edge keys plus CSR.
+
+    Attributes
+    ----------
+    n : int
+    keys : int64[E]      sorted, ``u * n + v`` with ``u < v``
+    weight : float32[E]  tie strength in [0, 1]
+    indptr : int64[n+1], indices : int32[2E]   CSR adjacency, both directions
+    """
+
+    def __init__(self, n: int, keys: np.ndarray, weight: np.ndarray):
+        self.n = int(n)
+        self.keys = keys
+        self.weight = weight
+        self._pending_keys: list[np.ndarray] = []
+        self._pending_w: list[np.ndarray] = []
+        self._pending_n = 0
+        self._build_csr()
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_edges(cls, n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray | float = 0.2) -> SocialGraph:
+        """Deduplicated, loop-free graph from edge endpoint arrays (duplicates keep the max weight)."""
+        u = np.asarray(u, dtype=np.int64)
+        v = np.asarray(v, dtype=np.int64)
+        w = np.broadcast_to(np.asarray(w, dtype=np.float32), u.shape)
+        keep = u != v
+        u, v, w = u[keep], v[keep], w[keep]
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        keys = lo * n + hi
+        order = np.lexsort((-w, keys))
+        keys, w = keys[order], w[order]
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        return cls(n, keys[first], np.clip(w[first], 0, 1).astype(np.float32))
+
+    def _build_csr(self) -> None:
+        n = self.n
+        u = self.keys // n
+        v = self.keys - u * n
+        deg = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(deg, out=indptr[1:])
+        rows = np.concatenate([u, v])
+        cols = np.concatenate([v, u]).astype(np.int32)
+        order = np.argsort(rows, kind="stable")
+        self.indptr = indptr
+        self.indices = cols[order]
+
+    # ---------------------------------------------------------------- queries
+    @property
+    def n_edges(self) -> int:
+        return len(self.keys)
+
+    def degree(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def endpoints(self) -> tuple[np.ndarray, np.ndarray]:
+        u = self.keys // self.n
+        return u, self.keys - u * self.n
+
+    def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Edge index of each pair (a, b), or -1 where there is no (merged) tie."""
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        k = np.minimum(a, b) * self.n + np.maximum(a, b)
+        pos = np.searchsorted(self.keys, k)
+        pos_c = np.minimum(pos, max(len(self.keys) - 1, 0))
+        found = (pos < len(self.keys)) & (self.keys[pos_c] == k) if len(self.keys) else np.zeros(len(k), bool)
+        return np.where(found, pos_c, -1)
+
+    def adjacency(self, dtype=np.float32):
+        """scipy CSR adjacency (unweighted, symmetric), shares the index arrays."""
+        import scipy.sparse as sp
+
+        data = np.ones(len(self.indices), dtype=dtype)
+        return sp.csr_array((data, self.indices, self.indptr), shape=(self.n, self.n))
+
+    def neighbor_sum(self, x: np.ndarray) -> np.ndarray:
+        """For every node, the sum of ``x`` over its neighbours (one sparse product)."""
+        return self.adjacency(dtype=np.float32 if x.dtype != np.float64 else np.float64) @ x
+
+    # ---------------------------------------------------------------- ties
+    def strengthen(self, a: np.ndarray, b: np.ndarray, increment: float) -> int:
+        """Each pair (a, b) strengthens its tie: ``w <- 1 - (1 - w)(1 - inc)``; absent ties are
+        created (merged in bulk later). Returns the number of new ties created."""
+        if len(a) == 0 or increment <= 0:
+            return 0
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        keep = a != b
+        k = np.minimum(a[keep], b[keep]) * self.n + np.maximum(a[keep], b[keep])
+        uk, counts = np.unique(k, return_counts=True)
+        factor = (1.0 - increment) ** counts
+        pos = np.searchsorted(self.keys, uk)
+        pos_c = np.minimum(pos, max(len(self.keys) - 1, 0))
+        found = (pos < len(self.keys)) & (self.keys[pos_c] == uk) if len(self.keys) else np.zeros(len(uk), bool)
+        idx = pos_c[found]
+        self.weight[idx] = (1.0 - (1.0 - self.weight[idx]) * factor[found]).astype(np.float32)
+        new_k = uk[~found]
+        if len(new_k):
+            self._pending_keys.append(new_k)
+            self._pending_w.append((1.0 - factor[~found]).astype(np.float32))
+            self._pending_n += len(new_k)
+        return len(new_k)
+
+    def add_ties(self, a: np.ndarray, b: np.ndarray, weight: float) -> None:
+        """Queue ties (a, b) with a given strength (existing ties are raised to it)."""
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        keep = a != b
+        if not keep.any():
+            return
+        k = np.unique(np.minimum(a[keep], b[keep]) * self.n + np.maximum(a[keep], b[keep]))
+        self._pending_keys.append(k)
+        self._pending_w.append(np.full(len(k), weight, dtype=np.float32))
+        self._pending_n += len(k)
+
+    @property
+    def pending(self) -> int:
+        return self._pending_n
+
+    def merge_pending(self) -> int:
+        """Merge queued ties into the sorted keys and the CSR. Returns ties added."""
+        if not self._pending_n:
+            return 0
+        k = np.concatenate(self._pending_keys)
+        w = np.concatenate(self._pending_w)
+        self._pending_keys, self._pending_w, self._pending_n = [], [], 0
+        order = np.lexsort((-w, k))
+        k, w = k[order], w[order]
+        first = np.ones(len(k), dtype=bool)
+        first[1:] = k[1:] != k[:-1]
+        k, w = k[first], w[first]
+        # ties that already exist (queued twice, or made since): keep the stronger weight
+        pos = np.searchsorted(self.keys, k)
+        pos_c = np.minimum(pos, max(len(self.keys) - 1, 0))
+        exists = (pos < len(self.keys)) & (self.keys[pos_c] == k) if len(self.keys) else np.zeros(len(k), bool)
+        if exists.any():
+            e = pos_c[exists]
+            self.weight[e] = np.maximum(self.weight[e], w[exists])
+        k, w, pos = k[~exists], w[~exists], pos[~exists]
+        if not len(k):
+            return 0
+        self.keys = np.insert(self.keys, pos, k)
+        self.weight = np.insert(self.weight, pos, w)
+        # CSR: append the new entries at the end of their rows (column order inside a row is
+        # irrelevant to every use here), by insertion at row ends: no re-sort of old entries.
+        n = self.n
+        u = k // n
+        v = k - u * n
+        rows = np.concatenate([u, v])
+        cols = np.concatenate([v, u]).astype(np.int32)
+        order = np.argsort(rows, kind="stable")
+        rows, cols = rows[order], cols[order]
+        self.indices = np.insert(self.indices, self.indptr[rows + 1], cols)
+        self.indptr = self.indptr + np.concatenate(
+            [[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
+        return len(k)
+
+    def nbytes(self) -> int:
+        return self.keys.nbytes + self.weight.nbytes + self.indptr.nbytes + self.indices.nbytes
+
+    def to_networkx(self) -> nx.Graph:
+        g = nx.Graph()
+        g.add_nodes_from(range(self.n))
+        u, v = self.endpoints()
+        g.add_weighted_edges_from(zip(u.tolist(), v.tolist(), self.weight.tolist(), strict=True))
+        return g
+
+
+def gather_neighbors(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (node, neighbour) pairs for ``nodes``, as two flat arrays (no Python loop).
+
+    >>> g = SocialGraph.from_edges(4, np.array([0, 0, 1]), np.array([1, 2, 3]))
+    >>> src, nbr = gather_neighbors(g.indptr, g.indices, np.array([0, 3]))
+    >>> sorted(zip(src.tolist(), nbr.tolist()))
+    [(0, 1), (0, 2), (3, 1)]
+    """
+    nodes = np.asarray(nodes, dtype=np.int64)
+    starts = indptr[nodes]
+    lens = indptr[nodes + 1] - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    src = np.repeat(nodes, lens)
+    offs = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+    return src, indices[np.repeat(starts, lens) + offs].astype(np.int64)
+
+
+def bfs_ball(graph: SocialGraph, root: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """About ``size`` nodes nearest ``root`` by breadth-first layers (the last layer sampled);
+    tops up with random nodes if the component is smaller."""
+    n = graph.n
+    size = min(size, n)
+    seen = np.zeros(n, dtype=bool)
+    seen[root] = True
+    order = [np.array([root], dtype=np.int64)]
+    count = 1
+    frontier = order[0]
+    while count < size and len(frontier):
+        _, nbr = gather_neighbors(graph.indptr, graph.indices, frontier)
+        nbr = np.unique(nbr)
+        nbr = nbr[~seen[nbr]]
+        if count + len(nbr) > size:
+            nbr = rng.choice(nbr, size - count, replace=False)
+        seen[nbr] = True
+        order.append(nbr)
+        count += len(nbr)
+        frontier = nbr
+    if count < size:
+        rest = np.flatnonzero(~seen)
+        order.append(rng.choice(rest, size - count, replace=False))
+    return np.concatenate(order)
+
+
+# ------------------------------------------------------------------------ builders
+
+
+def _er(n: int, k: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    m = int(round(n * k / 2))
+    # draw a few extra pairs to make up for loops and duplicates, then trim to m
+    extra = int(m * 0.02) + 16
+    u = rng.integers(0, n, m + extra)
+    v = rng.integers(0, n, m + extra)
+    keep = u != v
+    lo, hi = np.minimum(u[keep], v[keep]), np.maximum(u[keep], v[keep])
+    keys = np.unique(lo * n + hi)
+    if len(keys) > m:
+        keys = rng.choice(keys, m, replace=False)
+    return keys // n, keys % n
+
+
+def _ws(n: int, k: float, p: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    half = max(1, int(round(k / 2)))
+    half = min(half, max(1, (n - 1) // 2))
+    u = np.repeat(np.arange(n, dtype=np.int64), half)
+    v = (u + np.tile(np.arange(1, half + 1), n)) % n
+    rewire = rng.random(len(u)) < p
+    v = v.copy()
+    v[rewire] = rng.integers(0, n, int(rewire.sum()))
+    return u, v
+
+
+def _ba(n: int, k: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    m = max(1, int(round(k / 2)))
+    if n <= m:
+        return _er(n, k, rng)
+    g = nx.barabasi_albert_graph(n, m, seed=int(rng.integers(2**31 - 1)))
+    e = np.array(g.edges(), dtype=np.int64).reshape(-1, 2)
+    return e[:, 0], e[:, 1]
+
+
+def _sbm(n: int, k: float, blocks: int, assort: float, rng: np.random.Generator):
+    block = rng.integers(0, blocks, n)
+    m = int(round(n * k / 2))
+    m_in = int(round(m * assort))
+    u_in = rng.integers(0, n, m_in)
+    # a random partner inside the same block: sort nodes by block, pick within the block's span
+    order = np.argsort(block, kind="stable")
+    counts = np.bincount(block, minlength=blocks)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    b = block[u_in]
+    v_in = order[start[b] + (rng.random(m_in) * counts[b]).astype(np.int64)]
+    u_out = rng.integers(0, n, m - m_in)
+    v_out = rng.integers(0, n, m - m_in)
+    return np.concatenate([u_in, u_out]), np.concatenate([v_in, v_out])
+
+
+def read_edgelist(path: str | Path) -> tuple[int, np.ndarray, np.ndarray, np.ndarray | None, list]:
+    """Read ``u v [weight]`` lines (``#`` comments). Node labels may be any tokens."""
+    from qunsim.config import ConfigError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"invalid config: `network.path` edge-list file {str(p)!r} not found")
+    us, vs, ws = [], [], []
+    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.replace(",", " ").split()
+        if len(parts) not in (2, 3):
+            raise ConfigError(f"invalid edge list ({p}, line {lineno}): expected 'u v [weight]', got {line!r}")
+        us.append(parts[0])
+        vs.append(parts[1])
+        if len(parts) == 3:
+            try:
+                w = float(parts[2])
+            except ValueError:
+                raise ConfigError(f"invalid edge list ({p}, line {lineno}): weight {parts[2]!r} is not a number") from None
+            if not 0 <= w <= 1:
+                raise ConfigError(f"invalid edge list ({p}, line {lineno}): weight must be in [0, 1], got {w}")
+            ws.append(w)
+        elif ws:
+            raise ConfigError(f"invalid edge list ({p}, line {lineno}): some lines have a weight, this one has none")
+    labels = sorted(set(us) | set(vs), key=lambda s: (len(s), s))
+    index = {lab: i for i, lab in enumerate(labels)}
+    u = np.array([index[x] for x in us], dtype=np.int64)
+    v = np.array([index[x] for x in vs], dtype=np.int64)
+    w = np.array(ws, dtype=np.float32) if ws else None
+    return len(labels), u, v, w, labels
+
+
+def build_graph(net, n: int, rng: np.random.Generator) -> SocialGraph:
+    """Build the configured graph over ``n`` nodes (``net`` is the ``network`` config table)."""
+    kind = net.kind
+    k = min(net.mean_degree, max(n - 1, 1))
+    if kind == "er":
+        u, v = _er(n, k, rng)
+    elif kind == "ws":
+        u, v = _ws(n, k, net.rewire, rng)
+    elif kind == "ba":
+        u, v = _ba(n, k, rng)
+    elif kind == "sbm":
+        u, v = _sbm(n, k, net.blocks, net.assortativity, rng)
+    else:  # pragma: no cover - edgelist is handled by the caller
+        raise ValueError(kind)
+    return SocialGraph.from_edges(n, u, v, net.initial_tie)
+
+
+def from_networkx(g: nx.Graph, default_weight: float = 0.2) -> tuple[SocialGraph, list]:
+    """Convert any NetworkX graph; node order is ``list(g.nodes)``. Edge attribute ``weight``
+    (in [0, 1]) is the tie strength where present."""
+    nodes = list(g.nodes)
+    index = {node: i for i, node in enumerate(nodes)}
+    if g.number_of_edges():
+        e = np.array([(index[a], index[b]) for a, b in g.edges()], dtype=np.int64)
+        w = np.array([float(d.get("weight", default_weight)) for _, _, d in g.edges(data=True)],
+                     dtype=np.float32)
+        w = np.clip(w, 0, 1)
+        return SocialGraph.from_edges(len(nodes), e[:, 0], e[:, 1], w), nodes
+    return SocialGraph.from_edges(len(nodes), np.empty(0, np.int64), np.empty(0, np.int64)), nodes

@@ -1,0 +1,35 @@
+"""Policies: entry gates, activity policies and monetization, as plug-ins.
+
+Built-ins register themselves by key; see :mod:`qunsim.policies.base` for the interfaces.
+"""
+
+from qunsim.policies import activity, gates, monetization  # noqa: F401  (registration)
+from qunsim.policies.activity import SpamModeration
+from qunsim.policies.base import (
+    REGISTRY,
+    ActivityPolicy,
+    Gate,
+    MonetizationPolicy,
+    Policy,
+    PolicyParams,
+    build_policies,
+    register,
+    resolve_class,
+    validate_policy_tables,
+)
+from qunsim.policies.gates import InterestGate
+
+__all__ = [
+    "Policy",
+    "PolicyParams",
+    "Gate",
+    "ActivityPolicy",
+    "MonetizationPolicy",
+    "REGISTRY",
+    "register",
+    "resolve_class",
+    "validate_policy_tables",
+    "build_policies",
+    "InterestGate",
+    "SpamModeration",
+]
