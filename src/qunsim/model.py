@@ -214,6 +214,28 @@ class CommunityModel(mesa.Model):
         slots = np.repeat(np.arange(len(room)), room)
         st.group[ids] = self.rng.choice(slots, len(ids), replace=False) if len(slots) > len(ids) else slots[:len(ids)]
 
+    def set_groups(self, ids: np.ndarray, groups: np.ndarray) -> None:
+        """Move members ``ids`` to ``groups`` (indices may exceed today's count: new groups open).
+
+        For policies that split, merge or rebalance groups.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        groups = np.asarray(groups, dtype=np.int32)
+        if len(groups) and groups.min() < 0:
+            raise ValueError("group indices must be >= 0")
+        new_n = max(self.n_groups, int(groups.max()) + 1 if len(groups) else 0)
+        if new_n > self.n_groups:
+            extra = new_n - self.n_groups
+            self._yesterday_q = np.concatenate([self._yesterday_q, np.zeros(extra)])
+            self._yesterday_chat = np.concatenate([self._yesterday_chat, np.zeros(extra)])
+            self.n_groups = new_n
+        self.state.group[ids] = groups
+
+    def group_sizes(self) -> np.ndarray:
+        """Active members per group, int64[n_groups]."""
+        st = self.state
+        return np.bincount(st.group[st.status == Status.ACTIVE], minlength=self.n_groups)
+
     def _join(self, ids: np.ndarray, path: EntryPath | np.ndarray, seed_round: bool = False) -> None:
         if len(ids) == 0:
             return
@@ -291,10 +313,15 @@ class CommunityModel(mesa.Model):
         self._unhappy_today = []
         active0 = int((st.status == Status.ACTIVE).sum())
 
-        # 1. arrivals
+        # 1. arrivals (gates may record revenue in the day's context)
+        ctx = K.StepContext(step=t, n=st.n, n_groups=self.n_groups)
+        self.ctx = ctx
         self._arrivals(t)
         ids = st.active_ids()
-        ctx = K.StepContext(step=t, n=st.n, n_groups=self.n_groups)
+        if self.n_groups > ctx.n_groups:  # arrivals opened new groups
+            ctx.n_groups = self.n_groups
+            ctx.curated = np.zeros(self.n_groups, dtype=bool)
+            ctx.overload_relief = np.zeros(self.n_groups)
         if len(ids) == 0:
             self._finish_day(ctx, None, None, None, None, active0)
             return
