@@ -10,7 +10,7 @@ Examples
 --------
 >>> cfg = load_config()                       # the defaults
 >>> cfg.community.n_seed
-200
+50
 >>> cfg2 = cfg.override({"community.chatter_share": 0.3})
 >>> cfg2.community.chatter_share, cfg.community.chatter_share
 (0.3, 0.05)
@@ -125,7 +125,7 @@ class Community(_Strict):
 
     name: str = "community"
     goal: Literal["knowledge", "social"] = "knowledge"
-    n_seed: int = Field(default=200, ge=1)  # initial (invited) members, the owner included
+    n_seed: int = Field(default=50, ge=1)  # initial (invited) members, the owner included
     n_prospects: int = Field(default=20_000, ge=0)  # people outside who can join
     n_groups: int = Field(default=1, ge=1)
     group_cap: int = Field(default=500, ge=2)  # members per group; a full community opens a new group
@@ -148,7 +148,7 @@ class Community(_Strict):
 class Network(_Strict):
     """The social graph over members and prospects."""
 
-    kind: Literal["er", "ws", "ba", "sbm", "edgelist"] = "ws"
+    kind: Literal["er", "ws", "ba", "sbm", "edgelist"] = "er"
     mean_degree: float = Field(default=10.0, gt=0)
     rewire: float = Field(default=0.1, ge=0, le=1)  # Watts–Strogatz rewiring probability
     blocks: int = Field(default=4, ge=1)  # stochastic block model: number of blocks
@@ -163,24 +163,25 @@ class Dynamics(_Strict):
     # 1. arrivals
     inflow: float = Field(default=3.0, ge=0)  # exogenous exposures a day at t = 0
     inflow_halflife: float = Field(default=240.0, gt=0)  # days for exogenous exposure to halve
+    inflow_ramp: float = Field(default=60.0, ge=0)  # days for content channels to build their audience
     accept: float = Field(default=0.6, ge=0, le=1)  # a prospect's base chance to join when exposed
-    referral_rate: float = Field(default=0.02, ge=0)  # invitations a day by a trusting member
-    referral_trust: float = Field(default=0.6, ge=0, le=1)  # trust needed to invite
+    referral_rate: float = Field(default=0.05, ge=0)  # invitations a day by a trusting member
+    referral_trust: float = Field(default=0.8, ge=0, le=1)  # trust needed to invite
     wom_reach: float = Field(default=6.0, ge=0)  # prospects an unhappy leaver reaches
     wom_weight: float = Field(default=1.0, ge=0)  # acceptance *= exp(-wom_weight * heard)
     wom_memory: float = Field(default=0.98, ge=0, le=1)  # daily persistence of what was heard
     # 2. posting
     answer_base: float = Field(default=0.25, ge=0, le=1)  # answerers' rate multiplier with no questions
     answer_halfsat: float = Field(default=1.0, gt=0)  # questions per answerer at half response
-    chatter_contagion: float = Field(default=2.0, ge=0)  # chatter rate *= 1 + c * chatter share
+    chatter_contagion: float = Field(default=1.0, ge=0)  # chatter rate *= 1 + c * chatter share
     chatter_conversion: float = Field(default=0.01, ge=0, le=1)  # regulars turning chatter
-    reply_reward: float = Field(default=0.5, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
+    reply_reward: float = Field(default=0.3, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
     newcomer_days: int = Field(default=14, ge=0)
     message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's
     # 4. reading
     spam_penalty: float = Field(default=1.0, ge=0)
     read_cost: float = Field(default=0.05, ge=0)  # cost of reading one message
-    overload_cost: float = Field(default=1.0, ge=0)  # cost per unit of overflow (V - a)/a
+    overload_cost: float = Field(default=1.5, ge=0)  # cost per unit of overflow (V - a)/a
     recognition: float = Field(default=0.2, ge=0)  # value of one reply received
     # 5. replies and ties
     reply_prob: float = Field(default=0.05, ge=0, le=1)  # chance to reply to a read message of value 1
@@ -197,21 +198,22 @@ class Dynamics(_Strict):
     leader_loss: float = Field(default=6.0, ge=0)  # negative evidence when a leader one is tied to leaves
     # 8. satisfaction and churn
     satisfaction_memory: float = Field(default=0.9, ge=0, lt=1)
-    hazard_base: float = Field(default=0.0005, ge=0, le=1)
-    hazard_max: float = Field(default=0.08, ge=0, le=1)
-    hazard_slope: float = Field(default=5.0, ge=0)
-    hazard_midpoint: float = Field(default=-0.3)  # satisfaction at which hazard is half its max
+    hazard_base: float = Field(default=0.0003, ge=0, le=1)
+    hazard_max: float = Field(default=0.06, ge=0, le=1)
+    hazard_slope: float = Field(default=6.0, ge=0)
+    hazard_midpoint: float = Field(default=-0.4)  # satisfaction at which hazard is half its max
     commit_sunk: float = Field(default=0.01, ge=0)  # damping per currency unit paid
     commit_tier: float = Field(default=0.5, ge=0)
     commit_ties: float = Field(default=0.2, ge=0)  # per strong tie
     commit_identity: float = Field(default=1.0, ge=0)  # trust x tie to a leader
     contagion: bool = True  # threshold contagion on ties
-    habituation: float = Field(default=0.5, ge=0)  # need grows by this share per year of tenure
+    contagion_window: int = Field(default=30, ge=0)  # only departures this recent count; 0 = all (Watts)
+    habituation: float = Field(default=1.0, ge=0)  # need grows by this share per year of tenure
     grace_days: int = Field(default=7, ge=0)  # newcomers do not leave for dissatisfaction before this
 
 
 class Run(_Strict):
-    steps: int = Field(default=365, ge=0)
+    steps: int = Field(default=730, ge=0)
     agent_views: bool = True  # keep a mesa.Agent view per active member in model.agents
 
 
@@ -244,17 +246,17 @@ _KNOWLEDGE_ROLES: dict[str, dict] = {
                   attention=_d(200.0, 0.0), taste=_d(0.7, 0.0), need=_d(0.0, 0.0),
                   wtp=_d(0.0, 0.0), threshold=_d(1.0, 0.0)),
     "expert": dict(quality=_d(0.85, 0.08), warmth=_d(0.3, 0.1), post_rate=_d(2.0, 0.6),
-                   attention=_d(25.0, 8.0), taste=_d(0.9, 0.05), need=_d(6.0, 1.5),
-                   wtp=_d(200.0, 100.0), threshold=_d(0.2, 0.05)),
+                   attention=_d(25.0, 8.0), taste=_d(0.9, 0.05), need=_d(3.0, 0.8),
+                   wtp=_d(200.0, 100.0), threshold=_d(0.5, 0.1)),
     "contributor": dict(quality=_d(0.6, 0.1), warmth=_d(0.4, 0.1), post_rate=_d(1.0, 0.4),
-                        attention=_d(50.0, 15.0), taste=_d(0.75, 0.1), need=_d(6.0, 1.5),
-                        wtp=_d(120.0, 60.0), threshold=_d(0.2, 0.05)),
+                        attention=_d(50.0, 15.0), taste=_d(0.75, 0.1), need=_d(8.0, 2.0),
+                        wtp=_d(120.0, 60.0), threshold=_d(0.5, 0.1)),
     "regular": dict(quality=_d(0.3, 0.1), warmth=_d(0.4, 0.1), post_rate=_d(0.25, 0.15),
-                    attention=_d(40.0, 15.0), taste=_d(0.7, 0.15), need=_d(4.0, 1.2),
-                    wtp=_d(60.0, 40.0), threshold=_d(0.2, 0.05)),
-    "chatter": dict(quality=_d(0.08, 0.04), warmth=_d(0.6, 0.1), post_rate=_d(6.0, 2.0),
-                    attention=_d(150.0, 40.0), taste=_d(0.2, 0.1), need=_d(3.0, 1.0),
-                    wtp=_d(20.0, 15.0), threshold=_d(0.3, 0.05)),
+                    attention=_d(40.0, 15.0), taste=_d(0.7, 0.15), need=_d(6.5, 2.0),
+                    wtp=_d(60.0, 40.0), threshold=_d(0.5, 0.1)),
+    "chatter": dict(quality=_d(0.08, 0.04), warmth=_d(0.6, 0.1), post_rate=_d(3.0, 1.0),
+                    attention=_d(150.0, 40.0), taste=_d(0.2, 0.1), need=_d(10.0, 3.0),
+                    wtp=_d(20.0, 15.0), threshold=_d(0.5, 0.1)),
     "spammer": dict(quality=_d(0.0, 0.0), warmth=_d(0.0, 0.0), post_rate=_d(4.0, 1.0),
                     attention=_d(5.0, 2.0), taste=_d(0.5, 0.0), need=_d(0.0, 0.0),
                     wtp=_d(0.0, 0.0), threshold=_d(1.0, 0.0)),

@@ -108,40 +108,49 @@ def trust_counts(levels: np.ndarray, active: np.ndarray) -> dict[str, int]:
     return {f"trust_{lvl.name.lower()}": int(c[lvl]) for lvl in TrustLevel}
 
 
-def lifecycle_phases(active: np.ndarray, window: int = 30, grow: float = 0.003,
-                     shrink: float = -0.0015, dead_share: float = 0.05) -> np.ndarray:
+def lifecycle_phases(active: np.ndarray, window: int = 30, grow: float = 0.3,
+                     shrink: float = 0.15, dead_share: float = 0.05, min_days: int = 21) -> np.ndarray:
     """Label each step introduction / growth / maturity / decline / death (生命周期).
 
-    From the trailing relative growth rate ``g_t = (A_t / A_{t-w} - 1) / w`` (per day):
-    *growth* when ``g > grow``; *decline* when ``g < shrink``; *death* when the community
-    is empty or below ``dead_share`` of its peak; before the first growth spell the rest is
-    *introduction*, after it *maturity*.
+    Offline, in the spirit of Polli & Cook's (1969) product-life-cycle test: the active count
+    is smoothed (centred ``window``-day mean) and its daily change ``d_t`` compared with the
+    run's peak growth ``d*``. *growth*: ``d_t >= grow d*``; *decline*: ``d_t <= -shrink d*``;
+    *death*: empty, or below ``dead_share`` of the peak size; otherwise *introduction* before
+    the first growth spell and *maturity* after it. Spells shorter than ``min_days`` are merged
+    into the phase before them.
 
     >>> import numpy as np
-    >>> a = np.r_[np.full(40, 10.0), np.linspace(10, 100, 60), np.full(60, 100.0), np.linspace(100, 30, 60)]
+    >>> a = np.r_[np.linspace(10, 14, 40), np.linspace(14, 100, 60), np.full(80, 100.0), np.linspace(100, 30, 80)]
     >>> ph = lifecycle_phases(a)
     >>> [p for i, p in enumerate(ph) if i == 0 or p != ph[i - 1]]
     ['introduction', 'growth', 'maturity', 'decline']
     """
     a = np.asarray(active, dtype=np.float64)
     n = len(a)
-    out = np.empty(n, dtype=object)
-    peak = np.maximum.accumulate(a) if n else a
-    grown = False
-    for t in range(n):
-        past = a[max(t - window, 0)]
-        span = max(t - max(t - window, 0), 1)
-        g = (a[t] / past - 1.0) / span if past > 0 else (np.inf if a[t] > 0 else 0.0)
-        if a[t] <= 0 or (peak[t] >= 20 and a[t] < dead_share * peak[t]):
-            out[t] = "death"
-        elif g > grow and t > 0:
-            out[t] = "growth"
-            grown = True
-        elif g < shrink and a[t] < peak[t]:
-            out[t] = "decline"
-        else:
-            out[t] = "maturity" if grown else "introduction"
-    return out
+    if n == 0:
+        return np.empty(0, dtype=object)
+    sm = pd.Series(a).rolling(window, center=True, min_periods=1).mean().to_numpy()
+    h = max(window // 2, 1)
+    lo = np.maximum(np.arange(n) - h, 0)
+    hi = np.minimum(np.arange(n) + h, n - 1)
+    d = (sm[hi] - sm[lo]) / np.maximum(hi - lo, 1)
+    dstar = max(float(d.max()), 1e-9)
+    peak = np.maximum.accumulate(a)
+    code = np.full(n, -1)  # -1 undecided (intro/maturity)
+    code[d >= grow * dstar] = 1
+    code[d <= -shrink * dstar] = 3
+    code[(a <= 0) | ((peak >= 20) & (a < dead_share * peak))] = 4
+    # merge short spells into the preceding one
+    start = 0
+    for t in range(1, n + 1):
+        if t == n or code[t] != code[start]:
+            if t - start < min_days and start > 0 and code[start] != 4:
+                code[start:t] = code[start - 1]
+            start = t
+    grown = np.maximum.accumulate(code == 1)
+    code[(code == -1) & ~grown] = 0
+    code[(code == -1) & grown] = 2
+    return np.array([PHASES[c] for c in code], dtype=object)
 
 
 def phase_code(name: str) -> int:

@@ -161,7 +161,9 @@ class CommunityModel(mesa.Model):
         st.role[:] = role
         st.initial_role[:] = role
         self._draw_attributes()
-        st.interest[:] = draw_dist(0.55, 0.2, n, True, rng)
+        st.interest[:] = draw_dist(0.5, 0.2, n, True, rng)
+        # seed users (种子用户) are invited for their interest in the topic
+        st.interest[seeds] = draw_dist(0.75, 0.12, len(seeds), True, rng)
         self.leaders = np.flatnonzero(st.role == Role.OWNER)
         self.n_groups = max(com.n_groups, int(np.ceil(len(seeds) / com.group_cap)))
         self._join(seeds, EntryPath.SEED, seed_round=True)
@@ -246,8 +248,6 @@ class CommunityModel(mesa.Model):
         st.join_step[ids] = t
         st.entry_path[ids] = path
         st.satisfaction[ids] = 0.0
-        if seed_round:  # invited by the owner: start with some positive evidence
-            st.trust_r[ids] = 2.0
         # a tie to a leader (soul figure / ring leader)
         com = self.config.community
         live = self.leaders[st.status[self.leaders] == Status.ACTIVE]
@@ -328,7 +328,7 @@ class CommunityModel(mesa.Model):
 
         # 2. posting
         g = st.group[ids]
-        newcomer = (t - st.join_step[ids]) <= p.newcomer_days
+        newcomer = ((t - st.join_step[ids]) <= p.newcomer_days) & (st.entry_path[ids] != EntryPath.SEED)
         mu = K.posting_rates(ids, st.role[ids], st.post_rate[ids], g, newcomer,
                              st.replies_yesterday[ids], self._yesterday_q, self._yesterday_chat,
                              answer_base=p.answer_base, answer_halfsat=p.answer_halfsat,
@@ -397,7 +397,10 @@ class CommunityModel(mesa.Model):
         dissatisfied = rng.random(len(ids)) < pl
         contagious = np.zeros(len(ids), dtype=bool)
         if p.contagion:
-            gone = ((st.status == Status.LEFT) | (st.status == Status.BANNED)).astype(np.float32)
+            gone = (st.status == Status.LEFT) | (st.status == Status.BANNED)
+            if p.contagion_window > 0:
+                gone &= st.leave_step > t - p.contagion_window
+            gone = gone.astype(np.float32)
             ever = (st.join_step >= 0).astype(np.float32)
             adj = self.social.adjacency()
             left_n = (adj @ gone)[ids]
@@ -467,7 +470,8 @@ class CommunityModel(mesa.Model):
     def _arrivals(self, t: int) -> None:
         st, p, rng = self.state, self.p, self.rng
         st.heard *= np.float32(p.wom_memory)
-        rate = p.inflow * 0.5 ** ((t - 1) / p.inflow_halflife)
+        ramp = min(1.0, t / p.inflow_ramp) if p.inflow_ramp > 0 else 1.0
+        rate = p.inflow * ramp * 0.5 ** ((t - 1) / p.inflow_halflife)
         exposed = K.exposure_candidates(st.status, rate, rng)
         act = st.status == Status.ACTIVE
         trust = st.trust
