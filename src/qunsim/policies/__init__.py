@@ -4,7 +4,15 @@ Built-ins register themselves by key; see :mod:`qunsim.policies.base` for the in
 """
 
 from qunsim.policies import activity, gates, monetization  # noqa: F401  (registration)
-from qunsim.policies.activity import SpamModeration
+from qunsim.policies.activity import (
+    ChatterModeration,
+    Curation,
+    ExpertEvents,
+    GroupCap,
+    PrivateCare,
+    RateLimit,
+    SpamModeration,
+)
 from qunsim.policies.base import (
     REGISTRY,
     ActivityPolicy,
@@ -17,7 +25,7 @@ from qunsim.policies.base import (
     resolve_class,
     validate_policy_tables,
 )
-from qunsim.policies.gates import InterestGate
+from qunsim.policies.gates import ActivityRequirement, FeeGate, IdentityGate, InterestGate, ProcessGate
 
 __all__ = [
     "Policy",
@@ -31,5 +39,15 @@ __all__ = [
     "validate_policy_tables",
     "build_policies",
     "InterestGate",
+    "IdentityGate",
+    "FeeGate",
+    "ProcessGate",
+    "ActivityRequirement",
     "SpamModeration",
+    "ChatterModeration",
+    "RateLimit",
+    "Curation",
+    "ExpertEvents",
+    "PrivateCare",
+    "GroupCap",
 ]
