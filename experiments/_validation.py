@@ -1,0 +1,151 @@
+"""Shared helpers of the engine's validation studies: replicate statistics and figures.
+
+Every study reports effects over independent replicates (one seed each) with 95% confidence
+intervals: Student-t intervals for means, Welch intervals (and one-sided Welch p-values) for
+differences of means, Wilson intervals for proportions, and exposure-based (Poisson) leaving
+hazards from the member table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "mean_ci",
+    "diff_ci",
+    "wilson_ci",
+    "leave_hazard",
+    "seed_list",
+    "savefig",
+    "setup_matplotlib",
+]
+
+UNHAPPY = ("dissatisfied", "contagion")
+
+
+def mean_ci(x: Iterable[float], level: float = 0.95) -> dict:
+    """Mean of replicates with a Student-t confidence interval.
+
+    >>> r = mean_ci([1.0, 2.0, 3.0])
+    >>> r["mean"], round(r["lo"], 3), round(r["hi"], 3), r["n"]
+    (2.0, -0.484, 4.484, 3)
+    """
+    a = np.asarray(list(x), dtype=float)
+    a = a[np.isfinite(a)]
+    n = len(a)
+    if n == 0:
+        return {"mean": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
+    m = float(a.mean())
+    if n < 2:
+        return {"mean": m, "lo": float("nan"), "hi": float("nan"), "n": n}
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * a.std(ddof=1) / np.sqrt(n))
+    return {"mean": m, "lo": m - half, "hi": m + half, "n": n}
+
+
+def diff_ci(a: Iterable[float], b: Iterable[float], level: float = 0.95) -> dict:
+    """Difference of means ``mean(a) - mean(b)`` with a Welch interval and one-sided p-values.
+
+    ``p_greater`` tests H1: mean(a) > mean(b); ``p_less`` tests H1: mean(a) < mean(b).
+
+    >>> r = diff_ci([5.0, 6.0, 7.0, 6.5], [1.0, 2.0, 1.5, 2.5])
+    >>> r["diff"], r["lo"] > 0, r["p_greater"] < 0.01
+    (4.375, True, True)
+    """
+    x = np.asarray(list(a), dtype=float)
+    y = np.asarray(list(b), dtype=float)
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    d = float(x.mean() - y.mean())
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    se = float(np.sqrt(vx + vy))
+    if se == 0:
+        p_gt = 0.0 if d > 0 else 1.0
+        p_lt = 0.0 if d < 0 else 1.0
+        return {"diff": d, "lo": d, "hi": d, "p_greater": p_gt, "p_less": p_lt,
+                "n_a": len(x), "n_b": len(y)}
+    dof = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
+    half = float(stats.t.ppf(0.5 + level / 2, dof) * se)
+    tstat = d / se
+    return {"diff": d, "lo": d - half, "hi": d + half,
+            "p_greater": float(stats.t.sf(tstat, dof)), "p_less": float(stats.t.cdf(tstat, dof)),
+            "n_a": len(x), "n_b": len(y)}
+
+
+def wilson_ci(k: int, n: int, level: float = 0.95) -> dict:
+    """Proportion ``k / n`` with a Wilson score interval.
+
+    >>> r = wilson_ci(0, 50)
+    >>> r["p"], r["lo"], round(r["hi"], 3)
+    (0.0, 0.0, 0.071)
+    """
+    if n == 0:
+        return {"p": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    p = k / n
+    den = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / den
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
+    return {"p": float(p), "lo": float(max(0.0, centre - half)), "hi": float(min(1.0, centre + half)),
+            "n": int(n)}
+
+
+def leave_hazard(members, roles: Sequence[str], steps: int, by: str = "initial_role",
+                 reasons: Sequence[str] = UNHAPPY) -> tuple[float, float]:
+    """Leaving hazard of members whose ``by`` column is in ``roles``: (events, member-days).
+
+    Events are departures for one of ``reasons`` (by default the member's own choice:
+    dissatisfaction or contagion); exposure is each member's days in the community up to
+    ``steps`` (the end of the run). The hazard is ``events / member_days`` per day.
+    """
+    mm = members[members[by].astype(str).isin(list(roles))]
+    if len(mm) == 0:
+        return 0.0, 0.0
+    end = np.where(mm["leave_step"].to_numpy() >= 0, mm["leave_step"].to_numpy(), steps)
+    exposure = float(np.maximum(end - mm["join_step"].to_numpy(), 0).sum())
+    events = float(mm["leave_reason"].astype(str).isin(list(reasons)).sum())
+    return events, exposure
+
+
+def seed_list(seeds, default: int, base: int = 0) -> list[int]:
+    """``seeds`` as a list: an int means that many seeds ``base, base+1, ...``; None the default."""
+    if seeds is None:
+        seeds = default
+    if isinstance(seeds, (int, np.integer)):
+        return [base + i for i in range(int(seeds))]
+    return [int(s) for s in seeds]
+
+
+def setup_matplotlib():
+    """Import pyplot with a non-interactive backend and slide-sized fonts; return ``plt``."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13, "legend.fontsize": 11,
+        "xtick.labelsize": 12, "ytick.labelsize": 12, "figure.dpi": 100, "savefig.dpi": 150,
+        "axes.grid": True, "grid.alpha": 0.3,
+    })
+    return plt
+
+
+def savefig(fig, out: Path | str, name: str) -> Path:
+    """Save ``fig`` as ``out/name`` (PNG), creating ``out``; close it; return the path."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def fmt_ci(r: dict, digits: int = 3) -> str:
+    """``mean [lo, hi]`` of a :func:`mean_ci` or ``diff [lo, hi]`` of a :func:`diff_ci` result."""
+    m = r.get("mean", r.get("diff", r.get("p")))
+    return f"{m:.{digits}f} [{r['lo']:.{digits}f}, {r['hi']:.{digits}f}]"
