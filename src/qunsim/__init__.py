@@ -8,6 +8,8 @@ from qunsim.config import Config, ConfigError, load_config
 from qunsim.model import CommunityModel
 from qunsim.simulation import RunResult, load_run, save_run, simulate
 from qunsim.state import EntryPath, LeaveReason, Role, Status, Tier, TrustLevel
+from qunsim import sweep  # a callable package: qs.sweep(spec, out, ...)
+from qunsim.sweep import evaluate, load_results
 
 __version__ = "0.1.0"
 
@@ -26,5 +28,8 @@ __all__ = [
     "LeaveReason",
     "EntryPath",
     "Tier",
+    "sweep",
+    "load_results",
+    "evaluate",
     "__version__",
 ]

@@ -1,0 +1,69 @@
+"""``qunsim sweep SWEEP.toml --out DIR [--workers N] [--executor ...] [--scheduler ADDR] [--resume]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["register"]
+
+
+def _positive_int(text: str) -> int:
+    from qunsim.cli import UsageError
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise UsageError(f"qunsim sweep: --workers expects a whole number >= 1, got {text!r}") from None
+    if v < 1:
+        raise UsageError(f"qunsim sweep: --workers expects a whole number >= 1, got {v}")
+    return v
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from qunsim.cli import UsageError
+    from qunsim.sweep.executors import SweepError
+    from qunsim.sweep.runner import sweep
+
+    if args.scheduler and args.executor not in (None, "dask"):
+        raise UsageError(f"qunsim sweep: --scheduler needs --executor dask, got --executor {args.executor}")
+    executor = args.executor or ("dask" if args.scheduler else "local")
+    try:
+        res = sweep(args.sweep, args.out, workers=args.workers, executor=executor,
+                    scheduler=args.scheduler, resume=args.resume,
+                    progress=False if args.quiet else None)
+    except SweepError as e:
+        raise UsageError(f"qunsim sweep ({args.sweep}): {e}") from None
+    except KeyboardInterrupt:
+        print(f"interrupted: finished runs are saved in {args.out}; "
+              f"run the same command with --resume to finish the rest", file=sys.stderr)
+        return 130
+    m = res.manifest
+    n_done, n_fail = len(res.summary), len(res.failures)
+    print(f"sweep {m['name']}: {n_done}/{m['n_runs']} runs done, {n_fail} failed "
+          f"({m['n_points']} points x {m['replicates']} replicates, {m['steps']} days) -> {args.out}")
+    if n_fail:
+        first = res.failures.iloc[0]
+        print(f"first failure: {first['run_id']}: {first['error']} "
+              f"(all tracebacks: qs.load_results({str(args.out)!r}).failures); "
+              f"--resume retries failed runs", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``sweep`` sub-command to ``qunsim``'s parser."""
+    p = subparsers.add_parser("sweep", help="run a parameter sweep from a sweep file",
+                              description="Run a parameter sweep (DESIGN §4); results stream to a "
+                                          "Parquet dataset in --out. See docs/sweeps.md.")
+    p.add_argument("sweep", help="sweep TOML file")
+    p.add_argument("--out", required=True, help="output directory (empty, or a sweep to --resume)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="worker processes (default: usable cores)")
+    p.add_argument("--executor", choices=["serial", "local", "dask"], default=None,
+                   help="serial, local process pool (default) or dask")
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="address of an existing Dask scheduler (tcp://host:8786); implies --executor dask")
+    p.add_argument("--resume", action="store_true", help="finish the sweep in --out: run what is missing or failed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_sweep)

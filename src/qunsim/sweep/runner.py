@@ -1,0 +1,383 @@
+"""Running a sweep: plan, submit, stream results to the store, resume, stop cleanly."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
+import datetime as _dt
+import getpass
+import platform
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from qunsim.config import Config, ConfigError
+from qunsim.sweep.design import make_design, make_runs
+from qunsim.sweep.executors import ExecutorHandle, SweepError, open_executor
+from qunsim.sweep.spec import SweepSpec, load_sweep
+from qunsim.sweep.store import Store
+
+__all__ = ["sweep", "run_task", "make_task", "provenance"]
+
+_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "networkx", "mesa", "pydantic", "tqdm",
+             "dask", "distributed", "SALib")
+
+
+# ---------------------------------------------------------------------- the worker side
+
+
+def make_task(spec: SweepSpec, row: dict, base: Config | None = None) -> dict:
+    """The picklable description of one run (everything a worker needs)."""
+    overrides = {a.key: a.config_value(row[a.key]) for a in spec.axes}
+    return {
+        "run_id": row["run_id"],
+        "seed": int(row["seed"]),
+        "steps": spec.steps,
+        "config": spec.base if base is None else base,
+        "overrides": overrides,
+        "keep_ts": None if spec.keep.timeseries == "all" else list(spec.keep.timeseries),
+        "period": spec.keep.period,
+        "keep_summary": None if spec.keep.summary == "all" else list(spec.keep.summary),
+    }
+
+
+def run_task(task: dict) -> dict:
+    """Run one simulation; never raises for a failing run (the error is returned).
+
+    Returns a dict with ``run_id``, ``ok``, ``seconds`` and either ``summary`` (dict) and
+    ``timeseries`` (DataFrame or None) or ``error`` and ``traceback``.
+    """
+    from qunsim.simulation import simulate
+
+    t0 = time.perf_counter()
+    try:
+        res = simulate(task["config"], rng=task["seed"], steps=task["steps"], **task["overrides"])
+        ts = res.timeseries
+        keep = task["keep_ts"]
+        if keep is not None and len(keep) == 0:
+            ts = None
+        else:
+            if keep is not None:
+                ts = ts[["step", *[c for c in keep if c != "step"]]]
+            period = task["period"]
+            if period > 1:
+                last = ts["step"].max()
+                ts = ts[(ts["step"] % period == 0) | (ts["step"] == last)]
+            ts = ts.reset_index(drop=True)
+            ts.insert(0, "run_id", task["run_id"])
+        summary = res.summary
+        if task["keep_summary"] is not None:
+            summary = {k: summary[k] for k in task["keep_summary"]}
+        return {"run_id": task["run_id"], "ok": True, "summary": summary, "timeseries": ts,
+                "seconds": time.perf_counter() - t0}
+    except Exception as e:  # noqa: BLE001 - a failing run is data, not a crash
+        return {"run_id": task["run_id"], "ok": False, "error": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0}
+
+
+# ---------------------------------------------------------------------- provenance
+
+
+def _git(path: Path) -> dict:
+    def git(*args):
+        return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        return {"commit": commit, "dirty": dirty}
+    except Exception:  # noqa: BLE001 - not a git checkout, or no git
+        return {"commit": None, "dirty": None}
+
+
+def provenance() -> dict:
+    """Versions, git state of the qunsim source, host and user: who ran what, where."""
+    import qunsim
+
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001
+        user = None
+    return {
+        "qunsim_version": qunsim.__version__,
+        "git": _git(Path(qunsim.__file__).resolve().parent),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "user": user,
+        "packages": versions,
+    }
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------- the sweep
+
+
+def _check_keep(spec: SweepSpec) -> None:
+    """Names in ``keep`` must be time-series columns / summary keys (checked on a 0-step run)."""
+    if spec.keep.timeseries == "all" and spec.keep.summary == "all":
+        return
+    from qunsim.simulation import simulate
+
+    probe = simulate(spec.base, rng=0, steps=0)
+    cols, keys = set(probe.timeseries.columns), set(probe.summary)
+    for what, names, known in (("timeseries", spec.keep.timeseries, cols),
+                               ("summary", spec.keep.summary, keys)):
+        if names == "all":
+            continue
+        bad = [n for n in names if n not in known]
+        if bad:
+            raise ConfigError(
+                f"invalid sweep ({spec.source}): `keep.{what}` names unknown metric(s) {bad}; "
+                f"known: {sorted(known)}")
+
+
+def _prepare(spec: SweepSpec, store: Store, resume: bool) -> tuple[pd.DataFrame, dict]:
+    runs = make_runs(spec, make_design(spec))
+    fp = spec.fingerprint()
+    if store.exists():
+        if not resume:
+            raise SweepError(
+                f"{store.root} already holds a sweep; pass --resume (resume=True) to finish it, "
+                f"or choose another output directory")
+        manifest = store.read_manifest()
+        if manifest.get("fingerprint") != fp:
+            raise SweepError(
+                f"{store.root} holds a different sweep ({manifest.get('sweep', {}).get('source')}, "
+                f"fingerprint {manifest.get('fingerprint')}); the sweep file, its base scenario or "
+                f"its points changed since it started (now {fp}). Use another output directory.")
+        old = store.read_design()
+        if list(old["run_id"]) != list(runs["run_id"]) or list(old["seed"]) != list(runs["seed"]):
+            raise SweepError(f"{store.root}/design.parquet does not match the sweep's runs; use another output directory")
+        return runs, manifest
+    if store.root.exists() and any(store.root.iterdir()):
+        raise SweepError(f"output directory {store.root} is not empty and holds no sweep; choose another")
+    store.create()
+    manifest = {
+        "name": spec.name,
+        "fingerprint": fp,
+        "status": "running",
+        "root_seed": spec.seed,
+        "seeds": "per run in design.parquet: SeedSequence(root_seed, spawn_key=(point, replicate))",
+        "n_points": int(runs["point"].nunique()),
+        "replicates": spec.replicates,
+        "n_runs": len(runs),
+        "steps": spec.steps,
+        "axes": spec.keys,
+        "design": spec.design.model_dump(),
+        "keep": spec.keep.model_dump(),
+        "sweep": {"source": spec.source, "text": spec.text, "resolved": spec.raw, "fixed": spec.fixed},
+        "base_config": spec.base.to_dict(),
+        "base_source": spec.base.source,
+        "created": _now(),
+        "sessions": [],
+    }
+    store.write_design(runs)
+    store.write_manifest(manifest)
+    return runs, manifest
+
+
+def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int | None = None,
+          executor: str | cf.Executor = "local", scheduler: str | None = None,
+          resume: bool = False, progress: bool | None = None, flush_runs: int = 16,
+          flush_seconds: float = 2.0, max_pending: int | None = None):
+    """Run a sweep and stream its results to ``out``; return :func:`load_results` of it.
+
+    Parameters
+    ----------
+    spec : a sweep file, dict or :class:`~qunsim.sweep.spec.SweepSpec`.
+    out : output directory (created; must be empty unless ``resume``).
+    workers : worker processes (default: usable cores).
+    executor : "serial", "local" (process pool, default), "dask", or any
+        ``concurrent.futures.Executor`` instance (used as is, not shut down).
+    scheduler : Dask scheduler address; without it ``executor="dask"`` starts a LocalCluster.
+    resume : finish a sweep already in ``out``: runs only what is missing or failed.
+    progress : show a tqdm bar; default only when stderr is a terminal.
+    flush_runs, flush_seconds : results are committed every ``flush_runs`` finished runs or
+        ``flush_seconds`` seconds, whichever comes first (what a crash can lose at most).
+    max_pending : runs submitted ahead (default 2 per worker): bounds memory.
+
+    Returns
+    -------
+    SweepResults
+
+    Raises
+    ------
+    ConfigError
+        the sweep file is malformed.
+    SweepError
+        the output directory, executor or resume request is unusable.
+    KeyboardInterrupt
+        after a clean stop on Ctrl-C (finished runs are committed; resume later).
+
+    Examples
+    --------
+    >>> import tempfile, qunsim as qs
+    >>> spec = {"steps": 5, "replicates": 2, "axes": {"community.chatter_share": [0.0, 0.3]},
+    ...         "fixed": {"community.n_seed": 30, "community.n_prospects": 200}}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     res = qs.sweep(spec, d, executor="serial")
+    ...     len(res.summary), len(res.failures), res.manifest["status"]
+    (4, 0, 'complete')
+    """
+    from qunsim.sweep.analysis import load_results
+
+    spec = load_sweep(spec)
+    _check_keep(spec)
+    store = Store(out)
+    runs, manifest = _prepare(spec, store, resume)
+    removed = store.cleanup()
+    done, failed = store.status()
+    todo = runs[~runs["run_id"].isin(done)]
+    session = len(manifest["sessions"]) + 1
+    sess = {"session": session, "started": _now(), "ended": None, "resumed": bool(resume and session > 1),
+            "to_run": len(todo), "already_done": len(done), "retried_failed": len(failed),
+            "cleaned_uncommitted_files": removed, **provenance()}
+
+    def owned():
+        if isinstance(executor, cf.Executor):
+            import contextlib
+
+            return contextlib.nullcontext(ExecutorHandle(executor, workers or 1, "custom",
+                                                         {"executor": type(executor).__name__}))
+        return open_executor(executor, workers, scheduler)
+
+    with owned() as handle:
+        sess["executor"] = handle.info
+        manifest["sessions"].append(sess)
+        manifest["status"] = "running"
+        store.write_manifest(manifest)
+        status = "interrupted"
+        try:
+            counts = _drive(spec, store, todo, handle, session, progress, flush_runs,
+                            flush_seconds, max_pending, total=len(runs), initial=len(done))
+            status = "complete"
+        except KeyboardInterrupt:
+            handle.stop()
+            raise
+        finally:
+            done, failed = store.status()
+            sess["ended"] = _now()
+            sess["status"] = status
+            if status == "complete":
+                sess.update(counts)
+            manifest["status"] = "complete" if status == "complete" and len(done) == len(runs) else (
+                "complete_with_failures" if status == "complete" else "interrupted")
+            manifest["done"], manifest["failed"] = len(done), len(failed)
+            manifest["updated"] = _now()
+            store.write_manifest(manifest)
+    return load_results(store.root)
+
+
+def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_seconds, max_pending,
+           total, initial) -> dict:
+    from tqdm.auto import tqdm
+
+    base = spec.base
+    rows = iter(todo.to_dict("records"))
+    by_id = {}
+    limit = max_pending or max(2, 2 * handle.workers)
+    pending: dict[cf.Future, str] = {}
+    buf: dict[str, list] = {"summary": [], "timeseries": [], "failures": [], "timings": {}}
+    state = {"batch": 0, "last_flush": time.monotonic(), "ok": 0, "failed": 0, "breaks": 0}
+    bar = tqdm(total=total, initial=initial, unit="run", desc=spec.name, file=sys.stderr,
+               disable=None if progress is None else not progress, dynamic_ncols=True)
+
+    def flush():
+        if buf["summary"] or buf["failures"]:
+            state["batch"] += 1
+            store.write_batch(f"{store.next_batch_prefix(session)}-{state['batch']:06d}",
+                              buf["summary"], buf["timeseries"], buf["failures"], buf["timings"])
+            for k in ("summary", "timeseries", "failures"):
+                buf[k] = []
+            buf["timings"] = {}
+        state["last_flush"] = time.monotonic()
+
+    def submit():
+        while len(pending) < limit:
+            row = next(rows, None)
+            if row is None:
+                return
+            by_id[row["run_id"]] = row
+            fut = handle.executor.submit(run_task, make_task(spec, row, base))
+            pending[fut] = row["run_id"]
+
+    def record(rid: str, result: dict) -> None:
+        row = by_id.pop(rid)
+        design = {k: row[k] for k in ("run_id", "point", "replicate", "seed", *spec.keys)}
+        buf["timings"][rid] = round(float(result.get("seconds", 0.0)), 6)
+        if result["ok"]:
+            buf["summary"].append({**design, **result["summary"]})
+            if result["timeseries"] is not None:
+                buf["timeseries"].append(result["timeseries"])
+            state["ok"] += 1
+        else:
+            buf["failures"].append({**design, "error": result["error"], "traceback": result["traceback"]})
+            state["failed"] += 1
+            bar.set_postfix(failed=state["failed"], refresh=False)
+        bar.update(1)
+
+    try:
+        submit()
+        while pending:
+            finished, _ = cf.wait(list(pending), timeout=flush_seconds, return_when=cf.FIRST_COMPLETED)
+            broken = False
+            for fut in finished:
+                rid = pending.pop(fut)
+                exc = fut.exception()
+                if exc is None:
+                    state["breaks"] = 0
+                    record(rid, fut.result())
+                else:  # the executor itself failed (a worker process died, a lost Dask worker)
+                    broken = broken or isinstance(exc, BrokenProcessPool)
+                    record(rid, {"ok": False, "error": f"{type(exc).__name__}: {exc}",
+                                 "traceback": "".join(traceback.format_exception(exc)), "seconds": 0.0})
+            if len(buf["summary"]) + len(buf["failures"]) >= flush_runs or \
+                    time.monotonic() - state["last_flush"] >= flush_seconds:
+                flush()
+            if broken:
+                for fut, rid in list(pending.items()):  # all in flight are lost with the pool
+                    pending.pop(fut)
+                    record(rid, {"ok": False, "error": "BrokenProcessPool: a worker process died while this run was in flight",
+                                 "traceback": "", "seconds": 0.0})
+                flush()
+                state["breaks"] += 1
+                if state["breaks"] >= 2:
+                    raise SweepError(
+                        "the worker processes keep dying before finishing a run (see the messages "
+                        "above). A script that starts a sweep on the local pool must guard it with "
+                        "`if __name__ == \"__main__\":` (workers start by importing the main module); "
+                        "otherwise try executor=\"serial\" to see the error. Finished runs are saved; "
+                        "resume later.")
+                handle.restart()
+            submit()
+        flush()
+    except KeyboardInterrupt:
+        for fut in pending:
+            fut.cancel()
+        # keep what finished (the commit makes it count); in-flight runs are redone on resume
+        for fut, rid in list(pending.items()):
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                record(rid, fut.result())
+        flush()
+        bar.close()
+        raise
+    bar.close()
+    return {"ran_ok": state["ok"], "ran_failed": state["failed"]}
