@@ -511,7 +511,8 @@ class ProfitSharing(MonetizationPolicy):
         """Referral-rate multiplier for each inviter: ``boost`` for partners, else 1."""
         return np.where(model.state.tier[inviters] >= self._min, self.params.boost, 1.0)
 
-    def after_reading(self, model, ctx, rng) -> None:
+    def on_messages(self, model, ctx, rng) -> None:
+        # today's arrivals are done; tiers are still those of the moment of inviting
         joined, inviter = getattr(model, "_last_referrals", (np.empty(0, np.int64),) * 2)
         inviter = np.asarray(inviter, dtype=np.int64)
         inviter = inviter[inviter >= 0]
