@@ -206,7 +206,8 @@ def sobol_indices(results: SweepResults | Any, metric: str, *, y: np.ndarray | N
 
     Parameters
     ----------
-    results : a :class:`SweepResults` of a sweep whose design kind is ``sobol``.
+    results : a :class:`SweepResults` of a sweep whose design kind is ``sobol`` (or its
+        :class:`~qunsim.sweep.spec.SweepSpec`, with ``y`` given).
     metric : a column of ``results.summary``.
     y : outputs in design order instead (then ``results`` only supplies the design).
     level, n_boot, seed : bootstrap confidence level, resamples and seed.
@@ -217,7 +218,17 @@ def sobol_indices(results: SweepResults | Any, metric: str, *, y: np.ndarray | N
     """
     from scipy import stats
 
-    m = results.manifest
+    from qunsim.sweep.spec import SweepSpec
+
+    if isinstance(results, SweepSpec):  # outputs computed elsewhere, in design order
+        if y is None:
+            raise ValueError("sobol_indices(spec, ...) needs the outputs: y=...")
+        from qunsim.sweep.design import make_design
+
+        m = {"design": results.design.model_dump(), "axes": results.keys,
+             "n_points": len(make_design(results))}
+    else:
+        m = results.manifest
     if m["design"]["kind"] != "sobol":
         raise ValueError(f"Sobol indices need a sweep with design kind 'sobol', this one is {m['design']['kind']!r}")
     axes, second = list(m["axes"]), bool(m["design"]["second_order"])

@@ -1,0 +1,186 @@
+"""Sweep files, designs and seeds: validation errors name the file and key; designs have the
+structure their kind promises; run seeds depend only on (root seed, point, replicate)."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qunsim.config import ConfigError
+from qunsim.sweep.design import make_design, make_runs, run_seed
+from qunsim.sweep.spec import SweepSpec, load_sweep
+
+SMALL_FIXED = '[fixed]\n"community.n_seed" = 30\n"community.n_prospects" = 200\n'
+
+
+def write(tmp_path, body: str, name: str = "s.toml"):
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(body), encoding="utf-8")
+    return p
+
+
+# ---------------------------------------------------------------------- malformed files
+
+BAD = [
+    # (file body, substrings the one-paragraph error must contain)
+    ('replicates = 0\n[axes]\n"community.chatter_share" = [0.1]\n', ["`replicates`", "greater than or equal to 1"]),
+    ('replicate = 3\n[axes]\n"community.chatter_share" = [0.1]\n', ["`replicate`", "not a known key"]),
+    ('steps = -1\n[axes]\n"community.chatter_share" = [0.1]\n', ["`steps`"]),
+    ('seed = "x"\n[axes]\n"community.chatter_share" = [0.1]\n', ["`seed`"]),
+    ('[design]\nkind = "random"\n[axes]\n"community.chatter_share" = [0.1]\n', ["`design.kind`", "grid"]),
+    ('[axes]\n"community.chater_share" = [0.1]\n', ["axes.community.chater_share", "not a known key"]),
+    ('[axes]\n"community.chatter_share" = [0.1, 1.5]\n', ["axes.community.chatter_share", "1.5", "less than or equal to 1"]),
+    ('[axes]\n"community.chatter_share" = "high"\n', ["axes.community.chatter_share", "list of values"]),
+    ('[axes]\n"community.chatter_share" = {low = 0.5, high = 0.1, num = 3}\n', ["axes.community.chatter_share", "low <= high"]),
+    ('[axes]\n"community.chatter_share" = {low = 0.0, high = 0.5}\n', ["axes.community.chatter_share.num", "required"]),
+    ('[axes]\n"community.chatter_share" = {values = [0.1, 0.2], labels = ["a"]}\n', ["axes.community.chatter_share.labels"]),
+    ('[axes]\n"community.chatter_share" = {low = 0.0, high = 0.5, num = 0}\n', ["axes.community.chatter_share.num"]),
+    ('[axes]\n"community.chatter_share" = []\n', ["axes.community.chatter_share.values", "empty"]),
+    ('[axes]\n"dynamics.inflow" = {low = 0.0, high = 5.0, num = 3, log = true}\n', ["axes.dynamics.inflow.low", "log"]),
+    ('[design]\nkind = "lhs"\n[axes]\n"community.chatter_share" = {low = 0.0, high = 0.5}\n', ["`design.n`", "required"]),
+    ('[design]\nkind = "sobol"\nn = 12\n[axes]\n"community.chatter_share" = {low = 0.0, high = 0.5}\n', ["`design.n`", "power of 2"]),
+    ('[design]\nkind = "sobol"\nn = 8\n[axes]\n"community.chatter_share" = [0.1, 0.2]\n', ["axes.community.chatter_share", "range"]),
+    ('[design]\nkind = "csv"\n', ["`design.path`", "required"]),
+    ('[design]\nkind = "csv"\npath = "nope.csv"\n', ["`design.path`", "does not exist"]),
+    ('steps = 3\n', ["`axes`", "required"]),
+    ('base = "missing.toml"\n[axes]\n"community.chatter_share" = [0.1]\n', ["`base`", "does not exist"]),
+    ('[base.community]\nn_seed = -4\n[axes]\n"community.chatter_share" = [0.1]\n', ["`base`", "community.n_seed"]),
+    ('[fixed]\n"community.n_sed" = 4\n[axes]\n"community.chatter_share" = [0.1]\n', ["`fixed`", "community.n_sed"]),
+    ('[axes]\n"activity.spam_moderation" = [{precision = 2.0}]\n', ["axes.activity.spam_moderation", "precision"]),
+    ('[keep]\nperiod = 0\n[axes]\n"community.chatter_share" = [0.1]\n', ["`keep.period`"]),
+    ('[axes]\n"community.chatter_share" = [0.1]\n[axes."community.chatter_share"]\n', ["not valid TOML"]),
+]
+
+
+@pytest.mark.parametrize("body,expected", BAD, ids=[str(i) for i in range(len(BAD))])
+def test_malformed_sweep_files_name_file_and_key(tmp_path, body, expected):
+    p = write(tmp_path, body)
+    with pytest.raises(ConfigError) as e:
+        load_sweep(p)
+    msg = str(e.value)
+    assert str(p) in msg, msg
+    assert "\n" not in msg, msg
+    for s in expected:
+        assert s in msg, f"{s!r} not in {msg!r}"
+
+
+def test_unknown_keep_metric_is_named(tmp_path):
+    import qunsim as qs
+
+    p = write(tmp_path, SMALL_FIXED + '[axes]\n"community.chatter_share" = [0.1]\n[keep]\ntimeseries = ["actve"]\n')
+    with pytest.raises(ConfigError, match=r"`keep.timeseries`.*actve"):
+        qs.sweep(p, tmp_path / "out", executor="serial")
+    assert not (tmp_path / "out").exists()  # nothing written for a bad file
+
+
+def test_csv_design_errors_and_points(tmp_path):
+    (tmp_path / "pts.csv").write_text("community.chatter_share,dynamics.chatter_contagion\n0.1,1\n0.3,2\n0.3,3\n")
+    spec = load_sweep(write(tmp_path, 'steps = 2\n[design]\nkind = "csv"\npath = "pts.csv"\n'))
+    d = make_design(spec)
+    assert d["point"].tolist() == [0, 1, 2]
+    assert d["community.chatter_share"].tolist() == [0.1, 0.3, 0.3]
+    assert spec.keys == ["community.chatter_share", "dynamics.chatter_contagion"]
+    (tmp_path / "bad.csv").write_text("community.chatter_shar\n0.1\n")
+    with pytest.raises(ConfigError, match=r"community.chatter_shar.*not a known key"):
+        load_sweep(write(tmp_path, '[design]\nkind = "csv"\npath = "bad.csv"\n', "b.toml"))
+    (tmp_path / "hole.csv").write_text("community.chatter_share,dynamics.inflow\n0.1,\n")
+    with pytest.raises(ConfigError, match=r"empty cell in column `dynamics.inflow` \(line 2\)"):
+        load_sweep(write(tmp_path, '[design]\nkind = "csv"\npath = "hole.csv"\n', "h.toml"))
+
+
+# ---------------------------------------------------------------------- axes and designs
+
+
+def test_nested_and_quoted_axis_keys_are_the_same(tmp_path):
+    a = load_sweep(write(tmp_path, '[axes]\n"community.chatter_share" = [0.1, 0.2]\n', "a.toml"))
+    b = load_sweep(write(tmp_path, '[axes]\ncommunity.chatter_share = [0.1, 0.2]\n', "b.toml"))
+    c = load_sweep(write(tmp_path, '[axes.community]\nchatter_share = {values = [0.1, 0.2]}\n', "c.toml"))
+    assert a.axes == b.axes == c.axes
+
+
+def test_grid_is_the_product_of_levels():
+    spec = SweepSpec.from_dict({"axes": {
+        "community.chatter_share": [0.0, 0.1, 0.2],
+        "dynamics.inflow": {"low": 1.0, "high": 100.0, "num": 3, "log": True},
+        "community.n_groups": {"low": 1, "high": 3, "num": 3, "integer": True},
+        "activity.spam_moderation": {"values": [False, {"precision": 0.9}], "labels": ["off", "on"]},
+    }})
+    d = make_design(spec)
+    assert len(d) == 3 * 3 * 3 * 2 == spec.n_points
+    assert sorted(d["dynamics.inflow"].unique()) == pytest.approx([1.0, 10.0, 100.0])
+    assert sorted(d["community.n_groups"].unique()) == [1, 2, 3]
+    assert set(d["activity.spam_moderation"]) == {"off", "on"}
+    assert not d.drop(columns="point").duplicated().any()
+    ax = spec.axis("activity.spam_moderation")
+    assert ax.config_value("off") is None  # `false` switches the policy off
+    assert ax.config_value("on") == {"precision": 0.9}
+
+
+def test_lhs_is_stratified_and_deterministic():
+    def spec(seed):
+        return SweepSpec.from_dict({"seed": seed, "design": {"kind": "lhs", "n": 20}, "axes": {
+            "community.chatter_share": {"low": 0.0, "high": 0.4},
+            "dynamics.chatter_contagion": {"low": 1.0, "high": 5.0}}})
+
+    d = make_design(spec(3))
+    assert len(d) == 20
+    for key, lo, hi in (("community.chatter_share", 0.0, 0.4), ("dynamics.chatter_contagion", 1.0, 5.0)):
+        u = (d[key].to_numpy() - lo) / (hi - lo)
+        # a Latin hypercube has exactly one point in each of the n equal bins of every axis
+        assert sorted(np.floor(u * 20).astype(int)) == list(range(20))
+    pd.testing.assert_frame_equal(d, make_design(spec(3)))
+    assert not make_design(spec(4)).equals(d)
+
+
+def test_sobol_design_has_saltelli_structure():
+    spec = SweepSpec.from_dict({"design": {"kind": "sobol", "n": 8}, "axes": {
+        "community.chatter_share": {"low": 0.0, "high": 0.4},
+        "dynamics.chatter_contagion": {"low": 1.0, "high": 5.0},
+        "dynamics.inflow": {"low": 1.0, "high": 4.0}}})
+    d = make_design(spec).drop(columns="point").to_numpy()
+    dim = 3
+    assert d.shape == (8 * (dim + 2), dim)
+    for block in d.reshape(8, dim + 2, dim):
+        a, b = block[0], block[-1]
+        for i in range(dim):
+            expect = a.copy()
+            expect[i] = b[i]
+            assert np.array_equal(block[1 + i], expect)
+
+
+def test_seeds_depend_only_on_point_and_replicate():
+    base = {"seed": 11, "axes": {"community.chatter_share": [0.0, 0.1]}}
+    r2 = make_runs(SweepSpec.from_dict({**base, "replicates": 2}))
+    r3 = make_runs(SweepSpec.from_dict({**base, "replicates": 3,
+                                        "axes": {"community.chatter_share": [0.0, 0.1, 0.2]}}))
+    merged = r2.merge(r3, on="run_id", suffixes=("_2", "_3"))
+    assert len(merged) == len(r2)  # every run of the smaller sweep exists in the larger one
+    assert (merged["seed_2"] == merged["seed_3"]).all()
+    assert r3["seed"].is_unique and r3["run_id"].is_unique
+    # the documented derivation: SeedSequence(root).spawn(...)[point].spawn(...)[replicate]
+    ss = np.random.SeedSequence(11).spawn(3)[2].spawn(3)[1]
+    assert run_seed(11, 2, 1) == int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    assert run_seed(11, 2, 1) != run_seed(12, 2, 1)
+    assert 0 <= r3["seed"].min() and r3["seed"].max() < 2**63
+
+
+def test_fingerprint_changes_with_what_determines_the_runs():
+    a = SweepSpec.from_dict({"axes": {"community.chatter_share": [0.0, 0.1]}})
+    b = SweepSpec.from_dict({"axes": {"community.chatter_share": [0.0, 0.2]}})
+    c = SweepSpec.from_dict({"axes": {"community.chatter_share": [0.0, 0.1]}})
+    assert a.fingerprint() == c.fingerprint() != b.fingerprint()
+
+
+def test_shipped_sweep_files_validate():
+    from pathlib import Path
+
+    files = sorted((Path(__file__).parents[1] / "configs" / "sweeps").glob("*.toml"))
+    names = {f.stem for f in files}
+    assert {"gresham_moderation", "monetization_ladder"} <= names
+    for f in files:
+        spec = load_sweep(f)
+        assert spec.n_runs >= 2 and math.isfinite(spec.n_runs)
