@@ -13,6 +13,13 @@ from qunsim.sweep import evaluate, load_results
 
 __version__ = "0.1.0"
 
+_PLOTS = (
+    "plot_active_by_role", "plot_timeseries", "plot_survival", "plot_gresham", "plot_value_overload",
+    "plot_trust_levels", "plot_leaves_by_reason", "plot_funnel", "plot_revenue_by_rung",
+    "plot_monetization", "plot_policy_comparison", "plot_heatmap", "plot_network",
+    "plot_run_dir", "plot_sweep_dir", "kaplan_meier",
+)
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -31,5 +38,20 @@ __all__ = [
     "sweep",
     "load_results",
     "evaluate",
+    *_PLOTS,
+    "build_report",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    # figures and reports load on first use: `import qunsim` stays free of matplotlib
+    if name in _PLOTS:
+        from qunsim import plotting
+
+        return getattr(plotting, name)
+    if name == "build_report":
+        from qunsim.report import build_report
+
+        return build_report
+    raise AttributeError(f"module 'qunsim' has no attribute {name!r}")

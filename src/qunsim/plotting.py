@@ -588,13 +588,31 @@ def plot_timeseries(data: Any, metric: str, *, by: str | None = None, ci: float 
             pass
         colors = _cycle_colors(len(groups))
         for g, c in zip(groups, colors, strict=True):
-            _band_plot(ax, ts[ts[by] == g], metric, c, f"{_short(by)} = {_fmt(g)}", ci, scale=scale)
-        ax.legend(frameon=False, loc="best")
+            lab = _fmt(g) if by == "point_label" else f"{_short(by)} = {_fmt(g)}"
+            _band_plot(ax, ts[ts[by] == g], metric, c, lab, ci, scale=scale)
+        _legend_outside(ax)
     ax.set_xlabel(_DAY)
     lab, unit = _LABELS.get(metric, (metric_label(metric, unit=False), ""))
     ax.set_ylabel(unit or lab)
-    _title(ax, title or f"{lab} over time" + (f" by {_short(by)}" if by else ""), _runs_note(ts, ci))
+    if by is None:
+        note = _runs_note(ts, ci)
+    else:
+        per = ts.groupby(by)["run_id"].nunique()
+        rng_ = f"{per.min()}" if per.min() == per.max() else f"{per.min()}–{per.max()}"
+        note = f"mean of {rng_} runs per line, band = {ci:.0%} CI of the mean"
+    _title(ax, title or f"{lab} over time" + (f" by {_short(by)}" if by else ""), note)
     return fig
+
+
+def _legend_outside(ax: Axes) -> None:
+    """Legend right of the plot for short labels, below it for long ones."""
+    h, labels = ax.get_legend_handles_labels()
+    if not h:
+        return
+    if max(len(lab) for lab in labels) <= 28:
+        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    else:
+        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=1)
 
 
 def _cycle_colors(n: int) -> list[str]:
@@ -1107,7 +1125,8 @@ def plot_monetization(run: Any, *, ax: Any = None, title: str | None = None) -> 
 
 def plot_policy_comparison(summary: pd.DataFrame | dict, metric: str, *, by: str | None = None,
                            ci: float = 0.95, higher_is_better: bool | None = None, sort: bool = True,
-                           ax: Axes | None = None, title: str | None = None) -> Figure:
+                           ylabel: str | None = None, ax: Axes | None = None,
+                           title: str | None = None) -> Figure:
     """A summary metric per strategy (or per value of a sweep axis): replicate dots, mean and
     its confidence interval.
 
@@ -1124,7 +1143,10 @@ def plot_policy_comparison(summary: pd.DataFrame | dict, metric: str, *, by: str
         If given, the best strategy's interval is drawn in bold and the axis says which way
         is better.
     sort : bool
-        Order strategies by their mean.
+        Order strategies by their mean (highest at the top); else keep their order of
+        appearance (first at the top).
+    ylabel : str, optional
+        Label of the strategy axis (default: ``by``).
     ax : Axes, optional
     title : str, optional
 
@@ -1146,9 +1168,6 @@ def plot_policy_comparison(summary: pd.DataFrame | dict, metric: str, *, by: str
         frame = summary
         if by is None:
             raise ValueError("plot_policy_comparison needs `by`: the column naming each run's strategy")
-        if "status" in frame.columns:
-            frame = frame[frame["status"].astype(str).isin(["ok", "done", "success", "completed"])] \
-                if frame["status"].astype(str).isin(["ok", "done", "success", "completed"]).any() else frame
     for c in (by, metric):
         if c not in frame.columns:
             raise ValueError(f"column {c!r} not in the summary (columns: {', '.join(map(str, frame.columns))})")
@@ -1178,21 +1197,23 @@ def plot_policy_comparison(summary: pd.DataFrame | dict, metric: str, *, by: str
                     fontsize=9.5, color="#333333")
     ax.set_yticks(range(len(stats_rows)), [f"{_fmt(r[0])}" for r in stats_rows])
     ax.set_ylim(-0.6, len(stats_rows) - 0.4)
+    if not sort:
+        ax.invert_yaxis()
     xl = metric_label(metric)
     if higher_is_better is not None:
         xl += "  — higher is better →" if higher_is_better else "  — ← lower is better"
     ax.set_xlabel(xl)
-    ax.set_ylabel(_short(by))
+    ax.set_ylabel(ylabel or _short(by))
     ns = sorted({r[4] for r in stats_rows})
     rep = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
-    _title(ax, title or f"{metric_label(metric, unit=False)} by {_short(by)}",
+    _title(ax, title or f"{metric_label(metric, unit=False)} by {ylabel or _short(by)}",
            f"dots: runs ({rep} per row); diamond: mean; bar: {ci:.0%} CI of the mean")
     return fig
 
 
 def plot_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, *, agg: str = "mean",
-                 center: float | None = None, annotate: bool = True, cmap: str | None = None,
-                 ax: Axes | None = None, title: str | None = None) -> Figure:
+                 center: float | None = None, log: bool = False, annotate: bool = True,
+                 cmap: str | None = None, ax: Axes | None = None, title: str | None = None) -> Figure:
     """Phase diagram: a summary metric (mean over replicates) over two sweep axes.
 
     Parameters
@@ -1205,6 +1226,8 @@ def plot_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, *, agg: str
     agg : {"mean", "median"}
     center : float, optional
         Draw a diverging map centred here (e.g. 1 for the Gresham index).
+    log : bool
+        Colour on a log scale (ratios; values must be positive), symmetric about ``center``.
     annotate : bool
         Write the value in each cell (when the grid has at most 15×15 cells).
     cmap : str, optional
@@ -1233,13 +1256,28 @@ def plot_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, *, agg: str
         raise ValueError(f"agg must be 'mean' or 'median', got {agg!r}")
     table = summary.pivot_table(index=y, columns=x, values=metric, aggfunc=agg)
     counts = summary.pivot_table(index=y, columns=x, values=metric, aggfunc="count")
-    table = table.sort_index().sort_index(axis=1)
+
+    def order(col: str) -> list:  # numbers ascending; labels in design order
+        vals = list(pd.unique(summary[col].dropna()))
+        return sorted(vals) if pd.api.types.is_numeric_dtype(summary[col]) else vals
+
+    table = table.reindex(index=order(y), columns=order(x))
     counts = counts.reindex_like(table)
     fig, (ax,) = _axes(ax, figsize=(8.5, 6.0))
     ax.grid(False)
     vals = table.to_numpy(dtype=float)
     norm = None
-    if center is not None:
+    if log:
+        from matplotlib.colors import LogNorm
+
+        if not np.all(vals[np.isfinite(vals)] > 0):
+            raise ValueError(f"log colour scale needs positive values of {metric!r}")
+        lo, hi = np.nanmin(vals), np.nanmax(vals)
+        if center is not None:
+            f = max(center / lo, hi / center, 1.0 + 1e-9)
+            lo, hi = center / f, center * f
+        norm = LogNorm(vmin=lo, vmax=hi)
+    elif center is not None:
         lo, hi = np.nanmin(vals), np.nanmax(vals)
         span = max(center - lo, hi - center, 1e-12)
         norm = TwoSlopeNorm(vcenter=center, vmin=center - span, vmax=center + span)
@@ -1253,6 +1291,12 @@ def plot_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, *, agg: str
         s.set_visible(False)
     cb = fig.colorbar(im, ax=ax)
     cb.set_label(metric_label(metric) + (f", {agg} over runs" if agg != "mean" else ""))
+    if log:
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+        cb.ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        cb.ax.yaxis.set_minor_formatter(NullFormatter())
     if annotate and vals.shape[0] <= 15 and vals.shape[1] <= 15:
         for i in range(vals.shape[0]):
             for j in range(vals.shape[1]):
@@ -1266,7 +1310,7 @@ def plot_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, *, agg: str
     n = counts.to_numpy()
     n = n[np.isfinite(n)]
     rep = f"{int(n.min())}" if len(n) and n.min() == n.max() else (f"{int(n.min())}–{int(n.max())}" if len(n) else "0")
-    _title(ax, title or f"{metric_label(metric, unit=False)} across {_short(x)} and {_short(y)}",
+    _title(ax, title or f"{metric_label(metric, unit=False)} across the design",
            f"{agg} of {rep} run(s) per cell")
     return fig
 
@@ -1274,8 +1318,8 @@ def plot_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, *, agg: str
 # --------------------------------------------------------------------------- network
 
 
-def plot_network(graph: Any, *, max_nodes: int = 1500, seed: int = 0, layout: dict | None = None,
-                 ax: Axes | None = None, title: str | None = None) -> Figure:
+def plot_network(graph: Any, *, max_nodes: int = 1500, min_weight: float | None = None, seed: int = 0,
+                 layout: dict | None = None, ax: Axes | None = None, title: str | None = None) -> Figure:
     """Snapshot of the active members' social graph: colour = role, size = trust.
 
     Parameters
@@ -1285,6 +1329,9 @@ def plot_network(graph: Any, *, max_nodes: int = 1500, seed: int = 0, layout: di
         ``trust``); only active members are drawn.
     max_nodes : int
         Larger communities are refused: a hairball shows nothing.
+    min_weight : float, optional
+        Draw (and lay out by) ties at least this strong. Default: all ties, or only strong
+        ties (weight >= 0.5) when there are more than five ties per member.
     seed : int
         Seed of the spring layout (its own generator; no global state).
     layout : dict, optional
@@ -1316,8 +1363,26 @@ def plot_network(graph: Any, *, max_nodes: int = 1500, seed: int = 0, layout: di
         raise ValueError(f"{len(nodes)} active members is more than max_nodes={max_nodes}: a drawing this "
                          "dense shows nothing; draw a sample or a single group, or raise max_nodes")
     h = g.subgraph(nodes)
-    pos = layout if layout is not None else nx.spring_layout(
-        h, seed=seed, weight="weight", k=1.5 / math.sqrt(max(len(nodes), 1)), iterations=60)
+    n_all = h.number_of_edges()
+    if min_weight is None and n_all > 5 * len(nodes):
+        min_weight = 0.5
+    if min_weight is not None:
+        h = nx.Graph(h)
+        h.remove_edges_from([(u, v) for u, v, w in h.edges(data="weight", default=0.0) if (w or 0.0) < min_weight])
+    if layout is not None:
+        pos = layout
+    else:
+        pos = nx.spring_layout(h, seed=seed, weight="weight", k=2.0 / math.sqrt(max(len(nodes), 1)),
+                               iterations=80)
+        # isolated members and small components drift far out; pull them to the rim
+        xy0 = np.array([pos[n] for n in nodes])
+        c = np.median(xy0, axis=0)
+        r = np.linalg.norm(xy0 - c, axis=1)
+        rim = np.percentile(r, 90) * 1.15 if len(r) > 10 else (r.max() if len(r) else 1.0)
+        far = r > rim
+        if far.any() and rim > 0:
+            xy0[far] = c + (xy0[far] - c) * (rim / r[far])[:, None]
+            pos = {n: xy0[i] for i, n in enumerate(nodes)}
     fig, (ax,) = _axes(ax, figsize=(8.5, 8.0))
     ax.grid(False)
     ax.set_axis_off()
@@ -1346,8 +1411,9 @@ def plot_network(graph: Any, *, max_nodes: int = 1500, seed: int = 0, layout: di
     ax.autoscale_view()
     ax.set_aspect("equal", adjustable="datalim")
     _title(ax, title or "Who is connected to whom",
-           f"{len(nodes)} active members, {h.number_of_edges()} ties; colour = role, size = trust; "
-           "edge darkness = tie strength")
+           f"{len(nodes)} active members; " + (f"{h.number_of_edges()} of {n_all} ties (strength >= {min_weight:g})"
+                                               if min_weight is not None else f"{n_all} ties")
+           + "; colour = role, size = trust")
     return fig
 
 
@@ -1547,76 +1613,60 @@ HEADLINE_METRICS: dict[str, bool] = {
 
 
 class SweepView:
-    """A sweep's tables prepared for plotting: ok runs only, a ``point`` label per design point.
+    """A sweep's tables prepared for plotting: finished runs, a readable label per design point.
 
     Attributes
     ----------
-    summary : DataFrame      one row per successful run, with ``point``
-    timeseries : DataFrame   tidy time series with ``point`` joined on
-    axes : list of str       design axis columns (dotted keys)
-    manifest : dict
+    summary : DataFrame      one row per finished run, with ``point_label``
+    timeseries : DataFrame   tidy time series with ``point_label`` and the axes joined on
+    axes : list of str       swept dotted keys
+    manifest : dict          provenance
+    failures : DataFrame     runs whose last attempt raised
     path : Path
     """
 
     def __init__(self, summary: pd.DataFrame, timeseries: pd.DataFrame | None, axes: list[str],
-                 manifest: dict, path: Path, failed: int = 0):
+                 manifest: dict, path: Path, failures: pd.DataFrame | None = None, planned: int | None = None):
         self.summary = summary
         self.timeseries = timeseries
         self.axes = axes
         self.manifest = manifest
         self.path = path
-        self.failed = failed
+        self.failures = failures if failures is not None else pd.DataFrame()
+        self.planned = planned if planned is not None else len(summary)
 
     @property
     def points(self) -> list[str]:
-        return list(dict.fromkeys(self.summary["point"]))
+        """Design-point labels, in design order."""
+        return list(dict.fromkeys(self.summary["point_label"]))
 
 
 def load_sweep(sweep_dir: str | Path) -> SweepView:
-    """Load a sweep directory with :func:`qunsim.load_results` and label its design points."""
+    """Open a sweep directory with :func:`qunsim.load_results` and label its design points."""
+    from qunsim.sweep import load_results
+
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(2, "no such results directory", str(sweep_dir))
-    try:
-        import qunsim
-
-        loader = qunsim.load_results
-    except AttributeError as e:  # pragma: no cover - sweeps are part of the package
-        raise ValueError("this qunsim has no sweep support (qunsim.load_results)") from e
-    res = loader(sweep_dir)
+    res = load_results(sweep_dir)
     summary = res.summary.copy()
-    manifest = dict(getattr(res, "manifest", {}) or {})
-    axes = _design_axes(res, summary)
-    failed = 0
-    if "status" in summary.columns:
-        ok = summary["status"].astype(str).str.lower().isin(["ok", "done", "success", "completed", "finished"])
-        failed = int((~ok).sum())
-        summary = summary[ok]
+    manifest = dict(res.manifest or {})
+    axes = [a for a in res.axes if a in summary.columns]
     if summary.empty:
-        raise ValueError(f"the sweep in {sweep_dir} has no successful run to plot"
-                         + (f" ({failed} failed)" if failed else ""))
-    if axes:
-        summary = summary.sort_values(axes, kind="stable")
-    summary["point"] = _point_labels(summary, axes)
-    ts = getattr(res, "timeseries", None)
+        nf = len(res.failures)
+        raise ValueError(f"the sweep in {sweep_dir} has no finished run to plot"
+                         + (f" ({nf} failed; see qs.load_results(dir).failures)" if nf else ""))
+    order = ["point", "replicate"] if "point" in summary.columns else axes
+    if order:
+        summary = summary.sort_values(order, kind="stable")
+    summary["point_label"] = _point_labels(summary, axes)
+    ts = res.timeseries
     if isinstance(ts, pd.DataFrame) and len(ts):
-        ts = ts.merge(summary[["run_id", "point"] + axes], on="run_id", how="inner")
+        ts = ts.merge(summary[["run_id", "point_label"] + axes], on="run_id", how="inner")
     else:
         ts = None
-    return SweepView(summary.reset_index(drop=True), ts, axes, manifest, sweep_dir, failed)
-
-
-def _design_axes(res: Any, summary: pd.DataFrame) -> list[str]:
-    design = getattr(res, "design", None)
-    skip = {"run_id", "replicate", "seed", "status", "point", "point_id", "design_point", "error",
-            "traceback", "elapsed", "started", "finished", "duration_s"}
-    if isinstance(design, pd.DataFrame):
-        cols = [c for c in design.columns if c not in skip and c in summary.columns]
-    else:
-        cols = [c for c in summary.columns if "." in str(c) or c == "strategy"]
-    cols = [c for c in cols if summary[c].nunique(dropna=False) > 1] or cols[:1]
-    # a strategy name is the most readable axis; put it first
-    return sorted(cols, key=lambda c: (c != "strategy", cols.index(c)))
+    return SweepView(summary.reset_index(drop=True), ts, axes, manifest, sweep_dir, res.failures,
+                     len(res.design))
 
 
 def _point_labels(summary: pd.DataFrame, axes: list[str]) -> pd.Series:
@@ -1624,7 +1674,11 @@ def _point_labels(summary: pd.DataFrame, axes: list[str]) -> pd.Series:
         return pd.Series(["all runs"] * len(summary), index=summary.index)
     if len(axes) == 1:
         return summary[axes[0]].map(_fmt)
-    return summary[axes].apply(lambda r: ", ".join(f"{_short(a)}={_fmt(r[a])}" for a in axes), axis=1)
+    return summary[axes].apply(lambda r: ", ".join(f"{_short(a)} = {_fmt(r[a])}" for a in axes), axis=1)
+
+
+def _axes_title(axes: Sequence[str]) -> str:
+    return " × ".join(_short(a) for a in axes) if axes else "design point"
 
 
 def sweep_figures(sw: SweepView, metrics: Sequence[str] | None = None) -> list[tuple[str, Any]]:
@@ -1637,22 +1691,23 @@ def sweep_figures(sw: SweepView, metrics: Sequence[str] | None = None) -> list[t
     ts = sw.timeseries
     if ts is not None and 1 < npoints <= 8:
         figs.append(("active_by_point", lambda: plot_timeseries(
-            ts, "active", by="point", title="Active members over time, by design point")))
+            ts, "active", by="point_label", title="Active members over time, by design point")))
     if ts is not None:
         first = sw.points[0]
-        sub = ts[ts["point"] == first]
+        sub = ts[ts["point_label"] == first]
         where = f" ({first})" if npoints > 1 else ""
         figs.append(("active_by_role", lambda: plot_active_by_role(sub, title=f"Active members by role{where}")))
         figs.append(("gresham", lambda: plot_gresham(sub, title=f"Bad money vs good{where}")))
         figs.append(("trust_levels", lambda: plot_trust_levels(sub, title=f"Trust levels{where}")))
-    if npoints > 1 and (len(sw.axes) <= 1 or npoints <= 12):
+    if npoints > 1 and len(sw.axes) <= 1:
         for m in mets:
             figs.append((f"compare_{m}", lambda m=m: plot_policy_comparison(
-                s, m, by="point", higher_is_better=HEADLINE_METRICS.get(m), sort=len(sw.axes) != 1
-                or not pd.api.types.is_numeric_dtype(s[sw.axes[0]]))))
+                s, m, by="point_label", higher_is_better=HEADLINE_METRICS.get(m), sort=False,
+                ylabel=_axes_title(sw.axes))))
     if len(sw.axes) >= 2:
         x, y = sw.axes[0], sw.axes[1]
         for m in mets:
             figs.append((f"heatmap_{m}", lambda m=m: plot_heatmap(
-                s, x, y, m, center=1.0 if "gresham" in m else None)))
+                s, x, y, m, center=1.0 if "gresham" in m else None, log="gresham" in m
+                and bool((s[m] > 0).all()))))
     return figs
