@@ -43,7 +43,8 @@ def leave_probability(
     >>> bool(p[0] > p[1] > p[2]), float(p[1])
     (True, 0.05)
     """
-    h = base + maximum / (1.0 + np.exp(slope * (S - midpoint)))
+    with np.errstate(over="ignore"):  # exp overflow -> inf -> a hazard of exactly base
+        h = base + maximum / (1.0 + np.exp(slope * (S - midpoint)))
     return np.clip(h / np.maximum(damping, 1.0), 0.0, 1.0)
 
 
