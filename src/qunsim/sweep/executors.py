@@ -26,6 +26,8 @@ from typing import Any
 
 __all__ = ["SerialExecutor", "ExecutorHandle", "open_executor", "default_workers", "SweepError"]
 
+DASK_CONNECT_TIMEOUT = "10s"  # how long to wait for an existing scheduler
+
 
 class SweepError(ValueError):
     """A user-facing sweep problem (output directory, executor, resume). One paragraph."""
@@ -160,7 +162,7 @@ def _dask(workers: int | None, scheduler: str | None):
     try:
         if scheduler:
             try:
-                client = Client(scheduler, timeout="10s")
+                client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
             except (OSError, TimeoutError) as e:
                 raise SweepError(f"could not connect to the Dask scheduler at {scheduler}: {e}") from None
             n = len(client.scheduler_info().get("workers", {})) or 1

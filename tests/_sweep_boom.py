@@ -1,0 +1,19 @@
+"""A user activity policy that raises on a given day (for the sweep failure-isolation tests)."""
+
+from pydantic import Field
+
+from qunsim.policies.base import ActivityPolicy, PolicyParams
+
+
+class Boom(ActivityPolicy):
+    """Raises ``RuntimeError`` at the end of day ``day`` when ``fail`` is true."""
+
+    key = "boom"
+
+    class Params(PolicyParams):
+        fail: bool = False
+        day: int = Field(default=3, ge=0)
+
+    def on_step_end(self, model, ctx, rng):
+        if self.params.fail and model.steps >= self.params.day:
+            raise RuntimeError(f"boom on day {model.steps}")

@@ -1,0 +1,359 @@
+"""Running sweeps: identical results whatever the executor or worker count, failure isolation,
+resume after SIGKILL / Ctrl-C / half-written batches, Dask on loopback, the CLI."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import qunsim as qs
+from qunsim.cli import main as cli_main
+from qunsim.sweep import SweepError
+
+SPEC = """
+name = "tiny"
+steps = 15
+replicates = 2
+seed = 99
+
+[fixed]
+"community.n_seed" = 30
+"community.n_prospects" = 200
+
+[axes]
+"community.chatter_share" = [0.0, 0.3]
+"dynamics.chatter_contagion" = [0.0, 3.0]
+
+[keep]
+timeseries = ["active", "messages", "low_quality_share", "phase"]
+period = 2
+"""
+
+# long enough that a SIGKILL lands mid-way: 18 runs of 40 days
+KILL_SPEC = """
+name = "killme"
+steps = 40
+replicates = 3
+seed = 5
+
+[fixed]
+"community.n_seed" = 50
+"community.n_prospects" = 300
+
+[axes]
+"community.chatter_share" = [0.0, 0.15, 0.3]
+"dynamics.chatter_contagion" = [0.0, 3.0]
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def assert_same_results(a, b):
+    """Same runs, each once, identical values (ordering by run id, not finishing order)."""
+    assert a.summary["run_id"].is_unique and b.summary["run_id"].is_unique
+    pd.testing.assert_frame_equal(a.summary, b.summary, check_like=True)
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_like=True)
+    pd.testing.assert_frame_equal(a.design, b.design)
+
+
+@pytest.fixture(scope="module")
+def spec_file(tmp_path_factory):
+    return write(tmp_path_factory.mktemp("spec") / "tiny.toml", SPEC)
+
+
+@pytest.fixture(scope="module")
+def reference(spec_file, tmp_path_factory):
+    """The serial, uninterrupted sweep every other way of running must reproduce."""
+    return qs.sweep(spec_file, tmp_path_factory.mktemp("ref") / "out", executor="serial")
+
+
+def test_reference_is_complete_and_tidy(reference):
+    assert len(reference.summary) == 8 and len(reference.failures) == 0
+    assert reference.manifest["status"] == "complete"
+    assert set(reference.timeseries["step"]) == {0, 2, 4, 6, 8, 10, 12, 14, 15}  # every 2nd and the last
+    assert list(reference.timeseries.columns[:2]) == ["run_id", "step"]
+    assert {"community.chatter_share", "dynamics.chatter_contagion", "seed", "final_active"} <= set(reference.summary)
+    # a run of the sweep is exactly `simulate` with that seed and those overrides
+    row = reference.summary.iloc[5]
+    res = qs.simulate(qs.load_config(None, overrides={"community.n_seed": 30, "community.n_prospects": 200}),
+                      rng=int(row["seed"]), steps=15,
+                      **{"community.chatter_share": row["community.chatter_share"],
+                         "dynamics.chatter_contagion": row["dynamics.chatter_contagion"]})
+    assert res.summary["final_active"] == row["final_active"]
+    assert res.summary["mean_low_quality_share"] == row["mean_low_quality_share"]
+    m = reference.manifest
+    for key in ("root_seed", "base_config", "sweep", "fingerprint", "sessions"):
+        assert key in m
+    s = m["sessions"][0]
+    for key in ("qunsim_version", "git", "python", "packages", "host", "started", "ended", "executor"):
+        assert key in s
+    assert m["sweep"]["text"].strip().startswith('name = "tiny"')
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_pool_matches_serial_for_any_worker_count(spec_file, reference, tmp_path, workers):
+    res = qs.sweep(spec_file, tmp_path / "out", executor="local", workers=workers, flush_runs=1)
+    assert_same_results(res, reference)
+    assert res.manifest["sessions"][0]["executor"]["workers"] == workers
+
+
+class CountingThreads(cf.ThreadPoolExecutor):
+    """Any concurrent.futures executor works; this one records how many runs were in flight."""
+
+    def __init__(self):
+        super().__init__(max_workers=2)
+        self.live: set = set()
+        self.peak = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.live = {f for f in self.live if not f.done()}
+        fut = super().submit(fn, *args, **kwargs)
+        self.live.add(fut)
+        self.peak = max(self.peak, len(self.live))
+        return fut
+
+
+def test_any_executor_bounded_in_flight_and_streamed(spec_file, reference, tmp_path):
+    with CountingThreads() as ex:
+        res = qs.sweep(spec_file, tmp_path / "out", executor=ex, workers=2, max_pending=3, flush_runs=2)
+    assert_same_results(res, reference)
+    assert ex.peak <= 3  # memory bounded: never more than max_pending runs submitted ahead
+    commits = sorted((tmp_path / "out" / "commits").glob("*.json"))
+    assert len(commits) >= 4  # results were written in batches as runs finished, not at the end
+    assert sum(len(json.loads(c.read_text())["ok"]) for c in commits) == 8
+
+
+def test_dask_local_cluster_matches_local_pool(spec_file, reference, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        res = qs.sweep(spec_file, tmp_path / "out", executor="dask", scheduler=cluster.scheduler_address)
+    assert_same_results(res, reference)
+    info = res.manifest["sessions"][0]["executor"]
+    assert info["executor"] == "dask" and info["scheduler"].startswith("tcp://127.0.0.1")
+
+
+def test_dask_missing_scheduler_is_a_clear_error(spec_file, tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("qunsim.sweep.executors.DASK_CONNECT_TIMEOUT", "1s")
+    with pytest.raises(SweepError, match="could not connect to the Dask scheduler at tcp://127.0.0.1:9"):
+        qs.sweep(spec_file, tmp_path / "out", executor="dask", scheduler="tcp://127.0.0.1:9")
+
+
+# ---------------------------------------------------------------------- failures
+
+
+def test_raising_user_policy_is_recorded_and_the_rest_complete(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    spec = write(tmp_path / "boom.toml", """
+        steps = 8
+        replicates = 2
+        [fixed]
+        "community.n_seed" = 30
+        "community.n_prospects" = 200
+        "activity.boom" = { class = "_sweep_boom:Boom", day = 4 }
+        [axes]
+        "activity.boom.fail" = [false, true]
+        "community.chatter_share" = [0.0, 0.2]
+    """)
+    res = qs.sweep(spec, tmp_path / "out", executor="serial")
+    assert len(res.summary) == 4 and len(res.failures) == 4
+    assert (res.summary["activity.boom.fail"] == False).all()  # noqa: E712
+    assert (res.failures["activity.boom.fail"] == True).all()  # noqa: E712
+    f = res.failures.iloc[0]
+    assert f["error"] == "RuntimeError: boom on day 4"
+    assert "Traceback" in f["traceback"] and "_sweep_boom.py" in f["traceback"]
+    assert {"seed", "point", "replicate"} <= set(res.failures.columns)
+    assert res.manifest["status"] == "complete_with_failures"
+    # --resume retries only the failed runs; they fail again and are recorded once each
+    again = qs.sweep(spec, tmp_path / "out", executor="serial", resume=True)
+    assert again.manifest["sessions"][-1]["to_run"] == 4
+    assert len(again.failures) == 4 and again.failures["run_id"].is_unique
+    pd.testing.assert_frame_equal(again.summary, res.summary)
+
+
+def test_failing_combination_on_the_process_pool(tmp_path):
+    # each value is valid alone; chatter 0.9 + spam 0.3 > 1 fails inside the worker
+    spec = write(tmp_path / "combo.toml", """
+        steps = 5
+        [fixed]
+        "community.n_seed" = 30
+        "community.n_prospects" = 200
+        [axes]
+        "community.chatter_share" = [0.1, 0.9]
+        "community.spammer_share" = [0.0, 0.3]
+    """)
+    res = qs.sweep(spec, tmp_path / "out", executor="local", workers=2)
+    assert len(res.summary) == 3 and len(res.failures) == 1
+    bad = res.failures.iloc[0]
+    assert (bad["community.chatter_share"], bad["community.spammer_share"]) == (0.9, 0.3)
+    assert "ConfigError" in bad["error"] and "chatter_share + spammer_share" in bad["error"]
+
+
+# ---------------------------------------------------------------------- interruption and resume
+
+
+def _descendants(pid: int) -> set[int]:
+    parents: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(d.name))
+    out, todo = set(), [pid]
+    while todo:
+        for c in parents.get(todo.pop(), []):
+            out.add(c)
+            todo.append(c)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir() or sys.platform == "win32", reason="needs /proc and SIGKILL")
+def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
+    spec = write(tmp_path / "kill.toml", KILL_SPEC)
+    script = write(tmp_path / "run_sweep.py", """
+        import sys
+        import qunsim as qs
+        if __name__ == "__main__":
+            qs.sweep(sys.argv[1], sys.argv[2], executor="local", workers=2,
+                     flush_runs=1, flush_seconds=0.01, progress=False)
+    """)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, str(script), str(spec), str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            workers |= _descendants(proc.pid)
+            commits = list((out / "commits").glob("*.json")) if (out / "commits").is_dir() else []
+            if len(commits) >= 3 or proc.poll() is not None:
+                break
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    killed = qs.load_results(out)
+    assert killed.manifest["status"] == "running"  # it never got to write its end
+    assert 0 < len(killed.summary) < 18, "the kill did not land mid-way"
+    assert len(workers) >= 2  # the forkserver and at least one pool worker were seen
+    # the pool's workers notice their parent is gone and exit (no orphans)
+    t0 = time.monotonic()
+    while any(_alive(p) for p in workers) and time.monotonic() - t0 < 10:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers)
+
+    resumed = qs.sweep(spec, out, executor="local", workers=2, resume=True)
+    sess = resumed.manifest["sessions"]
+    assert len(sess) == 2 and sess[1]["already_done"] == len(killed.summary)
+    assert sess[1]["to_run"] == 18 - len(killed.summary)
+    uninterrupted = qs.sweep(spec, tmp_path / "ref", executor="serial")
+    assert_same_results(resumed, uninterrupted)
+    assert resumed.manifest["status"] == "complete"
+
+
+def test_half_written_batch_is_discarded_on_resume(spec_file, reference, tmp_path):
+    out = tmp_path / "out"
+
+    class Interrupt(cf.Executor):
+        """Runs calls in-process; 'Ctrl-C' arrives on the 6th submission."""
+
+        n = 0
+
+        def submit(self, fn, /, *args, **kwargs):
+            Interrupt.n += 1
+            if Interrupt.n == 6:
+                raise KeyboardInterrupt
+            f = cf.Future()
+            f.set_result(fn(*args, **kwargs))
+            return f
+
+    with pytest.raises(KeyboardInterrupt):
+        qs.sweep(spec_file, out, executor=Interrupt(), flush_runs=1)
+    partial = qs.load_results(out)
+    assert partial.manifest["status"] == "interrupted"
+    assert len(partial.summary) == 5 and len(partial.missing) == 3
+    # a crash between writing a part file and its commit record leaves an orphan part and a temp file
+    orphan = pd.read_parquet(next((out / "summary").glob("part-*.parquet")))
+    orphan["final_active"] = -1
+    orphan.to_parquet(out / "summary" / "part-s001-999999.parquet")
+    (out / "timeseries" / ".part-s001-999999.parquet.1234.tmp").write_bytes(b"\x00half")
+    assert len(qs.load_results(out).summary) == 5  # uncommitted parts never count
+    resumed = qs.sweep(spec_file, out, executor="serial", resume=True)
+    assert not (out / "summary" / "part-s001-999999.parquet").exists()
+    assert not list((out / "timeseries").glob(".*.tmp"))
+    assert resumed.manifest["sessions"][1]["to_run"] == 3
+    assert_same_results(resumed, reference)
+
+
+def test_resume_refuses_a_changed_sweep_and_a_used_directory(spec_file, reference, tmp_path):
+    out = reference.path
+    with pytest.raises(SweepError, match="already holds a sweep; pass --resume"):
+        qs.sweep(spec_file, out, executor="serial")
+    changed = write(tmp_path / "changed.toml", SPEC.replace("seed = 99", "seed = 100"))
+    with pytest.raises(SweepError, match="holds a different sweep"):
+        qs.sweep(changed, out, executor="serial", resume=True)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "notes.txt").write_text("mine")
+    with pytest.raises(SweepError, match="not empty and holds no sweep"):
+        qs.sweep(spec_file, tmp_path / "junk", executor="serial")
+    assert (tmp_path / "junk" / "notes.txt").read_text() == "mine"  # nothing written is lost
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+def test_cli_sweep_runs_and_resumes(spec_file, reference, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli_main(["sweep", str(spec_file), "--out", str(out), "--executor", "serial"]) == 0
+    assert "8/8 runs done, 0 failed" in capsys.readouterr().out
+    assert_same_results(qs.load_results(out), reference)
+    assert cli_main(["sweep", str(spec_file), "--out", str(out), "--executor", "serial", "--resume"]) == 0
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--workers", "0"], "--workers expects a whole number >= 1"),
+    (["--executor", "local", "--scheduler", "tcp://127.0.0.1:9"], "--scheduler needs --executor dask"),
+    (["--executor", "threads"], "invalid choice"),
+])
+def test_cli_bad_arguments_exit_2_with_one_paragraph(spec_file, tmp_path, capsys, args, expected):
+    code = cli_main(["sweep", str(spec_file), "--out", str(tmp_path / "o"), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def test_cli_bad_sweep_file_and_used_out_exit_2(spec_file, reference, tmp_path, capsys):
+    bad = write(tmp_path / "bad.toml", '[axes]\n"community.chatter_share" = [0.1, 7]\n')
+    assert cli_main(["sweep", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "axes.community.chatter_share" in err and "Traceback" not in err
+    assert cli_main(["sweep", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "o")]) == 2
+    assert "file not found" in capsys.readouterr().err
+    assert cli_main(["sweep", str(spec_file), "--out", str(reference.path), "--executor", "serial"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a sweep; pass --resume" in err and err.count("\n") == 1
