@@ -1,11 +1,9 @@
-import typing
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
-import qunsim as qs
-from qunsim.config import Config, ConfigError, Dynamics, dump_toml, load_config
+from qunsim.config import ConfigError, Dynamics, dump_toml, load_config
 
 
 def test_defaults_and_override():

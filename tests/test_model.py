@@ -24,13 +24,13 @@ def test_same_seed_identical_different_seed_differs():
 
 
 def test_public_functions_leave_global_rng_alone():
-    np_state = np.random.get_state()[1].copy()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002 - checking it is untouched
     py_state = random.getstate()
     qs.simulate(rng=3, steps=20, **SMALL)
     m = qs.CommunityModel(rng=4, **SMALL)
     m.run_for(5)
     m.graph()
-    assert np.array_equal(np.random.get_state()[1], np_state)
+    assert np.array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
     assert random.getstate() == py_state
 
 

@@ -53,7 +53,7 @@ def test_find_and_gather():
     assert g.find(np.array([1, 2, 4, 0]), np.array([0, 0, 3, 4])).tolist()[:3] != [-1, -1, -1]
     assert g.find(np.array([0]), np.array([4])).tolist() == [-1]
     src, nbr = gather_neighbors(g.indptr, g.indices, np.array([0, 4]))
-    assert sorted(zip(src.tolist(), nbr.tolist())) == [(0, 1), (0, 2), (4, 3)]
+    assert sorted(zip(src.tolist(), nbr.tolist(), strict=True)) == [(0, 1), (0, 2), (4, 3)]
 
 
 @pytest.mark.parametrize("kind", ["er", "ws", "ba", "sbm"])

@@ -24,7 +24,14 @@ from qunsim.metrics import (
     trust_counts,
     value_density,
 )
-from qunsim.network import SocialGraph, bfs_ball, build_graph, from_networkx, gather_neighbors, read_edgelist
+from qunsim.network import (
+    SocialGraph,
+    bfs_ball,
+    build_graph,
+    from_networkx,
+    gather_neighbors,
+    read_edgelist,
+)
 from qunsim.policies import build_policies
 from qunsim.state import ROLE_ORDER, EntryPath, LeaveReason, MemberState, Role, Status, Tier
 

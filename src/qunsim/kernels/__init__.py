@@ -5,7 +5,12 @@ Each kernel is a function of arrays, parameters and, where it draws, an explicit
 state, or loops over members in Python.
 """
 
-from qunsim.kernels.arrivals import accept_probability, exposure_candidates, referral_candidates, spread_word_of_mouth
+from qunsim.kernels.arrivals import (
+    accept_probability,
+    exposure_candidates,
+    referral_candidates,
+    spread_word_of_mouth,
+)
 from qunsim.kernels.churn import contagion_mask, leave_probability, update_satisfaction
 from qunsim.kernels.context import Messages, StepContext
 from qunsim.kernels.posting import chatter_conversion, make_messages, posting_rates
