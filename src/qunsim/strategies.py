@@ -41,7 +41,7 @@ import pandas as pd
 from qunsim.config import Config, ConfigError, deep_merge, load_config
 
 __all__ = ["Strategy", "StrategySet", "load_strategies", "compare_strategies",
-           "replicate_seeds", "summarize_comparison", "paired_difference"]
+           "replicate_seeds", "churn_summary", "summarize_comparison", "paired_difference"]
 
 _TOP = {"base", "steps", "replicates", "seed", "strategies"}
 _META = {"label", "description", "overrides"}
@@ -172,7 +172,8 @@ def compare_strategies(path: str | Path, replicates: int | None = None, steps: i
     pandas.DataFrame
         one row per strategy x replicate: ``strategy``, ``label``, ``replicate``, ``seed``,
         the run summary (:func:`qunsim.metrics.summarize`: ``final_active``, ``total_left``,
-        ``mean_churn_rate``, ...) and the revenue summary
+        ``mean_churn_rate``, ...), :func:`churn_summary` (``leave_hazard``,
+        ``unhappy_leave_hazard``) and the revenue summary
         (:func:`qunsim.revenue.revenue_summary`: ``revenue_total``, ``net_revenue_total``,
         ``seed_retention``, ...). With ``timeseries=True`` a pair ``(table, timeseries)``.
     """
@@ -198,7 +199,8 @@ def compare_strategies(path: str | Path, replicates: int | None = None, steps: i
         for r, sd in enumerate(seeds):
             res = simulate(cfg, rng=sd, steps=n_steps)
             rows.append({"strategy": name, "label": st.label, "replicate": r, "seed": sd,
-                         **res.summary, **revenue_summary(res.timeseries, res.members)})
+                         **res.summary, **churn_summary(res.timeseries),
+                         **revenue_summary(res.timeseries, res.members)})
             if timeseries:
                 ts = res.timeseries.copy()
                 ts.insert(0, "replicate", r)
@@ -208,6 +210,23 @@ def compare_strategies(path: str | Path, replicates: int | None = None, steps: i
     if timeseries:
         return table, pd.concat(series, ignore_index=True).fillna(0.0)
     return table
+
+
+def churn_summary(ts: pd.DataFrame) -> dict:
+    """Growth-neutral churn: leaves per member-day over the run, all reasons
+    (``leave_hazard``) and the members' own choice only (``unhappy_leave_hazard``:
+    dissatisfied or contagion), and ``member_days``.
+
+    >>> ts = pd.DataFrame({"active": [10, 10, 8], "leaves": [0, 2, 0],
+    ...                    "leaves_dissatisfied": [0, 1, 0], "leaves_contagion": [0, 0, 0]})
+    >>> churn_summary(ts)
+    {'member_days': 18.0, 'leave_hazard': 0.1111111111111111, 'unhappy_leave_hazard': 0.05555555555555555}
+    """
+    days = float(ts["active"].iloc[1:].sum())
+    leaves = float(ts["leaves"].iloc[1:].sum())
+    unhappy = sum(float(ts[c].iloc[1:].sum()) for c in ("leaves_dissatisfied", "leaves_contagion") if c in ts)
+    return {"member_days": days, "leave_hazard": leaves / days if days else 0.0,
+            "unhappy_leave_hazard": unhappy / days if days else 0.0}
 
 
 def summarize_comparison(table: pd.DataFrame, metrics: list[str] | None = None,

@@ -120,7 +120,9 @@ class Ladder(MonetizationPolicy):
     ``offer_quality``, operator-authored) in every group with active members on its cadence
     days (``start``, ``start + cadence``, ...). The offer is pinned: every member of the group
     who reads anything that day sees it. If the rung is paid, each of them is annoyed:
-    ``annoyance`` negative trust evidence and ``annoyance_cost`` less utility that day. A
+    ``annoyance`` negative trust evidence, and that day's utility falls by ``annoyance_cost``
+    times the reader's daily need (a share of a day's worth: experts, whose time is dear,
+    lose most). A
     ``private`` rung offers one-to-one to eligible members, at most once per ``cadence`` days
     to the same member, each offer costing ``offer_cost`` of the operator's daily
     ``capacity`` (shared by private rungs, highest rung first, random members when the budget
@@ -169,7 +171,7 @@ class Ladder(MonetizationPolicy):
         capacity: float = Field(default=20.0, ge=0)  # operator capacity a day for private offers
         offer_cost: float = Field(default=1.0, gt=0)  # capacity one private offer costs
         annoyance: float = Field(default=0.5, ge=0)  # negative trust evidence per paid broadcast
-        annoyance_cost: float = Field(default=1.0, ge=0)  # utility lost per paid broadcast seen
+        annoyance_cost: float = Field(default=0.3, ge=0)  # utility lost per paid broadcast seen, x need
         offer_quality: float = Field(default=0.05, ge=0, le=1)  # quality of an offer message
         evidence: float = Field(default=2.0, ge=0)  # trust evidence per unit of (value - price)/max
         delight: float = Field(default=2.0, ge=0)  # utility per unit of (value - price)/max
@@ -278,7 +280,7 @@ class Ladder(MonetizationPolicy):
                 seen = readers[mask[rg]]
                 if rung.price > 0:
                     ctx.neg[seen] += p.annoyance
-                    ctx.utility[seen] -= p.annoyance_cost
+                    ctx.utility[seen] -= p.annoyance_cost * st.need[seen]
                 self._buy(model, ctx, r, seen[self._eligible(model, r, seen)], rng)
         # private: highest rung first, under the daily capacity budget
         budget = int(np.floor(p.capacity / p.offer_cost + 1e-9))
