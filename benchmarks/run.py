@@ -1,0 +1,240 @@
+"""Speed and memory benchmarks of the engine (DESIGN §5).
+
+    python benchmarks/run.py --json            # the figures as one JSON object
+    python benchmarks/run.py --smoke --json    # a small, fast version (shape check in the tests)
+    python benchmarks/run.py --profile 1000000 # cProfile of the step at that size
+
+Setup for every size: an Erdős–Rényi graph of mean degree 10 over the population, all of it
+members (``n_seed = size``, a small prospect pool), the default dynamics, no policies. Each
+size is built, warmed up for a few steps (the first days have the most growth in ties), then
+timed over ``--steps`` steps, ``--repeat`` times; the best window counts (the machine is
+shared). Member-steps are active members at the start of each timed step.
+
+``speedup_vs_reference`` compares, at the reference size (10^4), the per-agent Mesa model of
+``benchmarks/reference.py`` (same rules, same initial population) with ``CommunityModel``
+(with its Mesa agent views, as a user runs it) per member-step. Bytes are those of the model
+state (``model.nbytes()``) at the largest size after the timed steps.
+
+If ``benchmarks/sweep_bench.py`` exists, its ``measure(smoke)`` figures are merged in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import qunsim  # noqa: F401  (imported before any timing)
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+SIZES = (10_000, 100_000, 1_000_000)
+SMOKE_SIZES = (1_000, 3_000)
+REFERENCE_SIZE = 10_000
+TARGETS = {"speedup_vs_reference": 100.0, "member_steps_per_s_1e6": 5e6, "bytes_per_member": 300.0,
+           "bytes_per_edge": 24.0}
+
+
+def overrides(n: int, agent_views: bool) -> dict:
+    return {"community.n_seed": n, "community.n_prospects": max(100, n // 1000),
+            "network.kind": "er", "network.mean_degree": 10.0, "run.agent_views": agent_views}
+
+
+def build(n: int, seed: int = 1, agent_views: bool = False):
+    import qunsim as qs
+
+    return qs.CommunityModel(rng=seed, **overrides(n, agent_views))
+
+
+def _active(model) -> int:
+    return int((model.state.status == 1).sum())
+
+
+def time_model(model, steps: int, repeat: int) -> dict:
+    """Best member-steps per second over ``repeat`` windows of ``steps`` steps."""
+    best, windows = 0.0, []
+    for _ in range(repeat):
+        ms, dt = 0, 0.0
+        for _ in range(steps):
+            a = _active(model)
+            gc.collect()
+            t0 = time.perf_counter()
+            model.step()
+            dt += time.perf_counter() - t0
+            ms += a
+        rate = ms / dt if dt > 0 else 0.0
+        windows.append({"member_steps": ms, "seconds": round(dt, 4), "per_s": round(rate)})
+        best = max(best, rate)
+    return {"best": best, "windows": windows}
+
+
+def bench_size(n: int, warmup: int, steps: int, repeat: int, agent_views: bool) -> dict:
+    t0 = time.perf_counter()
+    model = build(n, agent_views=agent_views)
+    t_build = time.perf_counter() - t0
+    for _ in range(warmup):
+        model.step()
+    res = time_model(model, steps, repeat)
+    nb = model.nbytes()
+    pop, edges = model.state.n, model.social.n_edges
+    return {"size": n, "population": pop, "edges": edges, "build_s": round(t_build, 3),
+            "agent_views": agent_views, "member_steps_per_s": res["best"], "windows": res["windows"],
+            "bytes_members": nb["members"], "bytes_graph": nb["graph"],
+            "bytes_per_member": nb["members"] / pop, "bytes_per_edge": nb["graph"] / max(edges, 1)}
+
+
+def bench_reference(n: int, warmup: int, steps: int) -> dict:
+    """Per member-step seconds: per-agent reference vs CommunityModel, same start, same rules."""
+    from reference import ReferenceModel
+
+    ref = ReferenceModel(build(n, agent_views=True), rng=2)
+    for _ in range(warmup):
+        ref.step()
+    ms, dt = 0, 0.0
+    for _ in range(steps):
+        a = sum(1 for x in ref.people if x.status == 1)
+        gc.collect()
+        t0 = time.perf_counter()
+        ref.step()
+        dt += time.perf_counter() - t0
+        ms += a
+    vec = build(n, agent_views=True)
+    for _ in range(warmup):
+        vec.step()
+    v = time_model(vec, steps, 3)
+    ref_rate = ms / dt
+    return {"size": n, "reference_member_steps_per_s": ref_rate,
+            "vectorized_member_steps_per_s": v["best"], "speedup": v["best"] / ref_rate}
+
+
+def sweep_figures(smoke: bool) -> dict:
+    path = HERE / "sweep_bench.py"
+    if not path.exists():
+        return {}
+    spec = importlib.util.spec_from_file_location("sweep_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return dict(mod.measure(smoke))
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import mesa
+    import scipy
+
+    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
+            "numpy": np.__version__, "scipy": scipy.__version__, "mesa": mesa.__version__,
+            "platform": platform.platform()}
+
+
+def run(smoke: bool = False, steps: int | None = None, repeat: int | None = None,
+        warmup: int | None = None, log=print) -> dict:
+    sizes = SMOKE_SIZES if smoke else SIZES
+    ref_size = SMOKE_SIZES[0] if smoke else REFERENCE_SIZE
+    steps = steps or (2 if smoke else 3)
+    repeat = repeat or (1 if smoke else 3)
+    warmup = 1 if smoke else (warmup or 3)
+    per_size = {}
+    for n in sizes:
+        views = n < 100_000
+        r = bench_size(n, warmup, steps, repeat if n < 1_000_000 else max(1, repeat - 1), views)
+        log(f"size {n:>9,}: {r['member_steps_per_s'] / 1e6:6.2f} M member-steps/s "
+            f"({1e9 / r['member_steps_per_s']:.0f} ns/member-step), {r['bytes_per_member']:.0f} B/member, "
+            f"{r['bytes_per_edge']:.1f} B/edge, {r['edges']:,} edges")
+        per_size[str(n)] = r
+    ref = bench_reference(ref_size, 1, 1 if smoke else 2)
+    log(f"reference at {ref_size:,}: {ref['reference_member_steps_per_s']:,.0f} member-steps/s; "
+        f"vectorized {ref['vectorized_member_steps_per_s']:,.0f}; speedup {ref['speedup']:.0f}x")
+    largest = per_size[str(sizes[-1])]
+    rates = {k: v["member_steps_per_s"] for k, v in per_size.items()}
+    cost = {k: 1e9 / v for k, v in rates.items()}
+    out = {
+        "member_steps_per_s": {k: round(v) for k, v in rates.items()},
+        "ns_per_member_step": {k: round(v, 1) for k, v in cost.items()},
+        "cost_ratio_largest_vs_smallest": round(cost[str(sizes[-1])] / cost[str(sizes[0])], 3),
+        "speedup_vs_reference": round(ref["speedup"], 1),
+        "reference": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in ref.items()},
+        "bytes_per_member": round(largest["bytes_per_member"], 1),
+        "bytes_per_edge": round(largest["bytes_per_edge"], 2),
+        "sizes": per_size,
+        "setup": {"graph": "er", "mean_degree": 10.0, "warmup_steps": warmup, "timed_steps": steps,
+                  "repeat": repeat, "smoke": smoke},
+        "targets": TARGETS,
+        "machine": machine(),
+    }
+    out.update(sweep_figures(smoke))
+    if not smoke:
+        out["targets_met"] = {
+            "speedup_vs_reference": out["speedup_vs_reference"] >= TARGETS["speedup_vs_reference"],
+            "member_steps_per_s_1e6": rates["1000000"] >= TARGETS["member_steps_per_s_1e6"],
+            "flat_cost_1e4_to_1e6": out["cost_ratio_largest_vs_smallest"] <= 1.5,
+            "bytes_per_member": out["bytes_per_member"] <= TARGETS["bytes_per_member"],
+            "bytes_per_edge": out["bytes_per_edge"] <= TARGETS["bytes_per_edge"],
+        }
+    return out
+
+
+def profile(n: int, steps: int, top: int = 25) -> None:
+    """Print the cProfile of ``steps`` steps at size ``n`` (after a warm-up), by own time and
+    by cumulative time."""
+    import cProfile
+    import pstats
+
+    model = build(n)
+    for _ in range(3):
+        model.step()
+    pr = cProfile.Profile()
+    t0 = time.perf_counter()
+    pr.enable()
+    for _ in range(steps):
+        model.step()
+    pr.disable()
+    dt = time.perf_counter() - t0
+    print(f"size {n:,}: {steps} steps in {dt:.2f} s ({n * steps / dt / 1e6:.2f} M member-steps/s under the profiler)")
+    st = pstats.Stats(pr)
+    st.sort_stats("cumulative").print_stats(top)
+    st.sort_stats("tottime").print_stats(top)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", action="store_true", help="print one JSON object on stdout (progress on stderr)")
+    ap.add_argument("--smoke", action="store_true", help="small sizes, one window: a fast shape check")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps per window")
+    ap.add_argument("--repeat", type=int, default=None, help="timed windows per size (best counts)")
+    ap.add_argument("--warmup", type=int, default=None, help="steps before timing")
+    ap.add_argument("--profile", type=int, default=None, metavar="SIZE", help="profile the step at SIZE and exit")
+    a = ap.parse_args(argv)
+    if a.profile:
+        profile(a.profile, a.steps or 3)
+        return 0
+    log = (lambda *x: print(*x, file=sys.stderr, flush=True)) if a.json else print
+    out = run(smoke=a.smoke, steps=a.steps, repeat=a.repeat, warmup=a.warmup, log=log)
+    if a.json:
+        print(json.dumps(out))
+    else:
+        for k in ("member_steps_per_s", "speedup_vs_reference", "bytes_per_member", "bytes_per_edge",
+                  "targets_met"):
+            if k in out:
+                print(f"{k}: {out[k]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
