@@ -1,0 +1,138 @@
+"""SF2 Goal fit: the same high message volume keeps a social community alive but drives
+experts out of a knowledge community.
+
+Claim (DESIGN §2.5): activity is good only when it serves the community's goal. We run the
+knowledge and the social scenario (configs/knowledge_community.toml, social_community.toml)
+at low chatter (5% chatters, contagion 1) and high chatter (30% chatters, contagion 3: the
+group floods with messages) over the same seeds, and compare expert retention (active
+experts / experts ever joined) and community survival (active members at the end, and the
+end-to-peak ratio). The goal-fit effect is the interaction: the change from low to high
+chatter is worse in the knowledge community than in the social one.
+
+Run: ``python experiments/sf2_goal_fit.py`` (full: 10 seeds × 730 days) or ``--smoke``
+(6 seeds × 300 days).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import qunsim as qs  # noqa: E402
+from _validation import diff_ci, fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
+
+FIGURE = "sf2_goal_fit.png"
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+GOALS = {"knowledge": CONFIGS / "knowledge_community.toml", "social": CONFIGS / "social_community.toml"}
+CHATTER = {
+    "low": {"community.chatter_share": 0.05, "dynamics.chatter_contagion": 1.0},
+    "high": {"community.chatter_share": 0.30, "dynamics.chatter_contagion": 3.0},
+}
+
+
+def measure(res: qs.RunResult) -> dict:
+    ts = res.timeseries
+    return {
+        "messages_per_day": float(ts["messages"].iloc[1:].mean()),
+        "final_active": float(ts["active"].iloc[-1]),
+        "survival": float(ts["active"].iloc[-1] / max(ts["active"].max(), 1)),
+        "expert_retention": float(ts["expert_retention"].iloc[-1]),
+        "active_expert_curve": ts["active_expert"].to_numpy().tolist(),
+        "active_curve": ts["active"].to_numpy().tolist(),
+    }
+
+
+def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, steps: int | None = None,
+        verbose: bool = False) -> dict:
+    """Goal × chatter design over seeds; returns per-cell CIs and the goal-fit effects."""
+    seeds = seed_list(seeds, 6 if smoke else 10)
+    steps = steps or (300 if smoke else 730)
+    t0 = time.time()
+    runs: dict[str, list[dict]] = {}
+    for goal, path in GOALS.items():
+        for level, o in CHATTER.items():
+            runs[f"{goal}/{level}"] = [measure(qs.simulate(path, rng=s, steps=steps, **o)) for s in seeds]
+            if verbose:
+                print(f"{goal}/{level} done ({time.time() - t0:.0f}s)", flush=True)
+    keys = ("messages_per_day", "final_active", "survival", "expert_retention")
+    cells = {n: {k: mean_ci([r[k] for r in rs]) for k in keys} for n, rs in runs.items()}
+
+    def col(n, k):
+        return np.array([r[k] for r in runs[n]])
+
+    eff = {}
+    for k in ("expert_retention", "final_active", "survival"):
+        dk = col("knowledge/high", k) - col("knowledge/low", k)  # paired by seed
+        ds = col("social/high", k) - col("social/low", k)
+        eff[f"knowledge: high - low chatter, {k}"] = mean_ci(dk) | {"paired": True}
+        eff[f"social: high - low chatter, {k}"] = mean_ci(ds) | {"paired": True}
+        eff[f"goal fit (social change - knowledge change), {k}"] = diff_ci(ds, dk)
+    eff["high chatter: expert retention, social - knowledge"] = diff_ci(
+        col("social/high", "expert_retention"), col("knowledge/high", "expert_retention"))
+    result = {"claim": "SF2 goal fit: high message volume keeps a social community alive but drives "
+                       "experts out of a knowledge community",
+              "seeds": seeds, "steps": steps, "cells": cells, "effects": eff,
+              "seconds": time.time() - t0}
+    if out is not None:
+        result["figure"] = str(_figure(runs, cells, steps, Path(out)))
+    return result
+
+
+def _figure(runs, cells, steps, out: Path) -> Path:
+    plt = setup_matplotlib()
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.5))
+    days = np.arange(steps + 1)
+    style = {"knowledge/low": ("tab:blue", "-"), "knowledge/high": ("tab:blue", "--"),
+             "social/low": ("tab:orange", "-"), "social/high": ("tab:orange", "--")}
+    for n, rs in runs.items():
+        c, ls = style[n]
+        axes[0].plot(days, np.mean([r["active_curve"] for r in rs], 0), color=c, ls=ls, lw=2,
+                     label=f"{n} ({cells[n]['messages_per_day']['mean']:.0f} msgs/day)")
+        axes[1].plot(days, np.mean([r["active_expert_curve"] for r in rs], 0), color=c, ls=ls, lw=2, label=n)
+    axes[0].set(xlabel="day", ylabel="active members (mean over seeds)", title="Community size")
+    axes[1].set(xlabel="day", ylabel="active experts (mean over seeds)", title="Experts")
+    axes[0].legend(fontsize=10)
+    ax = axes[2]
+    names = list(runs)
+    m = np.array([cells[n]["expert_retention"]["mean"] for n in names])
+    lo = np.array([cells[n]["expert_retention"]["lo"] for n in names])
+    hi = np.array([cells[n]["expert_retention"]["hi"] for n in names])
+    ax.bar(range(4), m, yerr=[m - lo, hi - m], capsize=4, color=[style[n][0] for n in names],
+           hatch=None, alpha=0.85)
+    for i, n in enumerate(names):
+        if n.endswith("high"):
+            ax.patches[i].set_hatch("//")
+    ax.set_xticks(range(4), names, rotation=20, ha="right")
+    ax.set(ylabel="expert retention at the end (0–1)", ylim=(0, 1.05), title="Expert retention (95% CI)")
+    fig.suptitle(f"SF2 Goal fit: chatter keeps a social community alive, drives experts out of a "
+                 f"knowledge community ({len(next(iter(runs.values())))} seeds, {steps} days)", fontsize=15)
+    fig.tight_layout()
+    return savefig(fig, out, FIGURE)
+
+
+def _main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--seeds", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("docs/figures"))
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args()
+    res = run(smoke=a.smoke, seeds=a.seeds, out=a.out, verbose=True)
+    for n, s in res["cells"].items():
+        print(f"{n:16s} " + "  ".join(f"{k}={fmt_ci(v, 2)}" for k, v in s.items()))
+    for k, v in res["effects"].items():
+        extra = f"  p>={v['p_greater']:.3g} p<={v['p_less']:.3g}" if "p_greater" in v else ""
+        print(f"{k}: {fmt_ci(v, 3)}{extra}")
+    if a.json:
+        a.json.write_text(json.dumps(res, indent=1))
+    print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,122 @@
+"""SF3 Mix: a 5/20/75 expert/contributor/regular mix retains better than all experts and
+than all regulars.
+
+Claim (DESIGN §2.5): a healthy community needs people who ask and people who answer. An
+all-expert community falls silent (nobody asks, nobody answers: experts answer at the base
+rate only), and an all-regular community is a pool of low-value posts. We run the knowledge
+community with three compositions of the core roles (``community.composition``; chatter
+and spammer shares stay at their defaults) over the same seeds and compare
+
+* retention: the share of everyone who ever joined who is still active at the end;
+* the active community at the end;
+* mean tenure: member-days per member who joined.
+
+Run: ``python experiments/sf3_mix.py`` (full: 10 seeds × 730 days) or ``--smoke``
+(6 seeds × 365 days).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import qunsim as qs  # noqa: E402
+from _validation import diff_ci, fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
+
+FIGURE = "sf3_mix.png"
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "knowledge_community.toml"
+MIXES = {
+    "mix 5/20/75": {"expert": 0.05, "contributor": 0.20, "regular": 0.75},
+    "all experts": {"expert": 1.0, "contributor": 0.0, "regular": 0.0},
+    "all regulars": {"expert": 0.0, "contributor": 0.0, "regular": 1.0},
+}
+
+
+def measure(res: qs.RunResult, steps: int) -> dict:
+    ts, m = res.timeseries, res.members
+    end = np.where(m["leave_step"].to_numpy() >= 0, m["leave_step"].to_numpy(), steps)
+    tenure = (end - m["join_step"].to_numpy()).mean() if len(m) else 0.0
+    return {
+        "retention": float((m["status"] == "active").mean()) if len(m) else 0.0,
+        "final_active": float(ts["active"].iloc[-1]),
+        "mean_tenure": float(tenure),
+        "value_density": float(ts["value_density"].iloc[1:].mean()),
+        "messages_per_day": float(ts["messages"].iloc[1:].mean()),
+        "active_curve": ts["active"].to_numpy().tolist(),
+    }
+
+
+def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, steps: int | None = None,
+        verbose: bool = False) -> dict:
+    """Three compositions over seeds; returns per-mix CIs and mix-vs-extreme differences."""
+    seeds = seed_list(seeds, 6 if smoke else 10)
+    steps = steps or (365 if smoke else 730)
+    t0 = time.time()
+    runs = {}
+    for name, comp in MIXES.items():
+        runs[name] = [measure(qs.simulate(CONFIG, rng=s, steps=steps, **{"community.composition": comp}), steps)
+                      for s in seeds]
+        if verbose:
+            print(f"{name} done ({time.time() - t0:.0f}s)", flush=True)
+    keys = ("retention", "final_active", "mean_tenure", "value_density", "messages_per_day")
+    cells = {n: {k: mean_ci([r[k] for r in rs]) for k in keys} for n, rs in runs.items()}
+    eff = {}
+    for other in ("all experts", "all regulars"):
+        for k in ("retention", "final_active", "mean_tenure"):
+            eff[f"mix - {other}: {k}"] = diff_ci([r[k] for r in runs["mix 5/20/75"]], [r[k] for r in runs[other]])
+    result = {"claim": "SF3 mix: 5/20/75 retains better than all experts and than all regulars",
+              "seeds": seeds, "steps": steps, "cells": cells, "effects": eff, "seconds": time.time() - t0}
+    if out is not None:
+        result["figure"] = str(_figure(runs, cells, steps, Path(out)))
+    return result
+
+
+def _figure(runs, cells, steps, out: Path) -> Path:
+    plt = setup_matplotlib()
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))
+    colors = {"mix 5/20/75": "tab:green", "all experts": "tab:purple", "all regulars": "tab:gray"}
+    days = np.arange(steps + 1)
+    for n, rs in runs.items():
+        axes[0].plot(days, np.mean([r["active_curve"] for r in rs], 0), color=colors[n], lw=2, label=n)
+    axes[0].set(xlabel="day", ylabel="active members (mean over seeds)", title="Community size")
+    axes[0].legend()
+    names = list(runs)
+    m = np.array([cells[n]["retention"]["mean"] for n in names])
+    lo = np.array([cells[n]["retention"]["lo"] for n in names])
+    hi = np.array([cells[n]["retention"]["hi"] for n in names])
+    axes[1].bar(range(len(names)), m, yerr=[m - lo, hi - m], capsize=5, color=[colors[n] for n in names])
+    axes[1].set_xticks(range(len(names)), names)
+    axes[1].set(ylabel="share of joiners still active at the end (0–1)", ylim=(0, 1.0),
+                title="Retention (95% CI)")
+    fig.suptitle(f"SF3 Member mix: expert/contributor/regular composition and retention "
+                 f"({len(next(iter(runs.values())))} seeds, {steps} days)", fontsize=15)
+    fig.tight_layout()
+    return savefig(fig, out, FIGURE)
+
+
+def _main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--seeds", type=int, default=None)
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("docs/figures"))
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args()
+    res = run(smoke=a.smoke, seeds=a.seeds, out=a.out, steps=a.steps, verbose=True)
+    for n, s in res["cells"].items():
+        print(f"{n:14s} " + "  ".join(f"{k}={fmt_ci(v, 2)}" for k, v in s.items()))
+    for k, v in res["effects"].items():
+        print(f"{k}: {fmt_ci(v, 3)}  p>={v['p_greater']:.3g} p<={v['p_less']:.3g}")
+    if a.json:
+        a.json.write_text(json.dumps(res, indent=1))
+    print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")
+
+
+if __name__ == "__main__":
+    _main()

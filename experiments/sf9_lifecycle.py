@@ -1,0 +1,153 @@
+"""SF9 Lifecycle (生命周期): a default run passes through introduction, growth, maturity and
+decline.
+
+Claim (DESIGN §2.5): with the default calibration (configs/knowledge_community.toml) a
+community is introduced by its seed members, grows, matures and declines within two years.
+Each run's time series is labelled by ``qunsim.metrics.lifecycle_phases`` (the ``phase``
+column); a run *passes* when its sequence of phases contains introduction, growth, maturity
+and decline in this order (``summary["phases_seen"]``). We report the share of passing seeds
+(Wilson 95% CI), the day each phase starts (t 95% CIs), and the peak and final size.
+
+Run: ``python experiments/sf9_lifecycle.py`` (full: 20 seeds × 730 days) or ``--smoke``
+(6 seeds × 730 days: the lifecycle needs the two years).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import qunsim as qs  # noqa: E402
+from _validation import fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib, wilson_ci  # noqa: E402
+
+FIGURE = "sf9_lifecycle.png"
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "knowledge_community.toml"
+ORDER = ("introduction", "growth", "maturity", "decline")
+PHASE_COLORS = {"introduction": "#d9ecff", "growth": "#d8f5d0", "maturity": "#fff3c4",
+                "decline": "#ffd9d2", "death": "#bbbbbb"}
+
+
+def in_order(phases: list[str], order=ORDER) -> bool:
+    """True when ``order`` is a subsequence of ``phases``.
+
+    >>> in_order(["introduction", "growth", "maturity", "growth", "decline"])
+    True
+    >>> in_order(["introduction", "growth", "decline", "maturity"])
+    False
+    """
+    it = iter(phases)
+    return all(any(p == want for p in it) for want in order)
+
+
+def measure(res: qs.RunResult) -> dict:
+    ts = res.timeseries
+    phases = res.summary["phases_seen"].split("|")
+    ph = ts["phase"].to_numpy()
+    starts = {}
+    for p in ORDER:
+        idx = np.flatnonzero(ph == p)
+        starts[p] = float(ts["step"].iloc[idx[0]]) if len(idx) else float("nan")
+    return {"passes": in_order(phases), "phases_seen": res.summary["phases_seen"],
+            "start": starts, "peak_active": float(ts["active"].max()),
+            "peak_day": float(ts["step"].iloc[int(ts["active"].to_numpy().argmax())]),
+            "final_active": float(ts["active"].iloc[-1]),
+            "active_curve": ts["active"].to_numpy().tolist(), "phase_curve": ph.tolist()}
+
+
+def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, steps: int = 730,
+        verbose: bool = False) -> dict:
+    """Default runs over seeds; share passing through the four phases in order, with CIs."""
+    seeds = seed_list(seeds, 6 if smoke else 20)
+    t0 = time.time()
+    runs = []
+    for s in seeds:
+        runs.append(measure(qs.simulate(CONFIG, rng=s, steps=steps)))
+        if verbose:
+            print(f"seed {s}: {runs[-1]['phases_seen']} ({time.time() - t0:.0f}s)", flush=True)
+    k = sum(r["passes"] for r in runs)
+    result = {
+        "claim": "SF9 lifecycle: a default run passes through introduction, growth, maturity and decline",
+        "seeds": seeds, "steps": steps,
+        "share_all_four_in_order": wilson_ci(k, len(runs)),
+        "phase_start_day": {p: mean_ci([r["start"][p] for r in runs]) for p in ORDER},
+        "peak_active": mean_ci([r["peak_active"] for r in runs]),
+        "peak_day": mean_ci([r["peak_day"] for r in runs]),
+        "final_active": mean_ci([r["final_active"] for r in runs]),
+        "phases_seen": [r["phases_seen"] for r in runs],
+        "seconds": time.time() - t0,
+    }
+    if out is not None:
+        result["figure"] = str(_figure(runs, result, steps, Path(out)))
+    return result
+
+
+def _figure(runs, res, steps, out: Path) -> Path:
+    plt = setup_matplotlib()
+    from matplotlib.patches import Patch
+
+    fig, axes = plt.subplots(1, 2, figsize=(16, 5.5), gridspec_kw={"width_ratios": [1.3, 1]})
+    ax = axes[0]
+    r0 = next((r for r in runs if r["passes"]), runs[0])
+    ph = r0["phase_curve"]
+    start = 0
+    for t in range(1, len(ph) + 1):
+        if t == len(ph) or ph[t] != ph[start]:
+            ax.axvspan(start, t - 1, color=PHASE_COLORS.get(ph[start], "white"), lw=0)
+            start = t
+    days = np.arange(len(ph))
+    for r in runs:
+        ax.plot(days, r["active_curve"], color="0.6", lw=0.7, alpha=0.6)
+    ax.plot(days, r0["active_curve"], color="k", lw=2.2)
+    handles = [Patch(color=PHASE_COLORS[p], label=p) for p in (*ORDER, "death") if p in set(ph)]
+    handles.append(plt.Line2D([], [], color="k", lw=2.2, label="shaded run"))
+    handles.append(plt.Line2D([], [], color="0.6", lw=0.7, label="other seeds"))
+    ax.legend(handles=handles, loc="upper left", fontsize=10)
+    ax.set(xlabel="day", ylabel="active members", xlim=(0, steps),
+           title="Active members, phases of one run shaded")
+    ax = axes[1]
+    names = list(ORDER)
+    m = np.array([res["phase_start_day"][p]["mean"] for p in names])
+    lo = np.array([res["phase_start_day"][p]["lo"] for p in names])
+    hi = np.array([res["phase_start_day"][p]["hi"] for p in names])
+    lo = np.where(np.isfinite(lo), lo, m)
+    hi = np.where(np.isfinite(hi), hi, m)
+    ax.barh(range(4), m, xerr=[m - lo, hi - m], capsize=5, color=[PHASE_COLORS[p] for p in names],
+            edgecolor="k")
+    ax.set_yticks(range(4), names)
+    ax.invert_yaxis()
+    sh = res["share_all_four_in_order"]
+    ax.set(xlabel="day the phase first starts (mean, 95% CI)", xlim=(0, steps),
+           title=f"All four phases in order: {sh['p']:.0%} of seeds [{sh['lo']:.0%}, {sh['hi']:.0%}]")
+    fig.suptitle(f"SF9 Lifecycle of a default knowledge community ({len(runs)} seeds, {steps} days)",
+                 fontsize=15)
+    fig.tight_layout()
+    return savefig(fig, out, FIGURE)
+
+
+def _main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--seeds", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("docs/figures"))
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args()
+    res = run(smoke=a.smoke, seeds=a.seeds, out=a.out, verbose=True)
+    sh = res["share_all_four_in_order"]
+    print(f"all four phases in order: {sh['p']:.2f} [{sh['lo']:.2f}, {sh['hi']:.2f}] of {sh['n']} seeds")
+    for p, v in res["phase_start_day"].items():
+        print(f"  {p} starts on day {fmt_ci(v, 0)}")
+    print("peak active", fmt_ci(res["peak_active"], 0), "on day", fmt_ci(res["peak_day"], 0),
+          "final", fmt_ci(res["final_active"], 0))
+    if a.json:
+        a.json.write_text(json.dumps(res, indent=1))
+    print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")
+
+
+if __name__ == "__main__":
+    _main()
