@@ -357,3 +357,32 @@ def test_cli_bad_sweep_file_and_used_out_exit_2(spec_file, reference, tmp_path, 
     assert cli_main(["sweep", str(spec_file), "--out", str(reference.path), "--executor", "serial"]) == 2
     err = capsys.readouterr().err
     assert "already holds a sweep; pass --resume" in err and err.count("\n") == 1
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir() or sys.platform == "win32", reason="needs /proc and signals")
+def test_ctrl_c_on_the_cli_stops_cleanly_and_resumes(tmp_path):
+    spec = write(tmp_path / "kill.toml", KILL_SPEC)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "qunsim.cli", "sweep", str(spec), "--out", str(out), "--workers", "2"]
+    # a new session so that the signal goes to the whole process group, as Ctrl-C in a terminal does
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers |= _descendants(proc.pid)
+        if (out / "commits").is_dir() and list((out / "commits").glob("*.json")):
+            break
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    err = err.decode()
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    stopped = qs.load_results(out)
+    assert stopped.manifest["status"] == "interrupted"
+    assert 0 < len(stopped.summary) < 18
+    time.sleep(0.2)
+    assert workers and not any(_alive(p) for p in workers)  # nothing left running
+    resumed = qs.sweep(spec, out, executor="serial", resume=True)
+    assert len(resumed.summary) == 18 and resumed.summary["run_id"].is_unique
+    assert resumed.manifest["status"] == "complete"
