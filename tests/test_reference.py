@@ -326,6 +326,18 @@ def test_ties_strengthen_and_merge(seed, n, k, days, inc):
                 [(a_, b_) for a_, b_ in ties] + [(b_, a_) for a_, b_ in ties])
 
 
+def test_reply_search_in_sorted_order_is_searchsorted():
+    """draw_replies searches many targets in sorted order (cache-friendly); the answer must be
+    np.searchsorted's, also with runs of equal prefix sums (zero-weight spam messages)."""
+    from qunsim.kernels.ties import _search_right
+
+    rng = np.random.default_rng(0)
+    w = np.where(rng.random(100_000) < 0.2, 0.0, rng.random(100_000))
+    cum = np.concatenate([[0.0], np.cumsum(w)])
+    target = np.concatenate([rng.random(20_000) * cum[-1], rng.choice(cum, 1000), [0.0, cum[-1]]])
+    np.testing.assert_array_equal(_search_right(cum, target), np.searchsorted(cum, target, side="right"))
+
+
 # ------------------------------------------------------------------ (b) the whole model
 KW = {"community.n_seed": 120, "community.n_prospects": 600, "run.agent_views": False}
 DAYS, SEEDS = 50, range(1, 11)

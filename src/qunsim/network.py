@@ -173,18 +173,29 @@ class SocialGraph:
         k, w, pos = k[~exists], w[~exists], pos[~exists]
         if not len(k):
             return 0
-        self.keys = np.insert(self.keys, pos, k)
-        self.weight = np.insert(self.weight, pos, w)
-        # CSR: append the new entries at the end of their rows (column order inside a row is
-        # irrelevant to every use here), by insertion at row ends: no re-sort of old entries.
+        # keys and weights: one insertion mask for both (np.insert would build it twice)
+        slot, keep = _insert_slots(pos, len(self.keys))
+        self.keys = _insert(self.keys, slot, keep, k)
+        self.weight = _insert(self.weight, slot, keep, w)
+        # CSR: append the new entries at the end of their rows, by insertion at row ends: no
+        # re-sort of old entries (the order inside a row matters: referrals and word of mouth
+        # pick neighbours by position, so it is kept exactly as it was defined). New entries
+        # of a row keep the order of a stable sort of rows = [u, v]: since k is sorted, u
+        # already is, so only the v half needs sorting, then the two halves are merged.
         n = self.n
         u = k // n
         v = k - u * n
-        rows = np.concatenate([u, v])
-        cols = np.concatenate([v, u]).astype(np.int32)
-        order = np.argsort(rows, kind="stable")
-        rows, cols = rows[order], cols[order]
-        self.indices = np.insert(self.indices, self.indptr[rows + 1], cols)
+        ov = np.argsort(v, kind="stable")
+        vs = v[ov]
+        m = len(k)
+        dest_u = np.arange(m) + np.searchsorted(vs, u, side="left")
+        dest_v = np.arange(m) + np.searchsorted(u, vs, side="right")
+        rows = np.empty(2 * m, dtype=np.int64)
+        cols = np.empty(2 * m, dtype=np.int32)
+        rows[dest_u], rows[dest_v] = u, vs
+        cols[dest_u], cols[dest_v] = v, u[ov]
+        slot, keep = _insert_slots(self.indptr[rows + 1], len(self.indices))
+        self.indices = _insert(self.indices, slot, keep, cols)
         self.indptr = self.indptr + np.concatenate(
             [[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
         return len(k)
@@ -215,8 +226,30 @@ def gather_neighbors(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray)
     if total == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     src = np.repeat(nodes, lens)
-    offs = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
-    return src, indices[np.repeat(starts, lens) + offs].astype(np.int64)
+    if 4 * total > len(indices) and len(nodes) > 1 and bool(np.all(nodes[1:] > nodes[:-1])):
+        # many sorted rows: select them with a row mask over the CSR (one pass, no offsets)
+        mask = np.zeros(len(indptr) - 1, dtype=bool)
+        mask[nodes] = True
+        return src, indices[np.repeat(mask, np.diff(indptr))].astype(np.int64)
+    off = np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    off += np.arange(total)
+    return src, indices[off].astype(np.int64)
+
+
+def _insert_slots(pos: np.ndarray, n_old: int) -> tuple[np.ndarray, np.ndarray]:
+    """For sorted insertion points ``pos`` into an array of ``n_old``: the new items' slots in
+    the merged array and the mask of the old items' slots (as ``np.insert`` places them)."""
+    slot = np.asarray(pos, dtype=np.int64) + np.arange(len(pos))
+    keep = np.ones(n_old + len(pos), dtype=bool)
+    keep[slot] = False
+    return slot, keep
+
+
+def _insert(arr: np.ndarray, slot: np.ndarray, keep: np.ndarray, values: np.ndarray) -> np.ndarray:
+    out = np.empty(len(keep), dtype=arr.dtype)
+    out[slot] = values
+    out[keep] = arr
+    return out
 
 
 def bfs_ball(graph: SocialGraph, root: int, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -35,6 +35,8 @@ class GroupIndex:
             cur = curated[g]
             key = g.astype(np.float64) + np.where(cur, 0.999 * (1.0 - msgs.quality), 0.0)
             order = np.argsort(key, kind="stable")
+        elif n_groups <= np.iinfo(np.int16).max:
+            order = np.argsort(g.astype(np.int16), kind="stable")  # radix sort: O(m)
         else:
             order = np.argsort(g, kind="stable")
         count = np.bincount(g, minlength=n_groups).astype(np.int64)
@@ -111,9 +113,11 @@ def read(
     # random order: expected sums = k * group means
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(V > 0, k / V, 0.0)
-    tot_q = gi.cum_q[start + gi.count[group]] - gi.cum_q[start]
-    tot_w = gi.cum_w[start + gi.count[group]] - gi.cum_w[start]
-    tot_s = gi.cum_s[start + gi.count[group]] - gi.cum_s[start]
+    # group totals once per group, then gathered per reader (same values, fewer big gathers)
+    end = gi.start + gi.count
+    tot_q = (gi.cum_q[end] - gi.cum_q[gi.start])[group]
+    tot_w = (gi.cum_w[end] - gi.cum_w[gi.start])[group]
+    tot_s = (gi.cum_s[end] - gi.cum_s[gi.start])[group]
     sq, sw, ss = frac * tot_q, frac * tot_w, frac * tot_s
     if cur.any():
         kc = np.floor(k[cur]).astype(np.int64)
