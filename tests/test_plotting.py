@@ -422,3 +422,15 @@ def test_import_qunsim_does_not_import_matplotlib():
             "f = qunsim.plot_gresham; assert 'matplotlib' not in sys.modules; print('ok')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "ok", r.stderr
+
+
+def test_chinese_labels_render_without_missing_glyphs(tmp_path):
+    import warnings
+
+    data = {"Direct hard sell (杀鸡取卵)": [1.0, 2.0, 3.0], "ladder": [3.0, 4.0, 5.0]}
+    fig = qp.plot_policy_comparison(data, "revenue_total")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph is a UserWarning at draw time
+        qp.save_figure(fig, tmp_path / "cjk", ("png",))
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "ladder" in labels and any(lab.startswith("Direct hard sell") for lab in labels)

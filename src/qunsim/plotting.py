@@ -23,8 +23,9 @@ interval of that mean (Student t), so bands narrow as replicates are added.
 
 from __future__ import annotations
 
-import json
+import functools
 import math
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,7 +206,12 @@ def _timeseries(data: Any) -> pd.DataFrame:
     if "step" not in ts.columns:
         raise ValueError(f"the time-series frame has no 'step' column (columns: {', '.join(map(str, ts.columns[:12]))})")
     if "run_id" not in ts.columns:
-        ts = ts.assign(run_id=0)
+        # stacked replicates without run ids (e.g. compare_strategies' time series)
+        keys = [c for c in ("strategy", "point", "replicate", "seed") if c in ts.columns]
+        if keys and ts["step"].duplicated().any():
+            ts = ts.assign(run_id=ts.groupby(keys, sort=False).ngroup())
+        else:
+            ts = ts.assign(run_id=0)
     return ts
 
 
@@ -381,6 +387,67 @@ def member_durations(members: pd.DataFrame, end_step: int | None = None,
 # --------------------------------------------------------------------------- figure helpers
 
 
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "PingFang SC",
+              "Microsoft YaHei", "SimHei", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Heiti SC",
+              "Arial Unicode MS", "Droid Sans Fallback")
+
+
+@functools.lru_cache(maxsize=1)
+def _cjk_font() -> str | None:
+    """An installed font with Chinese glyphs, if any."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((f for f in _CJK_FONTS if f in names), None)
+
+
+def _finish(fig: Figure) -> Figure:
+    """Make Chinese text (from labels such as 杀鸡取卵) render: use a CJK font when one is
+    installed, else drop the characters rather than draw empty boxes."""
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter, FuncFormatter
+
+    font = _cjk_font()
+    for ax in fig.axes:  # category tick labels are drawn from the formatter, not kept as Text
+        for axis in (ax.xaxis, ax.yaxis):
+            fmt = axis.get_major_formatter()
+            labels = fmt.seq if isinstance(fmt, FixedFormatter) else None
+            if isinstance(fmt, FuncFormatter) and isinstance(fmt.func, functools.partial) \
+                    and fmt.func.args and isinstance(fmt.func.args[0], dict):
+                labels = fmt.func.args[0]  # set_ticks(ticks, labels) keeps {tick: label}
+            if not labels or not any(_CJK.search(str(x)) for x in
+                                     (labels.values() if isinstance(labels, dict) else labels)):
+                continue
+            if font:
+                for t in axis.get_ticklabels():
+                    t.set_fontfamily([font, "DejaVu Sans"])
+            elif isinstance(labels, dict):
+                for k in labels:
+                    labels[k] = _strip_cjk(str(labels[k]))
+            else:
+                fmt.seq = [_strip_cjk(str(x)) for x in labels]
+    for t in fig.findobj(Text):
+        txt = t.get_text()
+        if not txt or not _CJK.search(txt):
+            continue
+        if font:
+            t.set_fontfamily([font, "DejaVu Sans"])
+        else:
+            t.set_text(_strip_cjk(txt))
+    return fig
+
+
+def _strip_cjk(txt: str) -> str:
+    """'Direct hard sell (杀鸡取卵)' -> 'Direct hard sell'.
+
+    >>> _strip_cjk("Direct hard sell (杀鸡取卵)")
+    'Direct hard sell'
+    """
+    clean = re.sub(r"\s*[(（]\s*[)）]", "", _CJK.sub("", txt))
+    return re.sub(r"\s{2,}", " ", clean).strip()
+
+
 def _rc() -> dict:
     return {
         "font.size": 12,
@@ -538,7 +605,7 @@ def plot_active_by_role(data: Any, *, roles: Sequence[str] | None = None, total:
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     _title(ax, title or "Active members by role", _runs_note(ts, ci))
-    return fig
+    return _finish(fig)
 
 
 def plot_timeseries(data: Any, metric: str, *, by: str | None = None, ci: float = 0.95,
@@ -601,7 +668,7 @@ def plot_timeseries(data: Any, metric: str, *, by: str | None = None, ci: float 
         rng_ = f"{per.min()}" if per.min() == per.max() else f"{per.min()}–{per.max()}"
         note = f"mean of {rng_} runs per line, band = {ci:.0%} CI of the mean"
     _title(ax, title or f"{lab} over time" + (f" by {_short(by)}" if by else ""), note)
-    return fig
+    return _finish(fig)
 
 
 def _legend_outside(ax: Axes) -> None:
@@ -680,7 +747,7 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
     bot.set_ylabel("hazard ratio\n(top / bottom quality quartile)")
     bot.set_xlabel(_DAY)
     _title(top, title or "Bad money vs good: message quality and who stays", _runs_note(ts, ci))
-    return fig
+    return _finish(fig)
 
 
 def plot_value_overload(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | None = None) -> Figure:
@@ -718,7 +785,7 @@ def plot_value_overload(data: Any, *, ci: float = 0.95, ax: Any = None, title: s
     bot.set_ylim(bottom=0)
     bot.set_xlabel(_DAY)
     _title(top, title or "Is reading worth it? Value per message, overload and volume", _runs_note(ts, ci))
-    return fig
+    return _finish(fig)
 
 
 def plot_trust_levels(data: Any, *, share: bool = True, ax: Axes | None = None,
@@ -770,7 +837,7 @@ def plot_trust_levels(data: Any, *, share: bool = True, ax: Axes | None = None,
               title="trust level")
     note = f"mean of {ts['run_id'].nunique()} runs" if ts["run_id"].nunique() > 1 else "one run"
     _title(ax, title or "Members' trust in the community, by level", note)
-    return fig
+    return _finish(fig)
 
 
 def plot_leaves_by_reason(data: Any, *, bin_days: int | None = None, ax: Axes | None = None,
@@ -825,7 +892,7 @@ def plot_leaves_by_reason(data: Any, *, bin_days: int | None = None, ax: Axes | 
     ax.legend(frameon=False, loc="best", ncol=2)
     note = (f"mean of {nruns} runs; " if nruns > 1 else "") + "joins up, leaves down"
     _title(ax, title or "Who joins, who leaves, and why", note)
-    return fig
+    return _finish(fig)
 
 
 # --------------------------------------------------------------------------- survival
@@ -951,7 +1018,7 @@ def plot_survival(data: Any, *, by: str = "role", end_step: int | None = None, c
     if small:
         sub_note += f"; left out (< {min_members} members): " + ", ".join(small)
     _title(ax, title or f"How long members stay, {subject}", sub_note)
-    return fig
+    return _finish(fig)
 
 
 def _members(data: Any, end_step: int | None = None) -> pd.DataFrame:
@@ -1025,7 +1092,7 @@ def plot_funnel(data: Any, *, ax: Axes | None = None, title: str | None = None) 
     ax.set_xlabel("members" + (f" (mean of {nruns} runs)" if nruns > 1 else ""))
     _title(ax, title or "Monetization funnel: how far members climb the ladder",
            "members who reached each tier (at least), out of all who ever joined")
-    return fig
+    return _finish(fig)
 
 
 def plot_revenue_by_rung(data: Any, *, ax: Axes | None = None, title: str | None = None) -> Figure:
@@ -1079,7 +1146,7 @@ def plot_revenue_by_rung(data: Any, *, ax: Axes | None = None, title: str | None
         ax.legend(h[::-1], lab[::-1], frameon=False, loc="upper left")
     note = (f"mean of {nruns} runs; " if nruns > 1 else "") + f"total {total:,.0f}"
     _title(ax, title or "Where the money comes from: cumulative revenue by source", note)
-    return fig
+    return _finish(fig)
 
 
 def plot_monetization(run: Any, *, ax: Any = None, title: str | None = None) -> Figure:
@@ -1117,7 +1184,7 @@ def plot_monetization(run: Any, *, ax: Any = None, title: str | None = None) -> 
     fig.suptitle(title or "Monetization: conversion and revenue", fontsize=15, fontweight="bold",
                  x=0.01, ha="left")
     fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 # --------------------------------------------------------------------------- sweep level
@@ -1208,7 +1275,7 @@ def plot_policy_comparison(summary: pd.DataFrame | dict, metric: str, *, by: str
     rep = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
     _title(ax, title or f"{metric_label(metric, unit=False)} by {ylabel or _short(by)}",
            f"dots: runs ({rep} per row); diamond: mean; bar: {ci:.0%} CI of the mean")
-    return fig
+    return _finish(fig)
 
 
 def plot_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, *, agg: str = "mean",
@@ -1312,7 +1379,7 @@ def plot_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, *, agg: str
     rep = f"{int(n.min())}" if len(n) and n.min() == n.max() else (f"{int(n.min())}–{int(n.max())}" if len(n) else "0")
     _title(ax, title or f"{metric_label(metric, unit=False)} across the design",
            f"{agg} of {rep} run(s) per cell")
-    return fig
+    return _finish(fig)
 
 
 # --------------------------------------------------------------------------- network
@@ -1414,7 +1481,7 @@ def plot_network(graph: Any, *, max_nodes: int = 1500, min_weight: float | None 
            f"{len(nodes)} active members; " + (f"{h.number_of_edges()} of {n_all} ties (strength >= {min_weight:g})"
                                                if min_weight is not None else f"{n_all} ties")
            + "; colour = role, size = trust")
-    return fig
+    return _finish(fig)
 
 
 # --------------------------------------------------------------------------- output
