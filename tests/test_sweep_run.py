@@ -386,3 +386,38 @@ def test_ctrl_c_on_the_cli_stops_cleanly_and_resumes(tmp_path):
     resumed = qs.sweep(spec, out, executor="serial", resume=True)
     assert len(resumed.summary) == 18 and resumed.summary["run_id"].is_unique
     assert resumed.manifest["status"] == "complete"
+
+
+def test_progress_bar_quiet_unless_asked(spec_file, tmp_path, capsys):
+    qs.sweep(spec_file, tmp_path / "a", executor="serial")  # stderr is not a terminal here
+    assert capsys.readouterr().err == ""
+    qs.sweep(spec_file, tmp_path / "b", executor="serial", progress=True)
+    err = capsys.readouterr().err
+    assert "tiny" in err and "8/8" in err
+
+
+def test_missing_dask_is_a_clear_error(spec_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    code = cli_main(["sweep", str(spec_file), "--out", str(tmp_path / "o"), "--executor", "dask"])
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install 'qunsim[dask]'" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()  # nothing written
+
+
+def test_a_live_sweep_locks_its_directory(spec_file, reference, tmp_path):
+    import shutil
+    import socket
+
+    out = tmp_path / "copy"
+    shutil.copytree(reference.path, out)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / ".lock").write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname()}))
+        with pytest.raises(SweepError, match=f"another sweep process \\(pid {holder.pid}\\)"):
+            qs.sweep(spec_file, out, executor="serial", resume=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its lock is stale and taken over
+    res = qs.sweep(spec_file, out, executor="serial", resume=True)
+    assert res.manifest["status"] == "complete" and not (out / ".lock").exists()

@@ -4,11 +4,11 @@ Public API: :func:`load_config`, :class:`Config`, :class:`CommunityModel`, :func
 -> :class:`RunResult`, the enums :class:`Role`, :class:`Status`, :class:`TrustLevel`.
 """
 
+from qunsim import sweep  # a callable package: qs.sweep(spec, out, ...)
 from qunsim.config import Config, ConfigError, load_config
 from qunsim.model import CommunityModel
 from qunsim.simulation import RunResult, load_run, save_run, simulate
 from qunsim.state import EntryPath, LeaveReason, Role, Status, Tier, TrustLevel
-from qunsim import sweep  # a callable package: qs.sweep(spec, out, ...)
 from qunsim.sweep import evaluate, load_results
 
 __version__ = "0.1.0"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
-from concurrent.futures.process import BrokenProcessPool
 import datetime as _dt
 import getpass
 import platform
@@ -12,9 +11,9 @@ import subprocess
 import sys
 import time
 import traceback
+from concurrent.futures.process import BrokenProcessPool
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -149,6 +148,43 @@ def _check_keep(spec: SweepSpec) -> None:
                 f"known: {sorted(known)}")
 
 
+def _precheck(spec: SweepSpec, store: Store, resume: bool) -> None:
+    """Refuse an unusable output directory before starting any executor."""
+    if store.exists():
+        if not resume:
+            raise SweepError(
+                f"{store.root} already holds a sweep; pass --resume (resume=True) to finish it, "
+                f"or choose another output directory")
+        _check_fingerprint(spec, store.read_manifest(), store)
+    elif store.root.exists() and not store.root.is_dir():
+        raise SweepError(f"output path {store.root} is a file, not a directory")
+    elif store.root.exists() and any(store.root.iterdir()):
+        raise SweepError(f"output directory {store.root} is not empty and holds no sweep; choose another")
+
+
+def _check_fingerprint(spec: SweepSpec, manifest: dict, store: Store, fp: str | None = None) -> None:
+    fp = fp or spec.fingerprint()
+    if manifest.get("fingerprint") != fp:
+        raise SweepError(
+            f"{store.root} holds a different sweep ({manifest.get('sweep', {}).get('source')}, "
+            f"fingerprint {manifest.get('fingerprint')}); the sweep file, its base scenario or "
+            f"its points changed since it started (now {fp}). Use another output directory.")
+
+
+def _warn_if_code_changed(manifest: dict, sess: dict, store: Store) -> None:
+    if not manifest["sessions"]:
+        return
+    last = manifest["sessions"][-1]
+    before = (last.get("qunsim_version"), (last.get("git") or {}).get("commit"))
+    now = (sess.get("qunsim_version"), (sess.get("git") or {}).get("commit"))
+    if before != now:
+        import warnings
+
+        warnings.warn(f"resuming the sweep in {store.root} with a different qunsim "
+                      f"(version/commit {before} -> {now}); runs of the two sessions may not be "
+                      f"comparable (both are recorded in manifest.json)", stacklevel=3)
+
+
 def _prepare(spec: SweepSpec, store: Store, resume: bool) -> tuple[pd.DataFrame, dict]:
     runs = make_runs(spec, make_design(spec))
     fp = spec.fingerprint()
@@ -158,11 +194,7 @@ def _prepare(spec: SweepSpec, store: Store, resume: bool) -> tuple[pd.DataFrame,
                 f"{store.root} already holds a sweep; pass --resume (resume=True) to finish it, "
                 f"or choose another output directory")
         manifest = store.read_manifest()
-        if manifest.get("fingerprint") != fp:
-            raise SweepError(
-                f"{store.root} holds a different sweep ({manifest.get('sweep', {}).get('source')}, "
-                f"fingerprint {manifest.get('fingerprint')}); the sweep file, its base scenario or "
-                f"its points changed since it started (now {fp}). Use another output directory.")
+        _check_fingerprint(spec, manifest, store, fp)
         old = store.read_design()
         if list(old["run_id"]) != list(runs["run_id"]) or list(old["seed"]) != list(runs["seed"]):
             raise SweepError(f"{store.root}/design.parquet does not match the sweep's runs; use another output directory")
@@ -242,14 +274,7 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
     spec = load_sweep(spec)
     _check_keep(spec)
     store = Store(out)
-    runs, manifest = _prepare(spec, store, resume)
-    removed = store.cleanup()
-    done, failed = store.status()
-    todo = runs[~runs["run_id"].isin(done)]
-    session = len(manifest["sessions"]) + 1
-    sess = {"session": session, "started": _now(), "ended": None, "resumed": bool(resume and session > 1),
-            "to_run": len(todo), "already_done": len(done), "retried_failed": len(failed),
-            "cleaned_uncommitted_files": removed, **provenance()}
+    _precheck(spec, store, resume)
 
     def owned():
         if isinstance(executor, cf.Executor):
@@ -259,30 +284,39 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
                                                          {"executor": type(executor).__name__}))
         return open_executor(executor, workers, scheduler)
 
-    with owned() as handle:
-        sess["executor"] = handle.info
-        manifest["sessions"].append(sess)
-        manifest["status"] = "running"
-        store.write_manifest(manifest)
-        status = "interrupted"
-        try:
-            counts = _drive(spec, store, todo, handle, session, progress, flush_runs,
-                            flush_seconds, max_pending, total=len(runs), initial=len(done))
-            status = "complete"
-        except KeyboardInterrupt:
-            handle.stop()
-            raise
-        finally:
+    with owned() as handle:  # started first: a cluster that cannot be reached writes nothing
+        runs, manifest = _prepare(spec, store, resume)
+        with store.lock():
+            removed = store.cleanup()
             done, failed = store.status()
-            sess["ended"] = _now()
-            sess["status"] = status
-            if status == "complete":
-                sess.update(counts)
-            manifest["status"] = "complete" if status == "complete" and len(done) == len(runs) else (
-                "complete_with_failures" if status == "complete" else "interrupted")
-            manifest["done"], manifest["failed"] = len(done), len(failed)
-            manifest["updated"] = _now()
+            todo = runs[~runs["run_id"].isin(done)]
+            session = len(manifest["sessions"]) + 1
+            sess = {"session": session, "started": _now(), "ended": None, "resumed": session > 1,
+                    "to_run": len(todo), "already_done": len(done), "retried_failed": len(failed),
+                    "cleaned_uncommitted_files": removed, **provenance(), "executor": handle.info}
+            _warn_if_code_changed(manifest, sess, store)
+            manifest["sessions"].append(sess)
+            manifest["status"] = "running"
             store.write_manifest(manifest)
+            status = "interrupted"
+            try:
+                counts = _drive(spec, store, todo, handle, session, progress, flush_runs,
+                                flush_seconds, max_pending, total=len(runs), initial=len(done))
+                status = "complete"
+            except KeyboardInterrupt:
+                handle.stop()
+                raise
+            finally:
+                done, failed = store.status()
+                sess["ended"] = _now()
+                sess["status"] = status
+                if status == "complete":
+                    sess.update(counts)
+                manifest["status"] = "complete" if status == "complete" and len(done) == len(runs) else (
+                    "complete_with_failures" if status == "complete" else "interrupted")
+                manifest["done"], manifest["failed"] = len(done), len(failed)
+                manifest["updated"] = _now()
+                store.write_manifest(manifest)
     return load_results(store.root)
 
 
@@ -291,7 +325,8 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
     from tqdm.auto import tqdm
 
     base = spec.base
-    rows = iter(todo.to_dict("records"))
+    cols = list(todo.columns)
+    rows = (dict(zip(cols, vals, strict=True)) for vals in todo.itertuples(index=False, name=None))
     by_id = {}
     limit = max_pending or max(2, 2 * handle.workers)
     pending: dict[cf.Future, str] = {}

@@ -64,6 +64,18 @@ def _atomic_parquet(path: Path, df: pd.DataFrame) -> None:
     os.replace(tmp, path)
 
 
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Store:
     """Read and write one sweep directory (see the module docstring for the layout)."""
 
@@ -98,6 +110,36 @@ class Store:
 
     def read_design(self) -> pd.DataFrame:
         return pd.read_parquet(self.design_path)
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold ``OUT/.lock`` while writing: a second process resuming the same sweep is refused
+        (it would delete this one's uncommitted parts). A lock left by a killed process on this
+        host is stale and taken over."""
+        import socket
+
+        from qunsim.sweep.executors import SweepError
+
+        path = self.root / ".lock"
+        me = {"pid": os.getpid(), "host": socket.gethostname()}
+        if path.exists():
+            try:
+                other = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                other = {}
+            if other.get("host") == me["host"]:
+                if other.get("pid") != me["pid"] and _pid_alive(int(other.get("pid", -1))):
+                    raise SweepError(f"another sweep process (pid {other['pid']}) is writing {self.root}; "
+                                     f"wait for it or stop it first")
+            elif other:
+                raise SweepError(f"{self.root} is locked by a sweep on host {other.get('host')} "
+                                 f"(pid {other.get('pid')}); if no sweep is running there, delete {path}")
+        atomic_write_json(path, me)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
     # ------------------------------------------------------------------ commit log
     def commits(self) -> list[dict]:
