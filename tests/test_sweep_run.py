@@ -421,3 +421,11 @@ def test_a_live_sweep_locks_its_directory(spec_file, reference, tmp_path):
     # the holder is gone: its lock is stale and taken over
     res = qs.sweep(spec_file, out, executor="serial", resume=True)
     assert res.manifest["status"] == "complete" and not (out / ".lock").exists()
+
+
+def test_cli_dry_run_shows_the_design_and_writes_nothing(spec_file, tmp_path, capsys):
+    assert cli_main(["sweep", str(spec_file), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "4 points x 2 replicates = 8 runs of 15 days" in out
+    assert "community.chatter_share: 2 values (0.0, 0.3)" in out
+    assert not (tmp_path / "o").exists()

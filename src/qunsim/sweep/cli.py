@@ -28,6 +28,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.scheduler and args.executor not in (None, "dask"):
         raise UsageError(f"qunsim sweep: --scheduler needs --executor dask, got --executor {args.executor}")
     executor = args.executor or ("dask" if args.scheduler else "local")
+    if args.dry_run:
+        return _dry_run(args)
     try:
         res = sweep(args.sweep, args.out, workers=args.workers, executor=executor,
                     scheduler=args.scheduler, resume=args.resume,
@@ -51,6 +53,25 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dry_run(args: argparse.Namespace) -> int:
+    from qunsim.sweep.design import make_design
+    from qunsim.sweep.runner import _check_keep
+    from qunsim.sweep.spec import load_sweep
+
+    spec = load_sweep(args.sweep)
+    _check_keep(spec)
+    design = make_design(spec)
+    print(f"sweep {spec.name} ({spec.source}): {spec.design.kind} design, {len(design)} points x "
+          f"{spec.replicates} replicates = {len(design) * spec.replicates} runs of {spec.steps} days, "
+          f"root seed {spec.seed}; base {spec.base.source}")
+    for a in spec.axes:
+        vals = sorted(design[a.key].unique().tolist(), key=str)
+        shown = ", ".join(str(v) for v in vals[:8]) + (", ..." if len(vals) > 8 else "")
+        print(f"  {a.key}: {len(vals)} values ({shown})")
+    print("nothing run (--dry-run)")
+    return 0
+
+
 def register(subparsers) -> None:
     """Add the ``sweep`` sub-command to ``qunsim``'s parser."""
     p = subparsers.add_parser("sweep", help="run a parameter sweep from a sweep file",
@@ -66,4 +87,5 @@ def register(subparsers) -> None:
                    help="address of an existing Dask scheduler (tcp://host:8786); implies --executor dask")
     p.add_argument("--resume", action="store_true", help="finish the sweep in --out: run what is missing or failed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--dry-run", action="store_true", help="validate the file and show the design; run nothing")
     p.set_defaults(func=_cmd_sweep)
