@@ -423,8 +423,8 @@ class PrivateCare(_Daily, ActivityPolicy):
         capacity: float = Field(default=5.0, ge=0)
         cost: float = Field(default=1.0, gt=0)
         threshold: float = 0.0
-        evidence: float = Field(default=1.0, ge=0)
-        boost: float = Field(default=0.2, ge=0)
+        evidence: float = Field(default=2.0, ge=0)
+        boost: float = Field(default=0.5, ge=0)
         cooldown: int = Field(default=7, ge=0)
 
     def setup(self, model):
