@@ -120,9 +120,10 @@ class Ladder(MonetizationPolicy):
     ``offer_quality``, operator-authored) in every group with active members on its cadence
     days (``start``, ``start + cadence``, ...). The offer is pinned: every member of the group
     who reads anything that day sees it. If the rung is paid, each of them is annoyed:
-    ``annoyance`` negative trust evidence, and that day's utility falls by ``annoyance_cost``
-    times the reader's daily need (a share of a day's worth: experts, whose time is dear,
-    lose most). A
+    ``annoyance`` negative trust evidence, and that day's utility falls by
+    ``annoyance_cost * need * 2 (1 - trust)``: a share of the reader's daily need (experts,
+    whose time is dear, lose most), doubled for a reader with no trust and vanishing for one
+    with full trust (selling before trust is built breeds resentment). A
     ``private`` rung offers one-to-one to eligible members, at most once per ``cadence`` days
     to the same member, each offer costing ``offer_cost`` of the operator's daily
     ``capacity`` (shared by private rungs, highest rung first, random members when the budget
@@ -171,7 +172,7 @@ class Ladder(MonetizationPolicy):
         capacity: float = Field(default=20.0, ge=0)  # operator capacity a day for private offers
         offer_cost: float = Field(default=1.0, gt=0)  # capacity one private offer costs
         annoyance: float = Field(default=0.5, ge=0)  # negative trust evidence per paid broadcast
-        annoyance_cost: float = Field(default=0.3, ge=0)  # utility lost per paid broadcast seen, x need
+        annoyance_cost: float = Field(default=0.3, ge=0)  # utility lost per paid broadcast, x need x 2(1-trust)
         offer_quality: float = Field(default=0.05, ge=0, le=1)  # quality of an offer message
         evidence: float = Field(default=2.0, ge=0)  # trust evidence per unit of (value - price)/max
         delight: float = Field(default=2.0, ge=0)  # utility per unit of (value - price)/max
@@ -280,7 +281,9 @@ class Ladder(MonetizationPolicy):
                 seen = readers[mask[rg]]
                 if rung.price > 0:
                     ctx.neg[seen] += p.annoyance
-                    ctx.utility[seen] -= p.annoyance_cost * st.need[seen]
+                    # resentment: selling to members who do not trust yet hurts most
+                    resent = 2.0 * (1.0 - st.trust[seen].astype(np.float64))
+                    ctx.utility[seen] -= p.annoyance_cost * st.need[seen] * resent
                 self._buy(model, ctx, r, seen[self._eligible(model, r, seen)], rng)
         # private: highest rung first, under the daily capacity budget
         budget = int(np.floor(p.capacity / p.offer_cost + 1e-9))
