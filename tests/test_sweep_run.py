@@ -429,3 +429,20 @@ def test_cli_dry_run_shows_the_design_and_writes_nothing(spec_file, tmp_path, ca
     assert "4 points x 2 replicates = 8 runs of 15 days" in out
     assert "community.chatter_share: 2 values (0.0, 0.3)" in out
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_exit_1_and_names_the_first_failure(tmp_path, capsys):
+    spec = write(tmp_path / "combo.toml", """
+        steps = 3
+        [fixed]
+        "community.n_seed" = 30
+        "community.n_prospects" = 200
+        [axes]
+        "community.chatter_share" = [0.1, 0.9]
+        "community.spammer_share" = [0.0, 0.3]
+    """)
+    code = cli_main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--executor", "serial"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "3/4 runs done, 1 failed" in captured.out
+    assert "first failure: p000003r000: ConfigError" in captured.err and "--resume" in captured.err

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 __all__ = ["register"]
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _positive_int(text: str) -> int:
@@ -30,6 +36,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     executor = args.executor or ("dask" if args.scheduler else "local")
     if args.dry_run:
         return _dry_run(args)
+    # a batch system's SIGTERM (time limit, scancel) stops as cleanly as Ctrl-C
+    main_thread = threading.current_thread() is threading.main_thread()
+    old_term = signal.signal(signal.SIGTERM, _raise_interrupt) if main_thread else None
     try:
         res = sweep(args.sweep, args.out, workers=args.workers, executor=executor,
                     scheduler=args.scheduler, resume=args.resume,
@@ -40,6 +49,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"interrupted: finished runs are saved in {args.out}; "
               f"run the same command with --resume to finish the rest", file=sys.stderr)
         return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old_term)
     m = res.manifest
     n_done, n_fail = len(res.summary), len(res.failures)
     print(f"sweep {m['name']}: {n_done}/{m['n_runs']} runs done, {n_fail} failed "
