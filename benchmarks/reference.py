@@ -601,8 +601,10 @@ class ReferenceModel(mesa.Model):
                 e["weight"] = 1.0 - (1.0 - e["weight"]) * (1.0 - inc)
             else:
                 today[(a, b)] = 1.0 - (1.0 - today.get((a, b), 0.0)) * (1.0 - inc)
+        form = getattr(p, "tie_formation", 1.0)  # chance a reply between strangers makes a tie
         for pair, w in today.items():
-            self._queue_tie(*pair, w)
+            if form >= 1.0 or self.rng.random() < form:
+                self._queue_tie(*pair, w)
         if p.tie_decay > 0:
             for _, _, e in self.graph.edges(data=True):
                 e["weight"] *= 1.0 - p.tie_decay
@@ -698,7 +700,7 @@ class ReferenceModel(mesa.Model):
             for _ in range(int(self.rng.poisson(rest))):
                 self.people[int(self.rng.integers(n))].heard += 1.0
         n_edges = self.graph.number_of_edges()
-        if len(self.pending) > max(0.01 * n_edges, 1000) or (t % 7 == 0 and self.pending):
+        if len(self.pending) > max(0.05 * n_edges, 1000) or (t % 7 == 0 and self.pending):
             self._merge()
         for x in self.people:
             x.strong_ties = 0
