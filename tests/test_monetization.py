@@ -78,13 +78,18 @@ def test_broadcast_offer_adds_exactly_one_message_per_group_on_cadence_days(seed
 
 def test_broadcast_annoys_every_reader_private_annoys_no_one():
     m = make(1, **ladder(rung(name="hard", price=99.0, channel="broadcast", cadence=1,
-                              conversion=0.0), annoyance=0.7))
+                              conversion=0.0), annoyance=0.7, annoyance_cost=0.4))
+    trust = m.state.trust.astype(np.float64)
     m.step()
     ids, k = m.ctx.extra["ids"], m.ctx.read_k
     readers = ids[k > 0]
     assert len(readers) > 10
     np.testing.assert_allclose(m.ctx.neg[readers], 0.7)
-    assert (m.ctx.utility[readers] < 0).all()
+    # a share of the day's need, scaled by distrust (resentment)
+    expect = -0.4 * m.state.need[readers] * 2.0 * (1.0 - trust[readers])
+    np.testing.assert_allclose(m.ctx.utility[readers], expect, rtol=1e-5)
+    assert (m.ctx.utility[readers] < 0).sum() > 0.9 * len(readers)
+    assert (m.ctx.utility[ids[k == 0]] == 0).all()
     p = make(1, **ladder(rung(name="soft", price=99.0, channel="private", conversion=0.0),
                          annoyance=0.7, capacity=1000))
     p.step()
