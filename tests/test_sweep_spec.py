@@ -184,3 +184,48 @@ def test_shipped_sweep_files_validate():
     for f in files:
         spec = load_sweep(f)
         assert spec.n_runs >= 2 and math.isfinite(spec.n_runs)
+
+
+def test_base_axis_sweeps_whole_scenarios(tmp_path):
+    import qunsim as qs
+    from qunsim.sweep.runner import make_task
+
+    write(tmp_path, '[community]\nn_seed = 30\nn_prospects = 200\n[run]\nsteps = 6\n', "a.toml")
+    write(tmp_path, '[community]\nn_seed = 40\nn_prospects = 200\nchatter_share = 0.2\n[run]\nsteps = 6\n', "b.toml")
+    p = write(tmp_path, '[fixed]\n"dynamics.inflow" = 1.0\n[axes]\nbase = ["a.toml", "b.toml"]\n'
+                        '"community.spammer_share" = [0.0, 0.1]\n')
+    spec = load_sweep(p)
+    assert spec.steps == 6 and list(spec.bases) == ["a", "b"]
+    runs = make_runs(spec)
+    assert sorted(set(runs["base"])) == ["a", "b"] and len(runs) == 4
+    row = runs[(runs["base"] == "b") & (runs["community.spammer_share"] == 0.1)].iloc[0].to_dict()
+    task = make_task(spec, row)
+    assert task["overrides"] == {"community.spammer_share": 0.1}
+    cfg = task["config"]
+    assert (cfg.community.n_seed, cfg.community.chatter_share, cfg.dynamics.inflow) == (40, 0.2, 1.0)
+    res = qs.sweep(p, tmp_path / "out", executor="serial")
+    got = res.summary.set_index("run_id").loc[row["run_id"]]
+    direct = qs.simulate(tmp_path / "b.toml", rng=int(row["seed"]), steps=6,
+                         **{"dynamics.inflow": 1.0, "community.spammer_share": 0.1}).summary
+    assert got["final_active"] == direct["final_active"] and got["base"] == "b"
+    assert set(res.manifest["base_config"]) == {"a", "b"}
+
+
+def test_base_axis_errors(tmp_path):
+    write(tmp_path, '[community]\nn_seed = 30\n', "a.toml")
+    write(tmp_path, '[community]\nchatter_share = 0.95\n', "c.toml")
+    cases = [
+        ('[axes]\nbase = ["a.toml", "nope.toml"]\n', "`axes.base` names a scenario file that does not exist"),
+        ('base = "a.toml"\n[axes]\nbase = ["a.toml"]\n', "either `base` or an axis `axes.base`"),
+        ('[axes]\nbase = ["a.toml", "sub/a.toml"]\n', "`axes.base` needs distinct labels"),
+        ('[axes]\nbase = [1, 2]\n', "`axes.base` must be a list of scenario file paths"),
+        # valid alone, invalid with one of the bases: the error names the base
+        ('[axes]\nbase = ["a.toml", "c.toml"]\n"community.spammer_share" = [0.1]\n',
+         "axis `axes.community.spammer_share` value 0.1 with base 'c'"),
+    ]
+    (tmp_path / "sub").mkdir()
+    write(tmp_path, '[community]\nn_seed = 31\n', "sub/a.toml")
+    for body, expected in cases:
+        with pytest.raises(ConfigError) as e:
+            load_sweep(write(tmp_path, body, "s.toml"))
+        assert expected in str(e.value), str(e.value)

@@ -75,7 +75,8 @@ def _dry_run(args: argparse.Namespace) -> int:
     design = make_design(spec)
     print(f"sweep {spec.name} ({spec.source}): {spec.design.kind} design, {len(design)} points x "
           f"{spec.replicates} replicates = {len(design) * spec.replicates} runs of {spec.steps} days, "
-          f"root seed {spec.seed}; base {spec.base.source}")
+          f"root seed {spec.seed}; base "
+          + (", ".join(f"{k} = {c.source}" for k, c in spec.bases.items()) if spec.bases else spec.base.source))
     for a in spec.axes:
         vals = sorted(design[a.key].unique().tolist(), key=str)
         shown = ", ".join(str(v) for v in vals[:8]) + (", ..." if len(vals) > 8 else "")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from qunsim.config import Config, ConfigError
+from qunsim.config import ConfigError
 from qunsim.sweep.design import make_design, make_runs
 from qunsim.sweep.executors import ExecutorHandle, SweepError, open_executor
 from qunsim.sweep.spec import SweepSpec, load_sweep
@@ -32,15 +32,14 @@ _PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "networkx", "mesa", "pydanti
 # ---------------------------------------------------------------------- the worker side
 
 
-def make_task(spec: SweepSpec, row: dict, base: Config | None = None) -> dict:
+def make_task(spec: SweepSpec, row: dict) -> dict:
     """The picklable description of one run (everything a worker needs)."""
-    overrides = {a.key: a.config_value(row[a.key]) for a in spec.axes}
     return {
         "run_id": row["run_id"],
         "seed": int(row["seed"]),
         "steps": spec.steps,
-        "config": spec.base if base is None else base,
-        "overrides": overrides,
+        "config": spec.config_for(row),
+        "overrides": spec.overrides_for(row),
         "keep_ts": None if spec.keep.timeseries == "all" else list(spec.keep.timeseries),
         "period": spec.keep.period,
         "keep_summary": None if spec.keep.summary == "all" else list(spec.keep.summary),
@@ -135,8 +134,11 @@ def _check_keep(spec: SweepSpec) -> None:
         return
     from qunsim.simulation import simulate
 
-    probe = simulate(spec.base, rng=0, steps=0)
-    cols, keys = set(probe.timeseries.columns), set(probe.summary)
+    cols, keys = set(), set()
+    for cfg in (spec.bases or {None: spec.base}).values():
+        probe = simulate(cfg, rng=0, steps=0)
+        cols |= set(probe.timeseries.columns)
+        keys |= set(probe.summary)
     for what, names, known in (("timeseries", spec.keep.timeseries, cols),
                                ("summary", spec.keep.summary, keys)):
         if names == "all":
@@ -216,8 +218,8 @@ def _prepare(spec: SweepSpec, store: Store, resume: bool) -> tuple[pd.DataFrame,
         "design": spec.design.model_dump(),
         "keep": spec.keep.model_dump(),
         "sweep": {"source": spec.source, "text": spec.text, "resolved": spec.raw, "fixed": spec.fixed},
-        "base_config": spec.base.to_dict(),
-        "base_source": spec.base.source,
+        "base_config": ({k: c.to_dict() for k, c in spec.bases.items()} if spec.bases else spec.base.to_dict()),
+        "base_source": ({k: c.source for k, c in spec.bases.items()} if spec.bases else spec.base.source),
         "created": _now(),
         "sessions": [],
     }
@@ -324,7 +326,6 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
            total, initial) -> dict:
     from tqdm.auto import tqdm
 
-    base = spec.base
     cols = list(todo.columns)
     rows = (dict(zip(cols, vals, strict=True)) for vals in todo.itertuples(index=False, name=None))
     by_id = {}
@@ -351,7 +352,7 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
             if row is None:
                 return
             by_id[row["run_id"]] = row
-            fut = handle.executor.submit(run_task, make_task(spec, row, base))
+            fut = handle.executor.submit(run_task, make_task(spec, row))
             pending[fut] = row["run_id"]
 
     def record(rid: str, result: dict) -> None:

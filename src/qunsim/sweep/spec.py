@@ -5,6 +5,7 @@ them, replicates, steps, a root seed and what to keep::
 
     name = "gresham_moderation"
     base = "../knowledge.toml"        # a scenario file (relative to this file), or a [base] table
+                                      # (or an axis over scenario files: [axes] base = [...])
     steps = 180
     replicates = 5
     seed = 20261122
@@ -206,6 +207,7 @@ class SweepSpec:
     raw: dict = field(default_factory=dict)
     text: str | None = None  # the sweep file as written (for provenance)
     csv_points: Any = None  # kind = "csv": the points (a DataFrame, one column per key)
+    bases: dict[str, Config] | None = None  # an axis over scenario files: label -> config
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -220,13 +222,15 @@ class SweepSpec:
         except ValidationError as err:
             raise ConfigError(_format(err, source)) from None
         root = Path(root) if root is not None else Path.cwd()
-        base = _load_base(m.base, source, root)
         fixed = _flatten(m.fixed)
-        if fixed:
+
+        def with_fixed(cfg: Config) -> Config:
             try:
-                base = base.override(fixed)
+                return cfg.override(fixed) if fixed else cfg
             except ConfigError as e:
                 raise ConfigError(f"invalid sweep ({source}): in `fixed`: {_strip(e)}") from None
+
+        base = with_fixed(_load_base(m.base, source, root))
         design = m.design
         if design.kind == "csv":
             if not design.path:
@@ -251,29 +255,51 @@ class SweepSpec:
                 f"invalid sweep ({source}): `axes.{bad}` must be a range (low, high) for a sobol design")
         if not axes and design.kind != "csv":
             raise ConfigError(f"invalid sweep ({source}): `axes` is required (at least one dotted key)")
+        bases = None
+        if "base" in [a.key for a in axes]:
+            if m.base is not None:
+                raise ConfigError(f"invalid sweep ({source}): give either `base` or an axis `axes.base`, not both")
+            i = [a.key for a in axes].index("base")
+            axes[i], bases = _base_axis(axes[i], source, root, with_fixed)
+            base = next(iter(bases.values()))
+        if m.steps is None and bases and len({c.run.steps for c in bases.values()}) > 1:
+            raise ConfigError(f"invalid sweep ({source}): the scenarios of `axes.base` have different "
+                              f"`run.steps`; set `steps` in the sweep file")
         steps = base.run.steps if m.steps is None else m.steps
         spec = cls(name=m.name, base=base, axes=axes, design=design, replicates=m.replicates,
                    steps=steps, seed=m.seed, keep=m.keep, fixed=fixed, source=source, raw=data,
-                   text=text, csv_points=csv_points)
+                   text=text, csv_points=csv_points, bases=bases)
         spec._check_values()
         return spec
 
     def _check_values(self) -> None:
-        """Every axis value (or range end) must make a valid config on its own."""
+        """Every axis value (or range end) must make a valid config on its own (with every base)."""
         for a in self.axes:
+            if a.key == "base":
+                continue
             if a.is_range:
                 probes = [a.low, a.high]
                 if a.integer:
                     probes = [int(round(x)) for x in probes]
             else:
                 probes = [_policy_value(a.key, v) for v in a.values]
-            for v in probes:
-                try:
-                    self.base.override({a.key: v})
-                except ConfigError as e:
-                    raise ConfigError(
-                        f"invalid sweep ({self.source}): axis `axes.{a.key}` value {_fmt_value(v)}: {_strip(e)}"
-                    ) from None
+            for label, cfg in (self.bases or {None: self.base}).items():
+                for v in probes:
+                    try:
+                        cfg.override({a.key: v})
+                    except ConfigError as e:
+                        with_base = f" with base {label!r}" if label is not None else ""
+                        raise ConfigError(
+                            f"invalid sweep ({self.source}): axis `axes.{a.key}` value {_fmt_value(v)}"
+                            f"{with_base}: {_strip(e)}") from None
+
+    def config_for(self, row: dict) -> Config:
+        """The base config of a design row (its ``base`` axis value, if the sweep has one)."""
+        return self.bases[row["base"]] if self.bases else self.base
+
+    def overrides_for(self, row: dict) -> dict[str, Any]:
+        """The dotted overrides of a design row (every axis but ``base``)."""
+        return {a.key: a.config_value(row[a.key]) for a in self.axes if a.key != "base"}
 
     # ------------------------------------------------------------------ derived
     @property
@@ -292,7 +318,8 @@ class SweepSpec:
 
     def fingerprint(self) -> str:
         """A hash of everything that determines the runs (to refuse resuming a changed sweep)."""
-        blob = json.dumps({"raw": self.raw, "base": self.base.to_dict(), "steps": self.steps},
+        bases = {k: c.to_dict() for k, c in self.bases.items()} if self.bases else self.base.to_dict()
+        blob = json.dumps({"raw": self.raw, "base": bases, "steps": self.steps},
                           sort_keys=True, default=str)
         if self.design.kind == "csv":
             blob += Path(self.design.path).read_text(encoding="utf-8") if Path(self.design.path).is_file() else ""
@@ -358,20 +385,34 @@ def _strip(e: ConfigError) -> str:
     return msg.split("): ", 1)[1] if msg.startswith("invalid ") and "): " in msg else msg
 
 
-def _load_base(base: Any, source: str, root: Path) -> Config:
+def _load_base(base: Any, source: str, root: Path, where: str = "base") -> Config:
     if base is None:
         return load_config(None)
     if isinstance(base, str):
         p = Path(base)
         p = p if p.is_absolute() else (root / p)
         if not p.is_file():
-            raise ConfigError(f"invalid sweep ({source}): `base` names a scenario file that does not exist: {p}")
-        return load_config(p)
+            raise ConfigError(f"invalid sweep ({source}): `{where}` names a scenario file that does not exist: {p}")
+        try:
+            return load_config(p)
+        except ConfigError as e:
+            raise ConfigError(f"invalid sweep ({source}): `{where}` scenario {p}: {_strip(e)}") from None
     try:
-        cfg = Config(base, source=f"{source} [base]")
+        cfg = Config(base, source=f"{source} [{where}]")
     except ConfigError as e:
-        raise ConfigError(f"invalid sweep ({source}): in `base`: {_strip(e)}") from None
+        raise ConfigError(f"invalid sweep ({source}): in `{where}`: {_strip(e)}") from None
     return cfg
+
+
+def _base_axis(ax: Axis, source: str, root: Path, with_fixed) -> tuple[Axis, dict[str, Config]]:
+    """An axis over whole scenarios: ``base = ["a.toml", "b.toml"]`` (labels default to stems)."""
+    if ax.is_range or not all(isinstance(v, str) for v in ax.values):
+        raise ConfigError(f"invalid sweep ({source}): `axes.base` must be a list of scenario file paths")
+    labels = ax.labels if ax.labels is not None else [Path(v).stem for v in ax.values]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"invalid sweep ({source}): `axes.base` needs distinct labels (give `labels = [...]`)")
+    bases = {lab: with_fixed(_load_base(v, source, root, where="axes.base")) for lab, v in zip(labels, ax.values, strict=True)}
+    return Axis("base", values=list(ax.values), labels=list(labels)), bases
 
 
 def _flatten(d: dict, prefix: str = "", *, leaf=None) -> dict[str, Any]:
