@@ -174,7 +174,7 @@ class Dynamics(_Strict):
     answer_base: float = Field(default=0.25, ge=0, le=1)  # answerers' rate multiplier with no questions
     answer_halfsat: float = Field(default=1.0, gt=0)  # questions per answerer at half response
     chatter_contagion: float = Field(default=1.0, ge=0)  # chatter rate *= 1 + c * chatter share
-    chatter_conversion: float = Field(default=0.01, ge=0, le=1)  # regulars turning chatter
+    chatter_conversion: float = Field(default=0.003, ge=0, le=1)  # regulars turning chatter
     reply_reward: float = Field(default=0.3, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
     newcomer_days: int = Field(default=14, ge=0)
     message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's
@@ -186,6 +186,7 @@ class Dynamics(_Strict):
     # 5. replies and ties
     reply_prob: float = Field(default=0.05, ge=0, le=1)  # chance to reply to a read message of value 1
     tie_increment: float = Field(default=0.15, ge=0, le=1)  # w += inc * (1 - w) per reply
+    tie_formation: float = Field(default=0.05, ge=0, le=1)  # chance a reply between strangers makes a tie
     tie_decay: float = Field(default=0.0, ge=0, le=1)
     weak_tie: float = Field(default=0.1, ge=0, le=1)
     strong_tie: float = Field(default=0.5, ge=0, le=1)
@@ -208,7 +209,7 @@ class Dynamics(_Strict):
     commit_identity: float = Field(default=1.0, ge=0)  # trust x tie to a leader
     contagion: bool = True  # threshold contagion on ties
     contagion_window: int = Field(default=30, ge=0)  # only departures this recent count; 0 = all (Watts)
-    habituation: float = Field(default=1.0, ge=0)  # need grows by this share per year of tenure
+    habituation: float = Field(default=0.8, ge=0)  # need grows by this share per year of tenure
     grace_days: int = Field(default=7, ge=0)  # newcomers do not leave for dissatisfaction before this
 
 
@@ -246,7 +247,7 @@ _KNOWLEDGE_ROLES: dict[str, dict] = {
                   attention=_d(200.0, 0.0), taste=_d(0.7, 0.0), need=_d(0.0, 0.0),
                   wtp=_d(0.0, 0.0), threshold=_d(1.0, 0.0)),
     "expert": dict(quality=_d(0.85, 0.08), warmth=_d(0.3, 0.1), post_rate=_d(2.0, 0.6),
-                   attention=_d(25.0, 8.0), taste=_d(0.9, 0.05), need=_d(3.0, 0.8),
+                   attention=_d(40.0, 10.0), taste=_d(0.9, 0.05), need=_d(3.0, 0.8),
                    wtp=_d(200.0, 100.0), threshold=_d(0.5, 0.1)),
     "contributor": dict(quality=_d(0.6, 0.1), warmth=_d(0.4, 0.1), post_rate=_d(1.0, 0.4),
                         attention=_d(50.0, 15.0), taste=_d(0.75, 0.1), need=_d(8.0, 2.0),
@@ -254,7 +255,7 @@ _KNOWLEDGE_ROLES: dict[str, dict] = {
     "regular": dict(quality=_d(0.3, 0.1), warmth=_d(0.4, 0.1), post_rate=_d(0.25, 0.15),
                     attention=_d(40.0, 15.0), taste=_d(0.7, 0.15), need=_d(6.5, 2.0),
                     wtp=_d(60.0, 40.0), threshold=_d(0.5, 0.1)),
-    "chatter": dict(quality=_d(0.08, 0.04), warmth=_d(0.6, 0.1), post_rate=_d(3.0, 1.0),
+    "chatter": dict(quality=_d(0.08, 0.04), warmth=_d(0.6, 0.1), post_rate=_d(2.0, 0.7),
                     attention=_d(150.0, 40.0), taste=_d(0.2, 0.1), need=_d(10.0, 3.0),
                     wtp=_d(20.0, 15.0), threshold=_d(0.5, 0.1)),
     "spammer": dict(quality=_d(0.0, 0.0), warmth=_d(0.0, 0.0), post_rate=_d(4.0, 1.0),

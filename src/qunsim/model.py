@@ -372,7 +372,8 @@ class CommunityModel(mesa.Model):
         # 5. replies and ties
         reader, author = K.draw_replies(gi, msgs, ids, g, rr.k, ctx.curated, p.reply_prob, rng)
         replies = np.bincount(author, minlength=st.n)
-        self.social.strengthen(reader, author, p.tie_increment)
+        self.social.strengthen(reader, author, p.tie_increment,
+                               new_tie_uniforms=rng.random(len(reader)), new_tie_prob=p.tie_formation)
         if p.tie_decay > 0:
             self.social.weight *= np.float32(1.0 - p.tie_decay)
 
@@ -409,7 +410,7 @@ class CommunityModel(mesa.Model):
                 gone &= st.leave_step > t - p.contagion_window
             gone = gone.astype(np.float32)
             ever = (st.join_step >= 0).astype(np.float32)
-            adj = self.social.adjacency()
+            adj = self._adjacency()
             left_n = (adj @ gone)[ids]
             mem_n = (adj @ ever)[ids]
             contagious = K.contagion_mask(left_n, mem_n, st.threshold[ids]) & (st.threshold[ids] < 1.0)
@@ -420,10 +421,14 @@ class CommunityModel(mesa.Model):
         if p.chatter_conversion > 0:
             reg = ids[(st.role[ids] == Role.REGULAR) & (st.status[ids] == Status.ACTIVE)]
             if len(reg):
+                # only those whose uniform falls under the largest possible probability
+                # (share = 1) can convert: the neighbourhood share is computed for them alone
+                u = rng.random(len(reg))
+                maybe = (st.taste[reg] < 0.5) & (u < p.chatter_conversion * (1.0 - st.taste[reg]))
+                reg, u = reg[maybe], u[maybe]
                 act = st.status == Status.ACTIVE
                 share = self._neighbor_share(reg, act & (st.role == Role.CHATTER), act)
-                conv = reg[K.chatter_conversion(st.taste[reg], share, p.chatter_conversion,
-                                                rng.random(len(reg)))]
+                conv = reg[K.chatter_conversion(st.taste[reg], share, p.chatter_conversion, u)]
                 if len(conv):
                     ch = self.config.roles["chatter"]
                     st.role[conv] = Role.CHATTER
@@ -443,6 +448,13 @@ class CommunityModel(mesa.Model):
         st.last_post[posters] = t
         self._yesterday_stats(msgs)
         self._finish_day(ctx, rr, msgs, ids, replies, active0)
+
+    def _adjacency(self):
+        """The unweighted adjacency as a scipy CSR, rebuilt only when ties were merged."""
+        if getattr(self, "_adj_for", None) is not self.social.indices:
+            self._adj = self.social.adjacency()
+            self._adj_for = self.social.indices
+        return self._adj
 
     def _neighbor_share(self, nodes: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         src, nbr = gather_neighbors(self.social.indptr, self.social.indices, nodes)
@@ -520,7 +532,8 @@ class CommunityModel(mesa.Model):
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else np.empty(0, np.int64)
         K.spread_word_of_mouth(st.heard, unhappy, self.social.indptr, self.social.indices,
                                p.wom_reach, self.rng)
-        if self.social.pending > max(0.01 * self.social.n_edges, 1000) or (
+        # new ties join the graph in bulk (an O(E) insertion): weekly, or sooner if many wait
+        if self.social.pending > max(0.05 * self.social.n_edges, 1000) or (
                 self.steps % 7 == 0 and self.social.pending):
             self.social.merge_pending()
         self._update_strong_ties()
@@ -536,10 +549,11 @@ class CommunityModel(mesa.Model):
 
     def _update_strong_ties(self) -> None:
         st, g = self.state, self.social
-        strong = g.weight >= self.p.strong_tie
-        u, v = g.endpoints()
+        k = g.keys[g.weight >= self.p.strong_tie]
+        u = k // g.n
+        v = k - u * g.n
         act = st.status == Status.ACTIVE
-        s = strong & act[u] & act[v]
+        s = act[u] & act[v]
         st.strong_ties[:] = np.minimum(np.bincount(u[s], minlength=st.n) + np.bincount(v[s], minlength=st.n), 32767)
         self._n_strong = int(s.sum())
 

@@ -112,26 +112,34 @@ class SocialGraph:
         return self.adjacency(dtype=np.float32 if x.dtype != np.float64 else np.float64) @ x
 
     # ---------------------------------------------------------------- ties
-    def strengthen(self, a: np.ndarray, b: np.ndarray, increment: float) -> int:
-        """Each pair (a, b) strengthens its tie: ``w <- 1 - (1 - w)(1 - inc)``; absent ties are
-        created (merged in bulk later). Returns the number of new ties created."""
+    def strengthen(self, a: np.ndarray, b: np.ndarray, increment: float,
+                   new_tie_uniforms: np.ndarray | None = None, new_tie_prob: float = 1.0) -> int:
+        """Each pair (a, b) strengthens its tie: ``w <- 1 - (1 - w)(1 - inc)``. An absent tie is
+        created (merged in bulk later) with probability ``new_tie_prob``, decided per distinct
+        pair by ``new_tie_uniforms`` (one pre-drawn uniform per pair, aligned with ``a``).
+        Returns the number of new ties created."""
         if len(a) == 0 or increment <= 0:
             return 0
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
         keep = a != b
         k = np.minimum(a[keep], b[keep]) * self.n + np.maximum(a[keep], b[keep])
-        uk, counts = np.unique(k, return_counts=True)
+        uk, first, counts = np.unique(k, return_index=True, return_counts=True)
         factor = (1.0 - increment) ** counts
         pos = np.searchsorted(self.keys, uk)
         pos_c = np.minimum(pos, max(len(self.keys) - 1, 0))
         found = (pos < len(self.keys)) & (self.keys[pos_c] == uk) if len(self.keys) else np.zeros(len(uk), bool)
         idx = pos_c[found]
         self.weight[idx] = (1.0 - (1.0 - self.weight[idx]) * factor[found]).astype(np.float32)
-        new_k = uk[~found]
+        create = ~found
+        if new_tie_prob < 1.0:
+            if new_tie_uniforms is None:
+                raise ValueError("new_tie_prob < 1 needs new_tie_uniforms")
+            create &= np.asarray(new_tie_uniforms)[keep][first] < new_tie_prob
+        new_k = uk[create]
         if len(new_k):
             self._pending_keys.append(new_k)
-            self._pending_w.append((1.0 - factor[~found]).astype(np.float32))
+            self._pending_w.append((1.0 - factor[create]).astype(np.float32))
             self._pending_n += len(new_k)
         return len(new_k)
 
