@@ -434,3 +434,13 @@ def test_chinese_labels_render_without_missing_glyphs(tmp_path):
         qp.save_figure(fig, tmp_path / "cjk", ("png",))
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert "ladder" in labels and any(lab.startswith("Direct hard sell") for lab in labels)
+
+
+def test_expert_retention_is_undefined_before_the_first_expert_joins():
+    ts = pd.DataFrame({"run_id": [0] * 3 + [1] * 3, "step": [0, 1, 2] * 2,
+                       "active_expert": [0, 0, 2, 1, 1, 1], "expert_retention": [0.0, 0.0, 1.0, 1.0, 1.0, 0.5],
+                       "low_quality_share": [0.0] * 6, "gresham_index": [1.0] * 6})
+    fig = qp.plot_gresham(ts)
+    er = [ln for ln in fig.axes[0].lines if ln.get_label().startswith("expert retention")][0]
+    # run 0 has no expert on days 0-1: those days average run 1 alone
+    np.testing.assert_allclose(er.get_ydata(), [100, 100, 75])

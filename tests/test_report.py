@@ -84,7 +84,7 @@ def test_sweep_report_numbers_carry_confidence_intervals(sweep_dir, tmp_path):
     for _, r in m.iterrows():
         from qunsim.report import _num
 
-        assert f"{_num(r['mean'])}<br><span class=ci>[{_num(r['ci_low'])}, {_num(r['ci_high'])}]</span>" in page
+        assert f"{_num(r['mean'])}<br><span class=ci>[{_num(max(r['ci_low'], 0.0))}, {_num(r['ci_high'])}]</span>" in page
     figs = _figures(page)
     sw = qp.load_sweep(sweep_dir)
     assert set(figs) == {name for name, _ in qp.sweep_figures(sw)}

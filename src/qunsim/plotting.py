@@ -129,7 +129,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "utility_mean": ("Mean net utility", "value / member / day"),
     "expert_retention": ("Expert retention", "% of experts ever joined"),
     "gresham_index": ("Gresham index", "hazard ratio, top / bottom quality quartile"),
-    "trust_mean": ("Mean trust", "trust (0-1)"),
+    "trust_mean": ("Mean trust", "0–1"),
     "satisfaction_mean": ("Mean satisfaction", "relative surplus"),
     "strong_ties": ("Strong ties", "ties"),
     "metcalfe_pairs": ("Possible connections", "pairs"),
@@ -148,7 +148,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "mean_value_density": ("Mean value density", "value / message read"),
     "final_gresham_index": ("Gresham index at the end", "hazard ratio"),
     "mean_gresham_index": ("Mean Gresham index", "hazard ratio"),
-    "final_trust_mean": ("Mean trust at the end", "trust (0-1)"),
+    "final_trust_mean": ("Mean trust at the end", "0–1"),
     "final_strong_ties": ("Strong ties at the end", "ties"),
     "messages_per_day": ("Messages per day", "messages / day"),
     "survival_ratio": ("Survival ratio", "final / initial active"),
@@ -524,6 +524,11 @@ def _band_plot(ax: Axes, ts: pd.DataFrame, col: str, color: str, label: str, ci:
     b = replicate_band(ts, col, ci)
     if log:
         b[["mean", "lower", "upper"]] = np.exp(b[["mean", "lower", "upper"]])
+    elif len(ts) and (ts[col] >= 0).all():
+        # a t interval can dip below 0 with few runs; counts and shares cannot
+        b["lower"] = b["lower"].clip(lower=0.0)
+        if col in _PERCENT or col.endswith("_share"):
+            b["upper"] = b["upper"].clip(upper=1.0)
     x = b["step"].to_numpy()
     ax.plot(x, b["mean"] * scale, color=color, label=label, **kw)
     if (b["n"] > 1).any():
@@ -691,6 +696,17 @@ def _short(key: str) -> str:
     return metric_label(key, unit=False) if "." in key else key.replace("_", " ")
 
 
+def _num(v: float) -> str:
+    """Three significant digits, without exponents for everyday magnitudes.
+
+    >>> _num(2370.4), _num(0.01234), _num(-585.2)
+    ('2,370', '0.0123', '-585')
+    """
+    if not np.isfinite(v):
+        return "–"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, (float, np.floating)):
         return f"{v:.3g}"
@@ -701,7 +717,8 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
     """Gresham panel (劣币驱逐良币): low-quality share and expert retention over time (top),
     and the Gresham index, the leaving hazard of the best quarter of members over the worst
     quarter's (bottom; above 1, good money leaves faster). Across replicates the index is
-    averaged on the log scale (geometric mean), as befits a ratio.
+    averaged on the log scale (geometric mean), as befits a ratio. Expert retention is left
+    out of a run until its first expert has joined (the series reports 0 there).
 
     Parameters
     ----------
@@ -723,13 +740,17 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
     ts = _timeseries(data)
     _need(ts, ["low_quality_share", "expert_retention", "gresham_index"], "plot_gresham")
     fig, (top, bot) = _axes(ax, 2, figsize=(9.0, 6.5), gridspec_kw={"height_ratios": [3, 2]})
-    _band_plot(top, ts, "low_quality_share", OKABE_ITO["orange"], "low-quality share of messages (chatter + spam)",
+    _band_plot(top, ts, "low_quality_share", OKABE_ITO["orange"], "low-quality messages\n(chatter + spam)",
                ci, scale=100)
-    _band_plot(top, ts, "expert_retention", ROLE_COLORS["expert"], "expert retention (active / ever joined)",
+    if "active_expert" in ts.columns:
+        # retention is undefined until an expert has joined (the series says 0): leave it out
+        seen = ts.sort_values("step").groupby("run_id")["active_expert"].cummax()
+        ts = ts.assign(expert_retention=ts["expert_retention"].where(seen.reindex(ts.index) > 0))
+    _band_plot(top, ts, "expert_retention", ROLE_COLORS["expert"], "expert retention\n(active / ever joined)",
                ci, scale=100)
     top.set_ylim(-2, 102)
     top.set_ylabel("%")
-    top.legend(frameon=False, loc="best")
+    top.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     b = _band_plot(bot, ts, "gresham_index", OKABE_ITO["black"], "Gresham index", ci, log=True)
     bot.axhline(1.0, color="#999999", linewidth=1, linestyle=":")
     lo = float(np.nanmin(b["lower"])) if len(b) else 1.0
@@ -740,9 +761,9 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
     ticks = [t for t in (0.01, 0.03, 0.1, 0.25, 0.5, 1, 2, 4, 10, 30, 100) if lo / 1.1 <= t <= hi * 1.1]
     bot.set_yticks(ticks, [f"{t:g}" for t in ticks])
     bot.minorticks_off()
-    bot.text(0.995, 0.97, "good members leave faster ↑", transform=bot.transAxes, ha="right", va="top",
+    bot.text(1.01, 1.0, "↑ good members\n   leave faster", transform=bot.transAxes, ha="left", va="top",
              fontsize=9.5, color="#555555")
-    bot.text(0.995, 0.03, "poor members leave faster ↓", transform=bot.transAxes, ha="right", va="bottom",
+    bot.text(1.01, 0.0, "↓ poor members\n   leave faster", transform=bot.transAxes, ha="left", va="bottom",
              fontsize=9.5, color="#555555")
     bot.set_ylabel("hazard ratio\n(top / bottom quality quartile)")
     bot.set_xlabel(_DAY)
@@ -908,7 +929,8 @@ def _cohort_labels(m: pd.DataFrame, cohort_days: int | None) -> pd.Series:
     lab = np.empty(len(m), dtype=object)
     lab[seed] = "seed members"
     k = (np.maximum(js[~seed], 1) - 1) // cohort_days
-    lab[~seed] = [f"joined days {int(a * cohort_days + 1)}–{int((a + 1) * cohort_days)}" for a in k]
+    last = int(later.max()) if len(later) else 0
+    lab[~seed] = [f"joined days {int(a * cohort_days + 1)}–{min(int((a + 1) * cohort_days), last)}" for a in k]
     return pd.Series(lab, index=m.index)
 
 
@@ -1259,7 +1281,7 @@ def plot_policy_comparison(summary: pd.DataFrame | dict, metric: str, *, by: str
         ax.plot([lo * scale, hi * scale], [i, i], color=color, linewidth=4 if i == best else 3,
                 solid_capstyle="butt", gid=f"ci:{g}")
         ax.plot([m * scale], [i], marker="D", markersize=8, color=color, gid=f"mean:{g}")
-        ax.annotate(f"{m * scale:,.3g}" + (f" [{lo * scale:,.3g}, {hi * scale:,.3g}]" if n > 1 else ""),
+        ax.annotate(_num(m * scale) + (f" [{_num(lo * scale)}, {_num(hi * scale)}]" if n > 1 else ""),
                     (hi * scale if np.isfinite(hi) else 0, i), xytext=(6, 6), textcoords="offset points",
                     fontsize=9.5, color="#333333")
     ax.set_yticks(range(len(stats_rows)), [f"{_fmt(r[0])}" for r in stats_rows])
@@ -1372,7 +1394,7 @@ def plot_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, *, agg: str
                     continue
                 r, g, b, _ = cm(im.norm(v))
                 dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-                ax.text(j, i, f"{v:,.3g}", ha="center", va="center", fontsize=10,
+                ax.text(j, i, _num(v), ha="center", va="center", fontsize=10,
                         color="white" if dark else "black")
     n = counts.to_numpy()
     n = n[np.isfinite(n)]

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["build_report", "describe_scenario", "describe_policies", "headline_table"]
@@ -27,6 +28,16 @@ _ROLE_WORDS = {"expert": "experts (大咖)", "contributor": "contributors (中�
 _NETWORK_WORDS = {"er": "random (Erdős–Rényi)", "ws": "small-world (Watts–Strogatz)",
                   "ba": "scale-free (Barabási–Albert)", "sbm": "clustered (stochastic block)",
                   "edgelist": "given edge-list"}
+
+
+#: Summary metrics that are shares in [0, 1].
+_UNIT_METRICS = {"mean_churn_rate", "final_expert_retention", "mean_low_quality_share",
+                 "final_low_quality_share", "final_trust_mean"}
+
+
+def _plural(n: Any, word: str, plural: str | None = None) -> str:
+    """``_plural(1, "group")`` -> '1 group'; ``_plural(2, "axis", "axes")`` -> '2 axes'."""
+    return f"{_num(n)} {word if n == 1 else (plural or word + 's')}"
 
 
 def _e(x: Any) -> str:
@@ -94,7 +105,7 @@ def describe_scenario(cfg: Any, steps: int | None = None) -> list[str]:
     out.append(
         f"People know each other through a {_NETWORK_WORDS.get(net.get('kind'), net.get('kind', '?'))} "
         f"social graph with about {_num(net.get('mean_degree'))} acquaintances each; messages go to "
-        f"{_num(c.get('n_groups', 1))} group(s) of at most {_num(c.get('group_cap'))} members.")
+        f"{_plural(c.get('n_groups', 1), 'group')} of at most {_num(c.get('group_cap'))} members.")
     if dyn:
         out.append(
             f"About {_num(dyn.get('inflow'))} outsiders a day come across the community through content; "
@@ -176,7 +187,8 @@ def headline_table(summary: pd.DataFrame, by: str | None, metrics: Sequence[str]
     Returns
     -------
     DataFrame
-        Columns ``group, metric, n, mean, lower, upper``.
+        Columns ``group, metric, n, mean, lower, upper``. Intervals of non-negative metrics
+        are clipped at 0, and those of shares at 1.
 
     Examples
     --------
@@ -194,7 +206,13 @@ def headline_table(summary: pd.DataFrame, by: str | None, metrics: Sequence[str]
         for m in metrics:
             if m not in sub.columns:
                 continue
-            mean, lo, hi, n = _mean_ci(pd.to_numeric(sub[m], errors="coerce").to_numpy(), ci)
+            vals = pd.to_numeric(sub[m], errors="coerce").to_numpy(dtype=float)
+            mean, lo, hi, n = _mean_ci(vals, ci)
+            fin = vals[np.isfinite(vals)]
+            if len(fin) and (fin >= 0).all():  # a t interval of a count or rate stays >= 0
+                lo = max(lo, 0.0)
+                if m in _UNIT_METRICS and (fin <= 1).all():
+                    hi = min(hi, 1.0)
             rows.append({"group": "all runs" if g is None else g, "metric": m, "n": n, "mean": mean,
                          "lower": lo, "upper": hi})
     return pd.DataFrame(rows, columns=["group", "metric", "n", "mean", "lower", "upper"])
@@ -414,7 +432,7 @@ def _sweep_report(sweep_dir: Path, title: str | None) -> str:
     scen = ("".join(f"<p>{_e(x)}</p>" for x in describe_scenario(cfg, steps)) if cfg is not None
             else "<p>The base configuration is not recorded in the manifest.</p>")
     design = m.get("design") or {}
-    scen += (f"<p>The sweep <b>{_e(m.get('name', sweep_dir.name))}</b> varies {len(sw.axes)} axis/axes "
+    scen += (f"<p>This sweep (<b>{_e(m.get('name', sweep_dir.name))}</b>) varies {_plural(len(sw.axes), 'axis', 'axes')} "
              f"({_e(design.get('kind', 'grid'))} design, {_num(m.get('n_points', len(sw.points)))} points × "
              f"{_num(n_rep)} replicates = {_num(m.get('n_runs', sw.planned))} runs):</p>" + _axis_words(sw))
     fixed = (m.get("sweep") or {}).get("fixed") or {}
@@ -438,7 +456,7 @@ def _sweep_report(sweep_dir: Path, title: str | None) -> str:
         body.append(f"<tr><td class=l>{_e(p)}</td><td>{n}</td>{''.join(cells)}</tr>")
     numbers = (f"<table><tr><th class=l>design point</th><th>runs</th>{head}</tr>{''.join(body)}</table>"
                "<p class=note>Mean over replicates; in brackets the 95% confidence interval of the mean "
-               "(Student t).</p>")
+               "(Student t; clipped to the metric's range, e.g. at 0 for counts and rates).</p>")
     if len(points) > len(shown):
         numbers += f"<p class=note>{len(points) - len(shown)} more design points are in the sweep's summary table.</p>"
     numbers += _best_words(tab, mets)
@@ -480,8 +498,8 @@ def _sweep_report(sweep_dir: Path, title: str | None) -> str:
         ("figures", "Figures", fig_html),
         ("provenance", "Provenance", prov),
     ]
-    return _page(title or f"Strategy review: sweep {m.get('name', sweep_dir.name)}",
-                 f"{len(points)} design point(s) × {_num(n_rep)} replicate(s), {_num(steps)} days each",
+    return _page(title or f"Strategy review: {m.get('name', sweep_dir.name)}",
+                 f"{_plural(len(points), 'design point')} × {_plural(n_rep, 'replicate')}, {_num(steps)} days each",
                  sections)
 
 
@@ -500,10 +518,14 @@ def _best_words(tab: pd.DataFrame, mets: list[str]) -> str:
         t = t.sort_values("mean", ascending=not hib)
         a, b = t.iloc[0], t.iloc[1]
         clear = (a["lower"] > b["upper"]) if hib else (a["upper"] < b["lower"])
-        verdict = ("its interval does not overlap the runner-up's" if clear and a["n"] > 1
-                   else "but its interval overlaps the runner-up's: not a clear winner")
+        if a["mean"] == b["mean"]:
+            verdict = "tied with the runner-up"
+        elif clear and a["n"] > 1:
+            verdict = "the 95% intervals do not overlap"
+        else:
+            verdict = "the 95% intervals overlap: not a clear winner"
         items.append(f"<li>{_e(metric_label(k, unit=False))} ({'higher' if hib else 'lower'} is better): "
-                     f"<b>{_e(a['group'])}</b> ({_e(_num(a['mean']))}), then {_e(b['group'])} "
+                     f"best <b>{_e(a['group'])}</b> ({_e(_num(a['mean']))}), runner-up {_e(b['group'])} "
                      f"({_e(_num(b['mean']))}); {verdict}.</li>")
     return "<p><b>Best design point per metric</b></p><ul>" + "".join(items) + "</ul>" if items else ""
 
