@@ -89,6 +89,7 @@ def _git(path: Path) -> dict:
                               timeout=10, check=True).stdout.strip()
 
     try:
+        git("ls-files", "--error-unmatch", "__init__.py")  # qunsim's own checkout, not an enclosing repo
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
         return {"commit": commit, "dirty": dirty}
