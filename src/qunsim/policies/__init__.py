@@ -26,6 +26,7 @@ from qunsim.policies.base import (
     validate_policy_tables,
 )
 from qunsim.policies.gates import ActivityRequirement, FeeGate, IdentityGate, InterestGate, ProcessGate
+from qunsim.policies.monetization import Ads, Ladder, MembershipFee, ProfitSharing
 
 __all__ = [
     "Policy",
@@ -50,4 +51,8 @@ __all__ = [
     "ExpertEvents",
     "PrivateCare",
     "GroupCap",
+    "Ladder",
+    "Ads",
+    "MembershipFee",
+    "ProfitSharing",
 ]
