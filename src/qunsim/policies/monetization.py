@@ -45,6 +45,12 @@ _TIERS = {t.name.lower(): int(t) for t in Tier}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+def _trust(st, idx: np.ndarray) -> np.ndarray:
+    """Trust of members ``idx`` only (``st.trust`` would compute it for the whole population)."""
+    r, s = st.trust_r[idx], st.trust_s[idx]
+    return (r + 1.0) / (r + s + 2.0)
+
+
 def purchase_evidence(price: float | np.ndarray, value: float | np.ndarray) -> np.ndarray:
     """Signed trust evidence of a purchase, in [-1, 1]: ``(value - price) / max(value, price)``.
 
@@ -208,7 +214,7 @@ class Ladder(MonetizationPolicy):
         """Mask over ``cand`` (active population indices) eligible for rung ``r``."""
         rung = self.params.rungs[r]
         st = model.state
-        ok = ~self.bought[r, cand] & (st.trust[cand] >= rung.min_trust)
+        ok = ~self.bought[r, cand] & (_trust(st, cand) >= rung.min_trust)
         if self.params.gradual and r > 0:
             ok &= self.level[cand] >= r - 1
         return ok
@@ -219,7 +225,7 @@ class Ladder(MonetizationPolicy):
         if not len(offered):
             return
         p, rung, st = self.params, self.params.rungs[r], model.state
-        trust = st.trust[offered].astype(np.float64)
+        trust = _trust(st, offered).astype(np.float64)
         eff_wtp = st.wtp[offered].astype(np.float64) * (2.0 * trust) ** p.trust_wtp
         buy = (eff_wtp >= rung.price) & (rng.random(len(offered)) < rung.conversion)
         who = offered[buy]
@@ -282,7 +288,7 @@ class Ladder(MonetizationPolicy):
                 if rung.price > 0:
                     ctx.neg[seen] += p.annoyance
                     # resentment: selling to members who do not trust yet hurts most
-                    resent = 2.0 * (1.0 - st.trust[seen].astype(np.float64))
+                    resent = 2.0 * (1.0 - _trust(st, seen).astype(np.float64))
                     ctx.utility[seen] -= p.annoyance_cost * st.need[seen] * resent
                 self._buy(model, ctx, r, seen[self._eligible(model, r, seen)], rng)
         # private: highest rung first, under the daily capacity budget
@@ -463,7 +469,7 @@ class MembershipFee(MonetizationPolicy):
         age = t - st.join_step[ids].astype(np.int64)
         due = (age % p.period == 0) & ((age > 0) | p.bill_at_join)
         billed = ids[due]
-        pays = (st.wtp[billed] >= p.fee) & (st.trust[billed] >= p.min_trust)
+        pays = (st.wtp[billed] >= p.fee) & (_trust(st, billed) >= p.min_trust)
         payers, lapsed = billed[pays], billed[~pays]
         ctx.add_revenue("membership_fee", p.fee * len(payers))
         st.spend[payers] += np.float32(p.fee)
