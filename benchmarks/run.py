@@ -207,15 +207,15 @@ def run(smoke: bool = False, steps: int | None = None, repeat: int | None = None
 
 
 def profile(n: int, steps: int, top: int = 25) -> None:
-    """Print the cProfile of ``steps`` steps at size ``n`` (after a warm-up), by own time and
-    by cumulative time."""
+    """Print the cProfile (CPU time) of ``steps`` steps at size ``n`` (after a warm-up), by
+    cumulative and by own time."""
     import cProfile
     import pstats
 
     model = build(n)
     for _ in range(3):
         model.step()
-    pr = cProfile.Profile()
+    pr = cProfile.Profile(time.process_time)  # CPU time: robust to other processes' load
     t0, c0 = time.perf_counter(), time.process_time()
     pr.enable()
     for _ in range(steps):
