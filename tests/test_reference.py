@@ -286,20 +286,23 @@ def test_word_of_mouth(seed, n, k, reach):
 
 @SETTINGS
 @given(seed=seeds, n=st.integers(2, 40), k=st.floats(0.5, 6), days=st.integers(1, 4),
-       inc=st.sampled_from([0.0, 0.15, 1.0]))
-def test_ties_strengthen_and_merge(seed, n, k, days, inc):
-    """Replies strengthen ties w <- 1 - (1 - w)(1 - inc) per reply; new ties wait for a merge
-    (the stronger weight wins), exactly as a dict of ties updated one reply at a time."""
+       inc=st.sampled_from([0.0, 0.15, 1.0]), form=st.sampled_from([1.0, 0.5, 0.0]))
+def test_ties_strengthen_and_merge(seed, n, k, days, inc, form):
+    """Replies strengthen ties w <- 1 - (1 - w)(1 - inc) per reply; a reply between strangers
+    makes a tie with probability ``form`` (decided by the uniform of the pair's first reply
+    of the day); new ties wait for a merge (the stronger weight wins), exactly as a dict of
+    ties updated one reply at a time."""
     rng = np.random.default_rng(seed)
     g = _random_graph(rng, n, k)
     u, v = g.endpoints()
     ties = {(a, b): float(w) for a, b, w in zip(u.tolist(), v.tolist(), g.weight.tolist(), strict=True)}
     pending: dict = {}
     for day in range(days):
-        a, b = rng.integers(0, n, 25), rng.integers(0, n, 25)
-        created = g.strengthen(a, b, inc)
+        a, b, uni = rng.integers(0, n, 25), rng.integers(0, n, 25), rng.random(25)
+        created = g.strengthen(a, b, inc, new_tie_uniforms=uni, new_tie_prob=form)
         today: dict = {}
-        for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        first_u: dict = {}
+        for x, y, z in zip(a.tolist(), b.tolist(), uni.tolist(), strict=True):
             if x == y or inc <= 0:
                 continue
             key = (min(x, y), max(x, y))
@@ -307,8 +310,10 @@ def test_ties_strengthen_and_merge(seed, n, k, days, inc):
                 ties[key] = 1 - (1 - ties[key]) * (1 - inc)
             else:
                 today[key] = 1 - (1 - today.get(key, 0.0)) * (1 - inc)
-        assert created == len(today)
-        for key, w in today.items():
+                first_u.setdefault(key, z)
+        made = {key: w for key, w in today.items() if form >= 1.0 or first_u[key] < form}
+        assert created == len(made)
+        for key, w in made.items():
             pending[key] = max(pending.get(key, 0.0), w)
         if day % 2 == 1 or day == days - 1:
             g.merge_pending()
