@@ -20,6 +20,9 @@ import qunsim as qs
 from qunsim.cli import main as cli_main
 from qunsim.sweep import SweepError
 
+# other engineers commit while these tests run: a resume may legitimately see a new commit
+pytestmark = pytest.mark.filterwarnings("ignore:resuming the sweep:UserWarning")
+
 SPEC = """
 name = "tiny"
 steps = 15
@@ -446,3 +449,17 @@ def test_cli_exit_1_and_names_the_first_failure(tmp_path, capsys):
     assert code == 1
     assert "3/4 runs done, 1 failed" in captured.out
     assert "first failure: p000003r000: ConfigError" in captured.err and "--resume" in captured.err
+
+
+@pytest.mark.filterwarnings("error:resuming the sweep:UserWarning")
+def test_resume_with_other_code_warns(spec_file, reference, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(reference.path, out)
+    m = json.loads((out / "manifest.json").read_text())
+    m["sessions"][-1]["git"] = {"commit": "0" * 40, "dirty": False}
+    (out / "manifest.json").write_text(json.dumps(m))
+    with pytest.warns(UserWarning, match="different qunsim"):
+        res = qs.sweep(spec_file, out, executor="serial", resume=True)
+    assert len(res.manifest["sessions"]) == 2 and res.manifest["sessions"][1]["to_run"] == 0

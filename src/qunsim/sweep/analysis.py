@@ -73,6 +73,12 @@ class SweepResults:
         df = df[df["run_id"].isin(ok)].drop_duplicates(["run_id", "step"], keep="last")
         return df.sort_values(["run_id", "step"]).reset_index(drop=True)
 
+    def timeseries_with_axes(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """Time series joined with each run's point, replicate and axis values (for plots)."""
+        ts = self.timeseries if columns is None else self.load_timeseries(columns)
+        design = self.design[["run_id", "point", "replicate", *self.axes]]
+        return ts.merge(design, on="run_id", how="left")
+
     @cached_property
     def failures(self) -> pd.DataFrame:
         df = self._store.read_parts("failures")
@@ -92,7 +98,7 @@ class SweepResults:
         """Means over replicates with confidence intervals; see :func:`replicate_means`."""
         by = self.axes if by is None else list(by)
         if timeseries:
-            df = self.timeseries.merge(self.summary[["run_id", *self.axes]], on="run_id")
+            df = self.timeseries_with_axes().drop(columns=["point", "replicate"])
             return replicate_means(df, by=[*by, "step"], metrics=metrics, level=level)
         return replicate_means(self.summary, by=by, metrics=metrics, level=level)
 
@@ -115,12 +121,15 @@ def load_results(path: str | Path) -> SweepResults:
     ...     res = qs.load_results(d)
     ...     ts = res.timeseries
     ...     m = res.replicate_means("final_active")
+    ...     ts_m = res.replicate_means("active", timeseries=True)
     >>> sorted(ts.columns), ts.step.unique().tolist()
     (['active', 'run_id', 'step'], [0, 2, 4])
     >>> list(m.columns)
     ['community.chatter_share', 'metric', 'n', 'mean', 'sd', 'ci_low', 'ci_high']
     >>> m.n.tolist()
     [3, 3]
+    >>> len(ts_m), ts_m.n.unique().tolist()   # 2 points x 3 kept steps, 3 replicates each
+    (6, [3])
     """
     return SweepResults(path)
 
