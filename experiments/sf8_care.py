@@ -7,8 +7,8 @@ Design: the ``care`` activity policy with an operator capacity of ``c`` contacts
 satisfaction among those below 0 (each at most once a week); a contact is 2 units of positive
 trust evidence and lifts satisfaction by 0.5 (the policy's defaults). Care is private: it adds
 no message to any group. The community: 150 founding members, 3,000 prospects, 8 exposures a
-day, 8% chatters and 2% spammers in the population and no moderation — a community that
-loses members — otherwise the default calibration. Replicate r of every capacity uses the
+day, 8% chatters and no spammers in the population — a growing community in which members
+still leave, mostly dissatisfied — otherwise the default calibration. Replicate r of every capacity uses the
 same seed (common random numbers), so arms are compared by paired differences.
 
 Measures, per replicate: the leaving hazard (leaves per member-day), members who left
@@ -45,7 +45,7 @@ SCENARIO = {
     "community.n_seed": 150,
     "community.n_prospects": 3000,
     "community.chatter_share": 0.08,
-    "community.spammer_share": 0.02,
+    "community.spammer_share": 0.0,
     "dynamics.inflow": 8.0,
 }
 FULL = dict(capacities=(0, 2, 5, 10, 20), replicates=10, steps=365)
@@ -105,7 +105,8 @@ def run(smoke: bool = False, replicates: int | None = None, steps: int | None = 
         tests[float(c)] = {m: paired_diff(runs, "capacity", c, 0, m)
                            for m in ("leave_hazard", "unhappy_leaves", "final_active", "capacity_total")}
         kept = tests[float(c)]["final_active"]["diff"]
-        cost[float(c)] = float(by_cap[float(c)]["capacity_total"]["mean"] / kept) if kept > 0 else float("inf")
+        # capacity spent per extra member at the end (None when care kept nobody on average)
+        cost[float(c)] = float(by_cap[float(c)]["capacity_total"]["mean"] / kept) if kept > 0 else None
     top = float(max(caps))
     holds = bool(tests[top]["leave_hazard"]["p_less"] < 0.05 and by_cap[top]["capacity_total"]["mean"] > 0)
     res = {"claim": "SF8", "smoke": smoke, "capacities": [float(c) for c in caps], "replicates": len(seeds),
@@ -171,7 +172,7 @@ def _report(res: dict) -> str:
         d = t["leave_hazard"]
         lines.append(f"  capacity {c:g} - none, leave_hazard: {d['diff']:.4g} [{d['lo']:.4g}, {d['hi']:.4g}] "
                      f"(paired one-sided p = {d['p_less']:.2g}); capacity per member kept: "
-                     f"{res['cost_per_member_kept'][c]:.4g}")
+                     f"{res['cost_per_member_kept'][c] or float('nan'):.4g}")
     lines.append(f"  claim holds: {res['holds']}")
     return "\n".join(lines)
 
