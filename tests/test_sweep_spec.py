@@ -229,3 +229,25 @@ def test_base_axis_errors(tmp_path):
         with pytest.raises(ConfigError) as e:
             load_sweep(write(tmp_path, body, "s.toml"))
         assert expected in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("name", ["gresham_moderation", "monetization_ladder"])
+def test_shipped_sweeps_run_at_smoke_size(name):
+    """Every categorical level of the shipped sweeps runs (3 days, the largest numeric values)."""
+    from pathlib import Path
+
+    from qunsim.sweep.runner import make_task, run_task
+
+    spec = load_sweep(Path(__file__).parents[1] / "configs" / "sweeps" / f"{name}.toml")
+    spec.steps = 3
+    runs = make_runs(spec)
+    numeric = [a.key for a in spec.axes if a.values is not None and a.key != "base"
+               and all(isinstance(v, (int, float)) for v in a.values)]
+    for key in numeric:
+        runs = runs[runs[key] == runs[key].max()]
+    runs = runs[runs["replicate"] == 0]
+    assert len(runs) >= 3  # one per strategy / moderation regime
+    for row in runs.to_dict("records"):
+        out = run_task(make_task(spec, row))
+        assert out["ok"], out.get("traceback")
+        assert out["summary"]["steps"] == 3
