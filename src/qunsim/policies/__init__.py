@@ -25,7 +25,13 @@ from qunsim.policies.base import (
     resolve_class,
     validate_policy_tables,
 )
-from qunsim.policies.gates import ActivityRequirement, FeeGate, IdentityGate, InterestGate, ProcessGate
+from qunsim.policies.gates import (
+    ActivityRequirement,
+    FeeGate,
+    IdentityGate,
+    InterestGate,
+    ProcessGate,
+)
 from qunsim.policies.monetization import Ads, Ladder, MembershipFee, ProfitSharing
 
 __all__ = [
