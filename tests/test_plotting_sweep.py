@@ -49,10 +49,10 @@ def sweep1(tmp_path_factory):
 def test_load_sweep_labels_points_in_design_order(sweep2):
     sw = qp.load_sweep(sweep2)
     assert sw.axes == ["community.chatter_share", "activity.spam_moderation"]
-    assert sw.points == ["community: chatter share = 0, activity: spam moderation = off",
-                         "community: chatter share = 0, activity: spam moderation = on",
-                         "community: chatter share = 0.3, activity: spam moderation = off",
-                         "community: chatter share = 0.3, activity: spam moderation = on"]
+    assert sw.points == ["chatter share = 0, spam moderation = off",
+                         "chatter share = 0, spam moderation = on",
+                         "chatter share = 0.3, spam moderation = off",
+                         "chatter share = 0.3, spam moderation = on"]
     assert sw.summary.groupby("point_label").size().tolist() == [2, 2, 2, 2]
     assert set(sw.timeseries["point_label"]) == set(sw.points)
 
@@ -73,7 +73,8 @@ def test_sweep_dir_figures_two_axes(sweep2, tmp_path):
     names = {f.stem for f in files}
     assert {"active_by_point", "active_by_role", "gresham", "trust_levels", "heatmap_final_active",
             "heatmap_mean_gresham_index"} <= names
-    assert not any(n.startswith("compare_") for n in names)  # two axes: heatmaps, not 4-row lists
+    # two axes, four points: heatmaps for every metric, intervals for the key ones only
+    assert {n for n in names if n.startswith("compare_")} == {"compare_final_active", "compare_mean_churn_rate"}
 
 
 def test_sweep_dir_figures_one_axis_compare_points(sweep1, tmp_path):

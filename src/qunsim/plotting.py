@@ -168,6 +168,8 @@ def metric_label(name: str, unit: bool = True) -> str:
     >>> metric_label("activity.spam_moderation.precision")
     'spam moderation: precision'
     """
+    if name == "base":
+        return "scenario"
     if name in _LABELS:
         lab, u = _LABELS[name]
         return f"{lab} ({u})" if unit and u else lab
@@ -693,6 +695,8 @@ def _cycle_colors(n: int) -> list[str]:
 
 
 def _short(key: str) -> str:
+    if key == "base":  # a sweep axis over whole scenario files
+        return "scenario"
     return metric_label(key, unit=False) if "." in key else key.replace("_", " ")
 
 
@@ -1376,6 +1380,8 @@ def plot_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str, *, agg: str
     ax.set_yticks(range(table.shape[0]), [_fmt(v) for v in table.index])
     ax.set_xlabel(metric_label(x))
     ax.set_ylabel(metric_label(y))
+    if not pd.api.types.is_numeric_dtype(summary[y]):
+        ax.invert_yaxis()  # labels read top-down in design order
     for s in ax.spines.values():
         s.set_visible(False)
     cb = fig.colorbar(im, ax=ax)
@@ -1763,7 +1769,10 @@ def _point_labels(summary: pd.DataFrame, axes: list[str]) -> pd.Series:
         return pd.Series(["all runs"] * len(summary), index=summary.index)
     if len(axes) == 1:
         return summary[axes[0]].map(_fmt)
-    return summary[axes].apply(lambda r: ", ".join(f"{_short(a)} = {_fmt(r[a])}" for a in axes), axis=1)
+    def leaf(a: str) -> str:
+        return "scenario" if a == "base" else a.rsplit(".", 1)[-1].replace("_", " ")
+
+    return summary[axes].apply(lambda r: ", ".join(f"{leaf(a)} = {_fmt(r[a])}" for a in axes), axis=1)
 
 
 def _axes_title(axes: Sequence[str]) -> str:
@@ -1781,15 +1790,30 @@ def sweep_figures(sw: SweepView, metrics: Sequence[str] | None = None) -> list[t
     if ts is not None and 1 < npoints <= 8:
         figs.append(("active_by_point", lambda: plot_timeseries(
             ts, "active", by="point_label", title="Active members over time, by design point")))
+    if ts is not None and 1 < npoints <= 8 and "revenue_cumulative" in ts.columns \
+            and float(ts["revenue_cumulative"].abs().sum()) > 0:
+        figs.append(("revenue_by_point", lambda: plot_timeseries(
+            ts, "revenue_cumulative", by="point_label", title="Cumulative revenue, by design point")))
     if ts is not None:
         first = sw.points[0]
         sub = ts[ts["point_label"] == first]
         where = f" ({first})" if npoints > 1 else ""
-        figs.append(("active_by_role", lambda: plot_active_by_role(sub, title=f"Active members by role{where}")))
-        figs.append(("gresham", lambda: plot_gresham(sub, title=f"Bad money vs good{where}")))
-        figs.append(("trust_levels", lambda: plot_trust_levels(sub, title=f"Trust levels{where}")))
+        cols = set(ts.columns)
+        # only the figures whose series the sweep kept (its `keep.timeseries`)
+        if _roles_present(ts, "active_", None):
+            figs.append(("active_by_role", lambda: plot_active_by_role(sub, title=f"Active members by role{where}")))
+        if {"low_quality_share", "expert_retention", "gresham_index"} <= cols:
+            figs.append(("gresham", lambda: plot_gresham(sub, title=f"Bad money vs good{where}")))
+        if {"trust_none", "trust_weak", "trust_strong"} <= cols:
+            figs.append(("trust_levels", lambda: plot_trust_levels(sub, title=f"Trust levels{where}")))
     if npoints > 1 and len(sw.axes) <= 1:
         for m in mets:
+            figs.append((f"compare_{m}", lambda m=m: plot_policy_comparison(
+                s, m, by="point_label", higher_is_better=HEADLINE_METRICS.get(m), sort=False,
+                ylabel=_axes_title(sw.axes))))
+    if len(sw.axes) >= 2 and 1 < npoints <= 12:  # a few points: also their intervals, for key metrics
+        key = [m for m in ("final_active", "mean_churn_rate", "revenue_total") if m in mets] or mets[:2]
+        for m in key:
             figs.append((f"compare_{m}", lambda m=m: plot_policy_comparison(
                 s, m, by="point_label", higher_is_better=HEADLINE_METRICS.get(m), sort=False,
                 ylabel=_axes_title(sw.axes))))

@@ -133,7 +133,9 @@ def _param_words(params: dict) -> str:
             parts.append(f"{_e(k.replace('_', ' '))} {_e(', '.join(map(_num, v)) or 'none')}")
         else:
             parts.append(f"{_e(k.replace('_', ' '))} {_e(_num(v))}")
-    return "; ".join(p for p in parts if "<ul>" not in p) + "".join(p for p in parts if "<ul>" in p)
+    flat = "; ".join(p for p in parts if "<ul>" not in p)
+    lists = "".join(p for p in parts if "<ul>" in p)
+    return flat + ("<br>" if flat and lists else "") + lists
 
 
 def describe_policies(cfg: Any) -> dict[str, list[str]]:
@@ -252,6 +254,7 @@ _FIG_CAPTIONS = {
     "monetization": "Monetization funnel and cumulative revenue by source.",
     "network": "The active members' social graph: colour = role, size = trust.",
     "active_by_point": "Active members over time for each design point (mean and 95% CI over replicates).",
+    "revenue_by_point": "Cumulative revenue over time for each design point (mean and 95% CI over replicates).",
 }
 
 
@@ -424,13 +427,18 @@ def _sweep_report(sweep_dir: Path, title: str | None) -> str:
 
     sw = load_sweep(sweep_dir)
     m = sw.manifest
-    base = m.get("base_config")
-    cfg = load_config(base) if isinstance(base, dict) else None
+    bases = _base_configs(m)
+    cfg = next(iter(bases.values())) if bases else None
     steps = m.get("steps")
     n_rep = m.get("replicates")
     fig_html, _ = _figures_html(sweep_figures(sw))
     scen = ("".join(f"<p>{_e(x)}</p>" for x in describe_scenario(cfg, steps)) if cfg is not None
             else "<p>The base configuration is not recorded in the manifest.</p>")
+    if len(bases) > 1:
+        src = m.get("base_source") if isinstance(m.get("base_source"), dict) else {}
+        scen = (f"<p>The sweep compares {len(bases)} scenarios (axis <code>base</code>): "
+                + ", ".join(f"<b>{_e(k)}</b> ({_e(src.get(k, ''))})" for k in bases)
+                + f". In words, the first (<b>{_e(next(iter(bases)))}</b>):</p>" + scen)
     design = m.get("design") or {}
     scen += (f"<p>This sweep (<b>{_e(m.get('name', sweep_dir.name))}</b>) varies {_plural(len(sw.axes), 'axis', 'axes')} "
              f"({_e(design.get('kind', 'grid'))} design, {_num(m.get('n_points', len(sw.points)))} points × "
@@ -489,11 +497,16 @@ def _sweep_report(sweep_dir: Path, title: str | None) -> str:
     sweep_text = (m.get("sweep") or {}).get("text")
     if sweep_text:
         prov += f"<details><summary>Sweep file</summary><pre>{_e(sweep_text)}</pre></details>"
-    if cfg is not None:
-        prov += f"<details><summary>Base configuration</summary><pre>{_e(cfg.to_toml())}</pre></details>"
+    for label, c in bases.items():
+        name = "Base configuration" + (f" <b>{_e(label)}</b>" if len(bases) > 1 else "")
+        prov += f"<details><summary>{name}</summary><pre>{_e(c.to_toml())}</pre></details>"
+    if len(bases) > 1:
+        pol = "".join(f"<h3>{_e(label)}</h3>{_policies_html(c)}" for label, c in bases.items())
+    else:
+        pol = _policies_html(cfg) if cfg is not None else "<p>The base configuration is not recorded.</p>"
     sections = [
         ("scenario", "Scenario and design", scen),
-        ("policies", "Policies of the base scenario", _policies_html(cfg) if cfg is not None else "<p>–</p>"),
+        ("policies", "Policies of the scenario" + ("s" if len(bases) > 1 else ""), pol),
         ("numbers", "Headline numbers", numbers),
         ("figures", "Figures", fig_html),
         ("provenance", "Provenance", prov),
@@ -501,6 +514,18 @@ def _sweep_report(sweep_dir: Path, title: str | None) -> str:
     return _page(title or f"Strategy review: {m.get('name', sweep_dir.name)}",
                  f"{_plural(len(points), 'design point')} × {_plural(n_rep, 'replicate')}, {_num(steps)} days each",
                  sections)
+
+
+def _base_configs(manifest: dict) -> dict[str, Any]:
+    """The sweep's base scenario(s) as ``{label: Config}`` (one entry unless it sweeps ``base``)."""
+    from qunsim.config import load_config
+
+    base = manifest.get("base_config")
+    if not isinstance(base, dict) or not base:
+        return {}
+    if "community" in base or not all(isinstance(v, dict) for v in base.values()):
+        return {"base": load_config(base)}
+    return {str(k): load_config(v) for k, v in base.items()}
 
 
 def _best_words(tab: pd.DataFrame, mets: list[str]) -> str:
