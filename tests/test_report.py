@@ -127,3 +127,28 @@ def test_cli_report(run_dir, sweep_dir, tmp_path, capsys):
     assert main(["report", str(run_dir), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "is a directory" in err and "Traceback" not in err
+
+
+def test_report_of_a_sweep_over_scenario_files_with_failed_runs(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))  # _sweep_boom: a policy that raises
+    (tmp_path / "plain.toml").write_text('[community]\nname = "plain"\nn_seed = 30\nn_prospects = 200\n')
+    (tmp_path / "moderated.toml").write_text(
+        '[community]\nname = "moderated"\nn_seed = 30\nn_prospects = 200\n'
+        '[activity.spam_moderation]\nprecision = 0.7\n')
+    spec = {"name": "scenarios", "steps": 10, "replicates": 2, "seed": 3,
+            "axes": {"base": {"values": [str(tmp_path / "plain.toml"), str(tmp_path / "moderated.toml")],
+                              "labels": ["plain", "moderated"]},
+                     "activity.boom.fail": [False, True]},
+            "fixed": {"activity.boom": {"class": "_sweep_boom:Boom", "day": 4}}}
+    qs.sweep(spec, tmp_path / "out", executor="serial", progress=False)
+    page = build_report(tmp_path / "out", tmp_path / "r.html").read_text(encoding="utf-8")
+    _check_self_contained(page)
+    assert "compares 2 scenarios" in page
+    assert "<h3>plain</h3>" in page and "<h3>moderated</h3>" in page
+    assert "precision 0.7" in page  # the moderated scenario's policy, in words
+    assert "4 of 8 runs finished, 4 failed" in page
+    assert "4 run(s) failed and are left out" in page
+    # only the finished design points are in the numbers
+    assert "fail = True" not in page and "scenario = plain, fail = False" in page

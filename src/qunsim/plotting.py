@@ -465,7 +465,6 @@ def _rc() -> dict:
         "grid.color": "#E6E6E6",
         "grid.linewidth": 0.8,
         "lines.linewidth": 2.0,
-        "svg.fonttype": "none",
         "figure.dpi": 100,
         "savefig.bbox": "tight",
     }
