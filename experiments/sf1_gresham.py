@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import qunsim as qs  # noqa: E402
 from _validation import diff_ci, fmt_ci, leave_hazard, mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
+
+import qunsim as qs  # noqa: E402
 
 FIGURE = "sf1_gresham.png"
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "knowledge_community.toml"
@@ -65,6 +66,7 @@ def measure(res: qs.RunResult, steps: int) -> dict:
     return {
         "low_quality_share": float(ts["low_quality_share"].iloc[1:].mean()),
         "final_active": float(ts["active"].iloc[-1]),
+        "mean_active": float(ts["active"].iloc[1:].mean()),
         "peak_active": float(ts["active"].max()),
         "expert_retention": float(ts["expert_retention"].iloc[-1]),
         "gresham_index": float(ts["gresham_index"].iloc[1:].mean()),
@@ -109,7 +111,7 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, st
                       for s in seeds]
         if verbose:
             print(f"{name:14s} done ({time.time() - t0:.0f}s)", flush=True)
-    keys = ("low_quality_share", "final_active", "expert_retention", "gresham_index",
+    keys = ("low_quality_share", "final_active", "mean_active", "expert_retention", "gresham_index",
             "hazard_expert", "hazard_chatter")
     summary = {n: {k: mean_ci([r[k] for r in runs[n]]) for k in keys} for n in names}
 
@@ -122,8 +124,12 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, st
             col("chatty", "low_quality_share"), col("baseline", "low_quality_share"))
         eff["chatter shrinks the community (final active, chatty - baseline)"] = diff_ci(
             col("chatty", "final_active"), col("baseline", "final_active"))
+        eff["chatter shrinks the community (mean active, chatty - baseline)"] = diff_ci(
+            col("chatty", "mean_active"), col("baseline", "mean_active"))
         eff["chatter drives experts out (expert retention, chatty - baseline)"] = diff_ci(
             col("chatty", "expert_retention"), col("baseline", "expert_retention"))
+        eff["chatter drives experts out (expert hazard/1000 days, chatty - baseline)"] = diff_ci(
+            col("chatty", "hazard_expert"), col("baseline", "hazard_expert"))
     if "chatty" in runs:
         eff["experts leave faster than chatters (hazard/1000 days, expert - chatter, chatty)"] = diff_ci(
             col("chatty", "hazard_expert"), col("chatty", "hazard_chatter"))
@@ -135,6 +141,8 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, st
                 col(pol, "final_active"), col(ref, "final_active"))
             eff[f"{pol} keeps experts (expert retention, {pol} - {ref})"] = diff_ci(
                 col(pol, "expert_retention"), col(ref, "expert_retention"))
+            eff[f"{pol} keeps experts (expert hazard/1000 days, {pol} - {ref})"] = diff_ci(
+                col(pol, "hazard_expert"), col(ref, "hazard_expert"))
     result = {
         "claim": "SF1 Gresham: chatter raises low-quality share and drives experts out; moderation reverses it",
         "seeds": seeds, "steps": steps, "conditions": summary, "effects": eff,
@@ -148,32 +156,46 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, st
     return result
 
 
+def _bars(ax, names, summary, key, colors):
+    m = np.array([summary[n][key]["mean"] for n in names])
+    lo = np.array([summary[n][key]["lo"] for n in names])
+    hi = np.array([summary[n][key]["hi"] for n in names])
+    ax.bar(range(len(names)), m, yerr=[m - lo, hi - m], capsize=4, color=[colors[n] for n in names])
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+
+
 def _figure(runs, summary, steps, out: Path) -> Path:
     plt = setup_matplotlib()
     names = list(runs)
     colors = dict(zip(names, plt.cm.tab10(np.arange(len(names))), strict=False))
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5.5))
-    ax = axes[0]
+    fig, axes = plt.subplots(2, 2, figsize=(15, 11))
+    ax = axes[0, 0]
     days = np.arange(steps + 1)
     for n in names:
         a = np.array([r["active_curve"] for r in runs[n]])
         ax.plot(days, a.mean(0), color=colors[n], lw=2, label=n)
-    ax.set_xlabel("day")
-    ax.set_ylabel("active members (mean over seeds)")
-    ax.set_title("Community size")
+    ax.set_yscale("log")
+    ax.set(xlabel="day", ylabel="active members (mean over seeds, log scale)", title="Community size")
     ax.legend(fontsize=10)
-    for ax, key, label in ((axes[1], "low_quality_share", "low-quality share of messages"),
-                           (axes[2], "expert_retention", "expert retention at the end")):
+    _bars(axes[0, 1], names, summary, "low_quality_share", colors)
+    axes[0, 1].set(ylabel="low-quality (chatter + spam) share of messages", ylim=(0, 1.05),
+                   title="Low-quality share (run mean, 95% CI)")
+    ax = axes[1, 0]
+    x = np.arange(len(names))
+    for j, (key, lab, hatch) in enumerate((("hazard_expert", "experts", None), ("hazard_chatter", "chatters", "//"))):
         m = np.array([summary[n][key]["mean"] for n in names])
         lo = np.array([summary[n][key]["lo"] for n in names])
         hi = np.array([summary[n][key]["hi"] for n in names])
-        ax.bar(range(len(names)), m, yerr=[m - lo, hi - m], capsize=4, color=[colors[n] for n in names])
-        ax.set_xticks(range(len(names)), names, rotation=35, ha="right")
-        ax.set_ylabel(label + " (0–1)")
-        ax.set_ylim(0, 1.05)
-        ax.set_title(label.capitalize() + " (95% CI)")
-    fig.suptitle(f"SF1 Gresham's law in a knowledge community: chatter drives out experts; "
-                 f"moderation reverses it ({len(next(iter(runs.values())))} seeds)", fontsize=15)
+        ax.bar(x + (j - 0.5) * 0.4, m, 0.4, yerr=[m - lo, hi - m], capsize=3, hatch=hatch,
+               color=[colors[n] for n in names], alpha=1.0 if j == 0 else 0.45, label=lab)
+    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set(ylabel="departures per 1,000 member-days", title="Leaving hazard: experts (solid) vs chatters (hatched)")
+    ax.legend()
+    _bars(axes[1, 1], names, summary, "expert_retention", colors)
+    axes[1, 1].set(ylabel="active experts / experts ever joined", ylim=(0, 1.05),
+                   title="Expert retention at the end (95% CI)")
+    fig.suptitle(f"SF1 Gresham's law in a knowledge community: chatter vs experts, and the levers "
+                 f"({len(next(iter(runs.values())))} seeds, {steps} days)", fontsize=15)
     fig.tight_layout()
     return savefig(fig, out, FIGURE)
 

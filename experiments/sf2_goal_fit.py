@@ -9,7 +9,8 @@ experts / experts ever joined) and community survival (active members at the end
 end-to-peak ratio). The goal-fit effect is the interaction: the change from low to high
 chatter is worse in the knowledge community than in the social one.
 
-Run: ``python experiments/sf2_goal_fit.py`` (full: 10 seeds × 730 days) or ``--smoke``
+Run: ``python experiments/sf2_goal_fit.py`` (full: 10 seeds × 365 days — the social
+community grows to thousands of members, so a second year is slow) or ``--smoke``
 (6 seeds × 300 days).
 """
 
@@ -24,8 +25,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import qunsim as qs  # noqa: E402
 from _validation import diff_ci, fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
+
+import qunsim as qs  # noqa: E402
 
 FIGURE = "sf2_goal_fit.png"
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -52,7 +54,7 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, st
         verbose: bool = False) -> dict:
     """Goal × chatter design over seeds; returns per-cell CIs and the goal-fit effects."""
     seeds = seed_list(seeds, 6 if smoke else 10)
-    steps = steps or (300 if smoke else 730)
+    steps = steps or (300 if smoke else 365)
     t0 = time.time()
     runs: dict[str, list[dict]] = {}
     for goal, path in GOALS.items():
@@ -95,8 +97,10 @@ def _figure(runs, cells, steps, out: Path) -> Path:
         axes[0].plot(days, np.mean([r["active_curve"] for r in rs], 0), color=c, ls=ls, lw=2,
                      label=f"{n} ({cells[n]['messages_per_day']['mean']:.0f} msgs/day)")
         axes[1].plot(days, np.mean([r["active_expert_curve"] for r in rs], 0), color=c, ls=ls, lw=2, label=n)
-    axes[0].set(xlabel="day", ylabel="active members (mean over seeds)", title="Community size")
-    axes[1].set(xlabel="day", ylabel="active experts (mean over seeds)", title="Experts")
+    axes[0].set_yscale("log")
+    axes[1].set_yscale("symlog", linthresh=1.0)
+    axes[0].set(xlabel="day", ylabel="active members (mean over seeds, log scale)", title="Community size")
+    axes[1].set(xlabel="day", ylabel="active experts (mean over seeds, log scale)", title="Experts")
     axes[0].legend(fontsize=10)
     ax = axes[2]
     names = list(runs)

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import qunsim as qs  # noqa: E402
 from _validation import diff_ci, fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
+
+import qunsim as qs  # noqa: E402
 
 FIGURE = "sf3_mix.png"
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "knowledge_community.toml"

@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import qunsim as qs  # noqa: E402
 from _validation import diff_ci, fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
+
+import qunsim as qs  # noqa: E402
 
 FIGURE = "sf6_soul_figure.png"
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "knowledge_community.toml"
@@ -62,6 +63,13 @@ def one_pair(structure: str, seed: int, removal_day: int, horizon: int) -> dict:
         "trust_lost": float((b["trust_mean"].iloc[win] - a["trust_mean"].iloc[win]).mean()),
         "members_lost": float(b["active"].iloc[-1] - a["active"].iloc[-1]),
         "members_lost_share": float((b["active"].iloc[-1] - a["active"].iloc[-1]) / max(n_act, 1)),
+        # decomposition of members lost: extra departures (by reason) and missed arrivals
+        "extra_leaves": float(a["leaves"].iloc[removal_day + 1:].sum() - b["leaves"].iloc[removal_day + 1:].sum()),
+        "extra_leaves_dissatisfied": float(a["leaves_dissatisfied"].iloc[removal_day + 1:].sum()
+                                           - b["leaves_dissatisfied"].iloc[removal_day + 1:].sum()),
+        "extra_leaves_contagion": float(a["leaves_contagion"].iloc[removal_day + 1:].sum()
+                                        - b["leaves_contagion"].iloc[removal_day + 1:].sum()),
+        "missed_joins": float(b["joins"].iloc[removal_day + 1:].sum() - a["joins"].iloc[removal_day + 1:].sum()),
         "active_removal": a["active"].to_numpy()[removal_day - 30:].tolist(),
         "active_control": b["active"].to_numpy()[removal_day - 30:].tolist(),
         "trust_removal": a["trust_mean"].to_numpy()[removal_day - 30:].tolist(),
@@ -81,7 +89,8 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *,
         runs[st] = [one_pair(st, s, R, H) for s in seeds]
         if verbose:
             print(f"{st} done ({time.time() - t0:.0f}s)", flush=True)
-    keys = ("tied_share", "trust_lost", "members_lost", "members_lost_share")
+    keys = ("tied_share", "trust_lost", "members_lost", "members_lost_share", "extra_leaves",
+            "extra_leaves_dissatisfied", "extra_leaves_contagion", "missed_joins")
     cells = {st: {k: mean_ci([r[k] for r in rs]) for k in keys} for st, rs in runs.items()}
     eff = {f"pyramid - ring: {k}": diff_ci([r[k] for r in runs["pyramid"]], [r[k] for r in runs["ring"]])
            for k in ("trust_lost", "members_lost", "members_lost_share")}

@@ -4,21 +4,26 @@ Claim (DESIGN §2.5): an unhappy leaver tells about 6 people offline but can rea
 online (``dynamics.wom_reach``). Raising the reach from offline to online turns a churn
 wave into a collapse of arrivals.
 
-Design: for each seed and each reach (6 = offline, 2,000 = online), run the knowledge
-community to day ``S`` (growth phase), then branch the model (``copy.deepcopy``). In the
-*shock* branch the community has a bad patch: every member's need (value a day needed to
-stay) is multiplied by ``SHOCK_NEED`` for ``SHOCK_DAYS`` days, then restored — a churn wave
-of unhappy leavers, who spread word of mouth through the engine's own mechanism. The
-*control* branch runs on unchanged. Arrivals after the wave are compared with the control
-of the same seed and reach:
+Design: for each seed, run the knowledge community to day ``S`` (growth phase) with the
+default offline reach, then branch the model (``copy.deepcopy``) four ways: reach offline
+(6) or online (2,000) × wave or no wave. The reach is switched at the branch point (the
+branch's ``model.p`` is replaced by a copy of the dynamics with the new ``wom_reach``), so
+all four branches share the same history and differ only in what follows. In a *wave*
+branch the community has a bad patch: every member's need (value a day needed to stay) is
+multiplied by ``SHOCK_NEED`` for ``SHOCK_DAYS`` days, then restored — a churn wave of
+unhappy leavers, who spread word of mouth through the engine's own mechanism. Arrivals
+after the wave are compared with the no-wave branch of the same seed and reach:
 
-* wave size: departures in the shock branch minus the control's, over the shock days;
-* arrival ratio: joins in the ``H`` days after the shock began, shock branch / control.
+* wave size: departures in the wave branch minus the no-wave branch, over the shock days;
+* arrival ratio: joins in the ``H`` days after the shock began, wave branch / no-wave;
+* exposure-arrival ratio: the same for arrivals through content channels only (referrals
+  also fall because the community is smaller).
 
-The word-of-mouth effect is the drop of the arrival ratio from offline to online reach.
+The word-of-mouth effect is the drop of the arrival ratio from offline to online reach,
+paired by seed.
 
-Run: ``python experiments/sf7_word_of_mouth.py`` (full: 10 seeds, H = 90) or ``--smoke``
-(6 seeds, H = 60).
+Run: ``python experiments/sf7_word_of_mouth.py`` (full: 12 seeds, H = 90) or ``--smoke``
+(8 seeds, H = 60).
 """
 
 from __future__ import annotations
@@ -31,62 +36,86 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import qunsim as qs  # noqa: E402
 from _validation import diff_ci, fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
+
+import qunsim as qs  # noqa: E402
 
 FIGURE = "sf7_word_of_mouth.png"
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "knowledge_community.toml"
 REACH = {"offline (6)": 6.0, "online (2000)": 2000.0}
 SHOCK_DAY = 150
 SHOCK_NEED = 3.0
-SHOCK_DAYS = 10
+SHOCK_DAYS = 15
 
 
-def one_pair(reach: float, seed: int, horizon: int) -> dict:
-    """Run to the shock day, branch, shock one branch, run both; joins and leaves by day."""
-    model = qs.CommunityModel(CONFIG, rng=seed, **{"dynamics.wom_reach": reach})
-    model.run_for(SHOCK_DAY)
-    control = copy.deepcopy(model)
-    need = model.state.need.copy()
-    model.state.need *= np.float32(SHOCK_NEED)
-    model.run_for(SHOCK_DAYS)
-    model.state.need[:] = need  # the bad patch ends (newcomers keep their own need)
-    model.run_for(horizon - SHOCK_DAYS)
-    control.run_for(horizon)
-    a, b = model.timeseries(), control.timeseries()
+def _branch(base, reach: float, wave: bool, horizon: int):
+    m = copy.deepcopy(base)
+    m.p = m.p.model_copy(update={"wom_reach": float(reach)})
+    if wave:
+        need = m.state.need.copy()
+        m.state.need *= np.float32(SHOCK_NEED)
+        m.run_for(SHOCK_DAYS)
+        m.state.need[:] = need  # the bad patch ends (newcomers keep their own need)
+        m.run_for(horizon - SHOCK_DAYS)
+    else:
+        m.run_for(horizon)
+    ts = m.timeseries()
+    exposure = int(((m.state.join_step > SHOCK_DAY) & (m.state.entry_path == qs.state.EntryPath.EXPOSURE)).sum())
+    return ts, exposure
+
+
+def one_seed(seed: int, horizon: int) -> dict:
+    """Run to the shock day, branch four ways (reach × wave), return per-reach outcomes."""
+    base = qs.CommunityModel(CONFIG, rng=seed, **{"dynamics.wom_reach": REACH["offline (6)"]})
+    base.run_for(SHOCK_DAY)
     after = slice(SHOCK_DAY + 1, SHOCK_DAY + 1 + horizon)
     wave = slice(SHOCK_DAY + 1, SHOCK_DAY + 1 + SHOCK_DAYS)
-    ja, jb = float(a["joins"].iloc[after].sum()), float(b["joins"].iloc[after].sum())
-    return {
-        "wave_leavers": float(a["leaves"].iloc[wave].sum() - b["leaves"].iloc[wave].sum()),
-        "joins_shock": ja, "joins_control": jb,
-        "arrival_ratio": ja / max(jb, 1.0),
-        "active_ratio": float(a["active"].iloc[-1] / max(b["active"].iloc[-1], 1)),
-        "joins_before": float(a["joins"].iloc[SHOCK_DAY - 29:SHOCK_DAY + 1].sum()),
-        "joins_curve_shock": a["joins"].to_numpy().tolist(),
-        "joins_curve_control": b["joins"].to_numpy().tolist(),
-    }
+    out = {}
+    for name, reach in REACH.items():
+        a, ea = _branch(base, reach, True, horizon)
+        b, eb = _branch(base, reach, False, horizon)
+        ja, jb = float(a["joins"].iloc[after].sum()), float(b["joins"].iloc[after].sum())
+        out[name] = {
+            "wave_leavers": float(a["leaves"].iloc[wave].sum() - b["leaves"].iloc[wave].sum()),
+            "joins_wave": ja, "joins_control": jb,
+            "arrival_ratio": ja / max(jb, 1.0),
+            "exposure_ratio": ea / max(eb, 1.0),
+            "active_ratio": float(a["active"].iloc[-1] / max(b["active"].iloc[-1], 1)),
+            "joins_curve_shock": a["joins"].to_numpy().tolist(),
+            "joins_curve_control": b["joins"].to_numpy().tolist(),
+        }
+    return out
 
 
 def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, horizon: int | None = None,
         verbose: bool = False) -> dict:
     """Paired shock/control runs at offline and online reach; returns CIs and the WOM effect."""
-    seeds = seed_list(seeds, 6 if smoke else 10)
+    seeds = seed_list(seeds, 8 if smoke else 12)
     H = horizon or (60 if smoke else 90)
     t0 = time.time()
-    runs = {}
-    for name, reach in REACH.items():
-        runs[name] = [one_pair(reach, s, H) for s in seeds]
+    runs = {name: [] for name in REACH}
+    for s in seeds:
+        for name, r in one_seed(s, H).items():
+            runs[name].append(r)
         if verbose:
-            print(f"{name} done ({time.time() - t0:.0f}s)", flush=True)
-    keys = ("wave_leavers", "joins_before", "joins_shock", "joins_control", "arrival_ratio", "active_ratio")
+            print(f"seed {s} done ({time.time() - t0:.0f}s)", flush=True)
+    keys = ("wave_leavers", "joins_wave", "joins_control", "arrival_ratio", "exposure_ratio", "active_ratio")
     cells = {n: {k: mean_ci([r[k] for r in rs]) for k in keys} for n, rs in runs.items()}
     off, on = list(REACH)
+    paired = np.array([r["arrival_ratio"] for r in runs[on]]) - np.array([r["arrival_ratio"] for r in runs[off]])
     eff = {
         "online - offline: arrival ratio after the wave": diff_ci(
             [r["arrival_ratio"] for r in runs[on]], [r["arrival_ratio"] for r in runs[off]]),
+        "online - offline: arrival ratio, paired by seed": mean_ci(paired) | {"paired": True},
+        "online / offline: joins after the wave (per-seed ratio)": mean_ci(
+            [a["joins_wave"] / max(b["joins_wave"], 1.0) for a, b in zip(runs[on], runs[off], strict=True)]),
+        "online / offline: joins without a wave (per-seed ratio)": mean_ci(
+            [a["joins_control"] / max(b["joins_control"], 1.0) for a, b in zip(runs[on], runs[off], strict=True)]),
+        "online - offline: exposure-arrival ratio": diff_ci(
+            [r["exposure_ratio"] for r in runs[on]], [r["exposure_ratio"] for r in runs[off]]),
         "online - offline: active ratio at the end": diff_ci(
             [r["active_ratio"] for r in runs[on]], [r["active_ratio"] for r in runs[off]]),
         "online - offline: wave size (extra leavers)": diff_ci(
@@ -104,17 +133,16 @@ def _figure(runs, cells, H, out: Path) -> Path:
     plt = setup_matplotlib()
     fig, axes = plt.subplots(1, 2, figsize=(15, 5.5))
     colors = dict(zip(runs, ("tab:green", "tab:red"), strict=True))
-    lo_day = SHOCK_DAY - 60
+    lo_day = SHOCK_DAY - 20
     for name, rs in runs.items():
-        for kind, ls in (("control", ":"), ("shock", "-")):
+        for kind, ls, label in (("control", ":", "no wave"), ("shock", "-", "wave")):
             c = np.mean([r[f"joins_curve_{kind}"] for r in rs], 0)
-            k = 7
-            sm = np.convolve(c, np.ones(k) / k, mode="same")
+            sm = pd.Series(c).rolling(7, min_periods=1).mean().to_numpy()
             days = np.arange(len(c))
             sel = days >= lo_day
-            axes[0].plot(days[sel], sm[sel], color=colors[name], ls=ls, lw=2, label=f"{name}, {kind}")
-    axes[0].axvspan(SHOCK_DAY, SHOCK_DAY + SHOCK_DAYS, color="0.85", label="churn wave (need ×3)")
-    axes[0].set(xlabel="day", ylabel="joins per day (7-day mean over seeds)", title="Arrivals")
+            axes[0].plot(days[sel], sm[sel], color=colors[name], ls=ls, lw=2, label=f"{name}, {label}")
+    axes[0].axvspan(SHOCK_DAY, SHOCK_DAY + SHOCK_DAYS, color="0.85", label=f"churn wave (need ×{SHOCK_NEED:g})")
+    axes[0].set(xlabel="day", ylabel="joins per day (trailing 7-day mean over seeds)", title="Arrivals")
     axes[0].legend(fontsize=10)
     names = list(runs)
     m = np.array([cells[n]["arrival_ratio"]["mean"] for n in names])
@@ -142,7 +170,8 @@ def _main() -> None:
     for n, s in res["cells"].items():
         print(f"{n:14s} " + "  ".join(f"{k}={fmt_ci(v, 2)}" for k, v in s.items()))
     for k, v in res["effects"].items():
-        print(f"{k}: {fmt_ci(v, 3)}  p>={v['p_greater']:.3g} p<={v['p_less']:.3g}")
+        extra = f"  p>={v['p_greater']:.3g} p<={v['p_less']:.3g}" if "p_greater" in v else ""
+        print(f"{k}: {fmt_ci(v, 3)}{extra}")
     if a.json:
         a.json.write_text(json.dumps(res, indent=1))
     print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import qunsim as qs  # noqa: E402
 from _validation import fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib, wilson_ci  # noqa: E402
+
+import qunsim as qs  # noqa: E402
 
 FIGURE = "sf9_lifecycle.png"
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "knowledge_community.toml"
@@ -117,12 +118,14 @@ def _figure(runs, res, steps, out: Path) -> Path:
     hi = np.array([res["phase_start_day"][p]["hi"] for p in names])
     lo = np.where(np.isfinite(lo), lo, m)
     hi = np.where(np.isfinite(hi), hi, m)
-    ax.barh(range(4), m, xerr=[m - lo, hi - m], capsize=5, color=[PHASE_COLORS[p] for p in names],
-            edgecolor="k")
+    ends = np.r_[m[1:], steps]
+    ax.barh(range(4), ends - m, left=m, color=[PHASE_COLORS[p] for p in names], edgecolor="k")
+    ax.errorbar(m, range(4), xerr=[m - lo, hi - m], fmt="o", color="k", capsize=5)
     ax.set_yticks(range(4), names)
     ax.invert_yaxis()
     sh = res["share_all_four_in_order"]
-    ax.set(xlabel="day the phase first starts (mean, 95% CI)", xlim=(0, steps),
+    ax.set(xlabel="day (bars: mean first day of each phase to the next; dots: start, 95% CI)",
+           xlim=(0, steps),
            title=f"All four phases in order: {sh['p']:.0%} of seeds [{sh['lo']:.0%}, {sh['hi']:.0%}]")
     fig.suptitle(f"SF9 Lifecycle of a default knowledge community ({len(runs)} seeds, {steps} days)",
                  fontsize=15)

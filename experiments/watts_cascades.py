@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import qunsim as qs  # noqa: E402
 from _validation import mean_ci, savefig, setup_matplotlib, wilson_ci  # noqa: E402
+
+import qunsim as qs  # noqa: E402
 from qunsim.config import ROLE_NAMES  # noqa: E402
 
 FIGURE = "watts_cascades.png"
