@@ -66,8 +66,8 @@ def _direct(spec) -> float:
     runs = make_runs(spec).to_dict("records")
     t0 = time.perf_counter()
     for row in runs:
-        task = make_task(spec, row)
-        qs.simulate(task["config"], rng=task["seed"], steps=task["steps"], **task["overrides"])
+        qs.simulate(spec.config_for(row), rng=int(row["seed"]), steps=spec.steps,
+                    **spec.overrides_for(row))
     return time.perf_counter() - t0
 
 

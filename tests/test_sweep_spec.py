@@ -201,7 +201,7 @@ def test_base_axis_sweeps_whole_scenarios(tmp_path):
     row = runs[(runs["base"] == "b") & (runs["community.spammer_share"] == 0.1)].iloc[0].to_dict()
     task = make_task(spec, row)
     assert task["overrides"] == {"community.spammer_share": 0.1}
-    cfg = task["config"]
+    cfg = task["config"].get()
     assert (cfg.community.n_seed, cfg.community.chatter_share, cfg.dynamics.inflow) == (40, 0.2, 1.0)
     res = qs.sweep(p, tmp_path / "out", executor="serial")
     got = res.summary.set_index("run_id").loc[row["run_id"]]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as _dt
 import getpass
+import hashlib
+import json
 import platform
 import socket
 import subprocess
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from qunsim.config import ConfigError
+from qunsim.config import Config, ConfigError
 from qunsim.sweep.design import make_design, make_runs
 from qunsim.sweep.executors import ExecutorHandle, SweepError, open_executor
 from qunsim.sweep.spec import SweepSpec, load_sweep
@@ -32,13 +34,49 @@ _PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "networkx", "mesa", "pydanti
 # ---------------------------------------------------------------------- the worker side
 
 
+class _ConfigRef:
+    """A base config as sent to workers: its plain data and a content key. A worker validates
+    each distinct base once and reuses it (a Config unpickles by re-validating, 1-4 ms)."""
+
+    __slots__ = ("key", "data", "source")
+    _cache: dict[str, Config] = {}  # per process: key -> Config
+
+    def __init__(self, cfg: Config):
+        self.data = cfg.to_dict()
+        self.key = hashlib.sha256(json.dumps(self.data, sort_keys=True, default=str).encode()).hexdigest()
+        self.source = cfg.source
+        self._cache.setdefault(self.key, cfg)
+
+    def get(self) -> Config:
+        cfg = self._cache.get(self.key)
+        if cfg is None:
+            if len(self._cache) >= 16:
+                self._cache.pop(next(iter(self._cache)))
+            cfg = self._cache[self.key] = Config(self.data, source=self.source)
+        return cfg
+
+    def __getstate__(self):
+        return (self.key, self.data, self.source)
+
+    def __setstate__(self, state):
+        self.key, self.data, self.source = state
+
+
+def _config_ref(spec: SweepSpec, row: dict) -> _ConfigRef:
+    label = row["base"] if spec.bases else None
+    refs = spec.__dict__.setdefault("_config_refs", {})
+    if label not in refs:
+        refs[label] = _ConfigRef(spec.config_for(row))
+    return refs[label]
+
+
 def make_task(spec: SweepSpec, row: dict) -> dict:
     """The picklable description of one run (everything a worker needs)."""
     return {
         "run_id": row["run_id"],
         "seed": int(row["seed"]),
         "steps": spec.steps,
-        "config": spec.config_for(row),
+        "config": _config_ref(spec, row),
         "overrides": spec.overrides_for(row),
         "keep_ts": None if spec.keep.timeseries == "all" else list(spec.keep.timeseries),
         "period": spec.keep.period,
@@ -56,7 +94,9 @@ def run_task(task: dict) -> dict:
 
     t0 = time.perf_counter()
     try:
-        res = simulate(task["config"], rng=task["seed"], steps=task["steps"], **task["overrides"])
+        cfg = task["config"]
+        cfg = cfg.get() if isinstance(cfg, _ConfigRef) else cfg
+        res = simulate(cfg, rng=task["seed"], steps=task["steps"], **task["overrides"])
         ts = res.timeseries
         keep = task["keep_ts"]
         if keep is not None and len(keep) == 0:
