@@ -6,6 +6,7 @@ import numpy as np
 
 from qunsim.kernels.context import Messages
 from qunsim.kernels.reading import GroupIndex
+from qunsim.network import searchsorted_sorted
 
 __all__ = ["draw_replies"]
 
@@ -43,14 +44,15 @@ def draw_replies(
     total = int(R.sum())
     if total == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    who = np.repeat(np.arange(len(readers)), R)
-    lo_r, hi_r = lo[who], hi[who]
-    base = gi.cum_reply[lo_r]
-    target = base + rng.random(total) * (gi.cum_reply[hi_r] - base)
+    # per reader first, then repeated per reply (repeats are cheaper than gathers)
+    lo_r, hi_r = np.repeat(lo, R), np.repeat(hi, R)
+    base_i = gi.cum_reply[lo]
+    base = np.repeat(base_i, R)
+    target = base + rng.random(total) * np.repeat(gi.cum_reply[hi] - base_i, R)
     idx = _search_right(gi.cum_reply, target) - 1
     idx = np.clip(idx, lo_r, np.maximum(hi_r - 1, lo_r))
     author = msgs.author[gi.order[idx]]
-    reader = readers[who].astype(np.int64)
+    reader = np.repeat(readers, R).astype(np.int64)
     keep = (author >= 0) & (author != reader)
     return reader[keep], author[keep]
 
@@ -62,5 +64,5 @@ def _search_right(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
         return np.searchsorted(haystack, needles, side="right")
     order = np.argsort(needles)
     out = np.empty(len(needles), dtype=np.int64)
-    out[order] = np.searchsorted(haystack, needles[order], side="right")
+    out[order] = searchsorted_sorted(haystack, needles[order], side="right")
     return out
