@@ -53,6 +53,9 @@ BAD = [
     ('[axes]\n"activity.spam_moderation" = [{precision = 2.0}]\n', ["axes.activity.spam_moderation", "precision"]),
     ('[keep]\nperiod = 0\n[axes]\n"community.chatter_share" = [0.1]\n', ["`keep.period`"]),
     ('[axes]\n"community.chatter_share" = [0.1]\n[axes."community.chatter_share"]\n', ["not valid TOML"]),
+    ('keep = {timeseries = 5}\n[axes]\n"community.chatter_share" = [0.1]\n', ["`keep.timeseries` must be 'all' or a valid list, got 5"]),
+    ('design = 3\n[axes]\n"community.chatter_share" = [0.1]\n', ["`design` must be a table, got 3"]),
+    ('[axes]\n"community.chatter_share" = {values = [0.1], lo = 3}\n', ["`axes.community.chatter_share.lo` is not a known key"]),
 ]
 
 

@@ -361,23 +361,25 @@ def load_sweep(path: str | Path | dict | SweepSpec) -> SweepSpec:
 
 
 def _format(err: ValidationError, source: str) -> str:
-    parts = []
+    import re
+
+    found: dict[str, list] = {}  # key -> [whats, value]; unions report one error per branch
     for e in err.errors(include_url=False):
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("literal[", "list[", "dict[", "str")))
         loc = loc or ".".join(str(p) for p in e["loc"][:1])
         what = _fmt_msg(e["msg"])
+        what = re.sub(r" or instance of \w+", "", what).replace("a valid dictionary", "a table")
         if e["type"] == "extra_forbidden":
-            parts.append(f"`{loc}` {what}")
+            found.setdefault(loc, [[], None, True])[0].append(what)
         else:
-            parts.append(f"`{loc}` {what}, got {_fmt_value(e.get('input'))}")
-    # unions report one error per branch; keep the first per key
-    seen, uniq = set(), []
-    for p in parts:
-        k = p.split("`")[1]
-        if k not in seen:
-            seen.add(k)
-            uniq.append(p)
-    return f"invalid sweep ({source}): " + "; ".join(uniq)
+            entry = found.setdefault(loc, [[], e.get("input"), False])
+            entry[0].append(what)
+    parts = []
+    for loc, (whats, value, extra) in found.items():
+        whats = list(dict.fromkeys(whats))
+        text = whats[0] + "".join(" or " + w.removeprefix("must be ") for w in whats[1:])
+        parts.append(f"`{loc}` {text}" if extra else f"`{loc}` {text}, got {_fmt_value(value)}")
+    return f"invalid sweep ({source}): " + "; ".join(parts)
 
 
 def _strip(e: ConfigError) -> str:
@@ -457,7 +459,8 @@ def _read_csv_points(path: Path, source: str):
 
 
 def _axis_leaf(key: str, v: dict) -> bool:
-    return bool(v) and set(v) <= AXIS_KEYS and ("values" in v or "low" in v or "high" in v)
+    # a table giving values or a range is an axis (its unknown keys are then reported as such)
+    return bool(v) and ("values" in v or "low" in v or "high" in v)
 
 
 def _parse_axes(raw: dict, kind: str, source: str) -> list[Axis]:
