@@ -149,3 +149,19 @@ def test_shipped_strategy_file_validates():
     ladder = spec.strategies["gradual_ladder"].config["monetization.ladder.rungs"]
     assert [r["name"] for r in ladder] == ["free", "low", "mid", "high", "profit_sharing"]
     assert all(r["channel"] == "private" for r in ladder[1:])
+
+
+def test_strategy_comparison_experiment_smoke(tmp_path):
+    import importlib.util
+    import json
+
+    path = CONFIGS.parent / "experiments" / "strategy_comparison.py"
+    spec = importlib.util.spec_from_file_location("strategy_comparison", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod.run(smoke=True, out=tmp_path)
+    assert (tmp_path / "strategies.png").stat().st_size > 10_000
+    saved = json.loads((tmp_path / "strategies.json").read_text())
+    assert list(saved["by_strategy"]) == list(load_strategies(CONFIGS / "strategies.toml").strategies)
+    assert saved["by_strategy"]["none"]["revenue_total"]["mean"] == 0
+    assert res["by_strategy"]["gradual_ladder"]["revenue_total"]["mean"] > 0
