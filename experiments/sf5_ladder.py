@@ -40,6 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _validation import mean_ci, savefig, setup_matplotlib  # noqa: E402
+
 from qunsim.strategies import compare_strategies, paired_difference  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _validation import mean_ci, savefig, setup_matplotlib  # noqa: E402
+
 from qunsim.strategies import compare_strategies, load_strategies  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
