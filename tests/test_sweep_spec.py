@@ -254,3 +254,27 @@ def test_shipped_sweeps_run_at_smoke_size(name):
         out = run_task(make_task(spec, row))
         assert out["ok"], out.get("traceback")
         assert out["summary"]["steps"] == 3
+
+
+def _bounded_fields():
+    """(dotted key, invalid value) for every lower-bounded number declared in the sweep schema."""
+    import annotated_types
+
+    from qunsim.sweep.spec import DesignModel, KeepModel, SweepModel
+
+    out = []
+    for prefix, model in (("", SweepModel), ("design.", DesignModel), ("keep.", KeepModel)):
+        for name, f in model.model_fields.items():
+            for m in f.metadata:
+                if isinstance(m, annotated_types.Ge):
+                    out.append((prefix + name, m.ge - 1))
+    return out
+
+
+@pytest.mark.parametrize("key,bad", _bounded_fields())
+def test_every_declared_bound_is_enforced_and_named(tmp_path, key, bad):
+    table, _, name = key.rpartition(".")
+    text = (f"[{table}]\n{name} = {bad}\n" if table else f"{name} = {bad}\n")
+    text += '[axes]\n"community.chatter_share" = [0.1]\n'
+    with pytest.raises(ConfigError, match=rf"`{key}` must be greater than or equal to"):
+        load_sweep(write(tmp_path, text))
