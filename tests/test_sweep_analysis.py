@@ -170,14 +170,14 @@ def test_mesa_batch_run_still_works(keep_start_method):
 def test_sweeps_do_not_touch_global_random_state(tmp_path):
     import random
 
-    np_state, py_state = np.random.get_state(), random.getstate()
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002 (checked, not used)
     spec = {"steps": 3, "seed": 2, "fixed": SMALL, "design": {"kind": "lhs", "n": 3},
             "axes": {"community.chatter_share": {"low": 0.0, "high": 0.3}}}
     qs.sweep(spec, tmp_path / "lhs", executor="serial")
     make_design(SweepSpec.from_dict({**spec, "design": {"kind": "sobol", "n": 4}}))
     sobol_indices(SweepSpec.from_dict({**spec, "design": {"kind": "sobol", "n": 4}}), "y",
                   y=np.arange(12.0), n_boot=5)
-    after = np.random.get_state()
+    after = np.random.get_state()  # noqa: NPY002
     assert all(np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
                for a, b in zip(np_state, after, strict=True))
     assert random.getstate() == py_state
