@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hst
 
 import qunsim as qs
 from qunsim.config import ConfigError
@@ -394,3 +396,45 @@ def test_shipped_configs_run(name):
                       **{"community.n_seed": 60, "community.n_prospects": 300})
     assert "revenue_cumulative" in res.timeseries
     assert np.isfinite(res.timeseries.select_dtypes("number").to_numpy()).all()
+
+
+# ----------------------------------------------------------------------------- invariants
+
+rung_strategy = hst.fixed_dictionaries({
+    "price": hst.floats(0, 300), "value": hst.floats(0, 500), "min_trust": hst.floats(0, 1),
+    "cadence": hst.integers(1, 10), "channel": hst.sampled_from(["broadcast", "private"]),
+    "conversion": hst.floats(0, 1), "tier": hst.sampled_from(["member", "fan", "partner", "shareholder"]),
+})
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rungs=hst.lists(rung_strategy, min_size=1, max_size=4), gradual=hst.booleans(),
+       capacity=hst.floats(0, 50), ads=hst.floats(0, 3), fee=hst.floats(0, 80),
+       seed=hst.integers(0, 2**31 - 1))
+def test_invariants_with_every_monetization_policy(rungs, gradual, capacity, ads, fee, seed):
+    rungs = [{**r, "name": f"r{i}"} for i, r in enumerate(rungs)]
+    m = qs.CommunityModel(rng=seed, **{
+        "community.n_seed": 50, "community.n_prospects": 300,
+        "monetization.ladder": {"rungs": rungs, "gradual": gradual, "capacity": capacity},
+        "monetization.ads": {"per_day": ads},
+        "monetization.membership_fee": {"fee": fee, "period": 7},
+        "monetization.profit_sharing": {"commission": 5.0}})
+    st = m.state
+    spend, tier = st.spend.copy(), st.tier.copy()
+    for _ in range(20):
+        m.step()
+        assert (st.spend >= spend).all() and (st.tier >= tier).all()  # sunk costs and tiers only grow
+        spend, tier = st.spend.copy(), st.tier.copy()
+        t = st.trust
+        assert np.isfinite(t).all() and ((t >= 0) & (t <= 1)).all()
+        joined = int((st.join_step >= 0).sum())
+        assert joined == int(np.isin(st.status, (Status.ACTIVE, Status.LEFT, Status.BANNED)).sum())
+        assert m.ctx.operator_capacity_used <= capacity + 1e-9
+    ts = m.timeseries()
+    num = ts.select_dtypes("number")
+    assert not num.isna().any().any()
+    money = [c for c in ts if c.startswith(("revenue", "commission", "offers_", "purchases_", "ad_"))]
+    assert (ts[money] >= 0).all().all()
+    members_paid = float(st.spend.sum())
+    sold = float(ts[[c for c in ts if c.startswith("revenue_rung_") or c == "revenue_membership_fee"]].sum().sum())
+    assert members_paid == pytest.approx(sold, rel=1e-4, abs=1e-3)
