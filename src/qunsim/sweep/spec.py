@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qunsim.config import Config, ConfigError, _fmt_msg, _fmt_value, load_config
 
@@ -100,11 +100,6 @@ class SweepModel(_Strict):
     design: DesignModel = DesignModel()
     axes: dict[str, Any] = Field(default_factory=dict)
     keep: KeepModel = KeepModel()
-
-    @field_validator("axes")
-    @classmethod
-    def _some_axes(cls, v: dict) -> dict:
-        return v
 
 
 @dataclass(frozen=True)
