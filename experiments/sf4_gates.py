@@ -12,7 +12,7 @@ Design: one strictness knob ``s`` in [0, 1] tightens two gates at once —
   and loses a share ``0.3 s`` of impatient candidates.
 
 ``s = 0`` is an open door. The community: 150 founding members (who pay nothing), 3,000
-prospects, 8 exposures a day through content channels, 8% chatters and 2% spammers in the
+prospects, 8 exposures a day through content channels, 10% chatters (no spammers) in the
 population, no activity policies; otherwise the default calibration. Replicate r of every
 strictness level uses the same seed (common random numbers).
 
@@ -50,8 +50,8 @@ FIGURE = "sf4_gates.png"
 SCENARIO = {
     "community.n_seed": 150,
     "community.n_prospects": 3000,
-    "community.chatter_share": 0.08,
-    "community.spammer_share": 0.02,
+    "community.chatter_share": 0.10,
+    "community.spammer_share": 0.0,
     "dynamics.inflow": 8.0,
 }
 FULL = dict(levels=(0.0, 0.15, 0.3, 0.45, 0.6, 0.8, 1.0), replicates=10, steps=365)
