@@ -23,7 +23,8 @@ member-day, growth-neutral) and the founding members' retention after a year. Re
 means with 95% t intervals and paired differences (paired t test).
 
 Run: ``python experiments/sf5_ladder.py`` (full: 20 replicates of 200 founding members and
-3,000 prospects, three strategies, ~3 min on one core) or ``--smoke`` (10 replicates of
+3,000 prospects, three strategies, and the hard sell again at annoyance costs 0.25 and 1.0
+around the default 0.5; ~8 min on one core) or ``--smoke`` (10 replicates of
 120 founding members and 1,500 prospects, the two strategies, ~30 s). Writes
 ``docs/figures/sf5_ladder.png`` and ``sf5_ladder.json`` (``--out`` to change the directory).
 """
@@ -37,6 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _validation import mean_ci, savefig, setup_matplotlib  # noqa: E402
@@ -50,9 +52,10 @@ LADDER, HARD = "gradual_ladder", "hard_sell"
 METRICS = ("revenue_total", "net_revenue_total", "leave_hazard", "seed_retention", "final_active",
            "total_joined", "paying_share")
 
-FULL = dict(replicates=20, steps=365, strategies=[LADDER, HARD, "none"], overrides=None)
+FULL = dict(replicates=20, steps=365, strategies=[LADDER, HARD, "none"], overrides=None,
+            sensitivity=(0.25, 1.0))
 SMOKE = dict(replicates=10, steps=365, strategies=[LADDER, HARD],
-             overrides={"community.n_seed": 120, "community.n_prospects": 1500})
+             overrides={"community.n_seed": 120, "community.n_prospects": 1500}, sensitivity=())
 
 
 def run(smoke: bool = False, replicates: int | None = None, steps: int | None = None, seed: int = 2026,
@@ -80,6 +83,15 @@ def run(smoke: bool = False, replicates: int | None = None, steps: int | None = 
     res["p_more_retention"] = _one_sided(d["seed_retention"], greater=True)
     res["holds"] = bool(res["p_more_revenue"] < 0.05 and d["leave_hazard"]["mean"] < 0
                         and res["p_more_retention"] < 0.05)
+    # nearby values of the hard sell's annoyance cost (the ladder's paid rungs are private, so
+    # the ladder runs do not change: the hard sell is rerun with the same seeds and paired)
+    res["sensitivity"] = {}
+    for a in spec["sensitivity"]:
+        ov = {**(spec["overrides"] or {}), "monetization.ladder.annoyance_cost": a}
+        alt = compare_strategies(STRATEGIES, replicates=R, steps=T, seed=seed, strategies=[HARD], overrides=ov)
+        both = pd.concat([table[table["strategy"] == LADDER], alt], ignore_index=True)
+        res["sensitivity"][str(a)] = {m: paired_difference(both, LADDER, HARD, m)
+                                      for m in ("revenue_total", "leave_hazard", "seed_retention")}
     res["seconds"] = round(time.perf_counter() - t0, 1)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -151,6 +163,9 @@ def _report(res: dict) -> str:
         d = res["ladder_minus_hard_sell"][m]
         lines.append(f"  ladder - hard sell, {m}: {d['mean']:.4g} [{d['ci_low']:.4g}, {d['ci_high']:.4g}] "
                      f"(paired p = {d['p_value']:.2g})")
+    for a, dd in res.get("sensitivity", {}).items():
+        lines.append(f"  annoyance_cost {a}: " + ", ".join(
+            f"{m} {v['mean']:.4g} [{v['ci_low']:.4g}, {v['ci_high']:.4g}] (p = {v['p_value']:.2g})" for m, v in dd.items()))
     lines.append(f"  one-sided p: more revenue {res['p_more_revenue']:.2g}, less churn {res['p_less_churn']:.2g}, "
                  f"more retention {res['p_more_retention']:.2g}; claim holds: {res['holds']}")
     return "\n".join(lines)

@@ -178,7 +178,7 @@ class Ladder(MonetizationPolicy):
         capacity: float = Field(default=20.0, ge=0)  # operator capacity a day for private offers
         offer_cost: float = Field(default=1.0, gt=0)  # capacity one private offer costs
         annoyance: float = Field(default=0.5, ge=0)  # negative trust evidence per paid broadcast
-        annoyance_cost: float = Field(default=0.3, ge=0)  # utility lost per paid broadcast, x need x 2(1-trust)
+        annoyance_cost: float = Field(default=0.5, ge=0)  # utility lost per paid broadcast, x need x 2(1-trust)
         offer_quality: float = Field(default=0.05, ge=0, le=1)  # quality of an offer message
         evidence: float = Field(default=2.0, ge=0)  # trust evidence per unit of (value - price)/max
         delight: float = Field(default=2.0, ge=0)  # utility per unit of (value - price)/max
