@@ -342,6 +342,7 @@ def test_cli_sweep_runs_and_resumes(spec_file, reference, tmp_path, capsys):
     (["--workers", "0"], "--workers expects a whole number >= 1"),
     (["--executor", "local", "--scheduler", "tcp://127.0.0.1:9"], "--scheduler needs --executor dask"),
     (["--executor", "threads"], "invalid choice"),
+    (["--flush-seconds", "0"], "--flush-seconds expects a number of seconds > 0"),
 ])
 def test_cli_bad_arguments_exit_2_with_one_paragraph(spec_file, tmp_path, capsys, args, expected):
     code = cli_main(["sweep", str(spec_file), "--out", str(tmp_path / "o"), *args])
@@ -366,7 +367,8 @@ def test_cli_bad_sweep_file_and_used_out_exit_2(spec_file, reference, tmp_path, 
 def test_ctrl_c_on_the_cli_stops_cleanly_and_resumes(tmp_path):
     spec = write(tmp_path / "kill.toml", KILL_SPEC)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "qunsim.cli", "sweep", str(spec), "--out", str(out), "--workers", "2"]
+    cmd = [sys.executable, "-m", "qunsim.cli", "sweep", str(spec), "--out", str(out), "--workers", "2",
+           "--flush-seconds", "0.05"]
     # a new session so that the signal goes to the whole process group, as Ctrl-C in a terminal does
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     workers: set[int] = set()

@@ -26,6 +26,18 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _positive_float(text: str) -> float:
+    from qunsim.cli import UsageError
+
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not v > 0 or v == float("inf"):
+        raise UsageError(f"qunsim sweep: --flush-seconds expects a number of seconds > 0, got {text!r}")
+    return v
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from qunsim.cli import UsageError
     from qunsim.sweep.executors import SweepError
@@ -42,7 +54,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     try:
         res = sweep(args.sweep, args.out, workers=args.workers, executor=executor,
                     scheduler=args.scheduler, resume=args.resume,
-                    progress=False if args.quiet else None)
+                    progress=False if args.quiet else None, flush_seconds=args.flush_seconds)
     except SweepError as e:
         raise UsageError(f"qunsim sweep ({args.sweep}): {e}") from None
     except KeyboardInterrupt:
@@ -100,5 +112,7 @@ def register(subparsers) -> None:
                    help="address of an existing Dask scheduler (tcp://host:8786); implies --executor dask")
     p.add_argument("--resume", action="store_true", help="finish the sweep in --out: run what is missing or failed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--flush-seconds", type=_positive_float, default=5.0, metavar="S",
+                   help="commit finished runs at least every S seconds (default 5): what a crash can lose")
     p.add_argument("--dry-run", action="store_true", help="validate the file and show the design; run nothing")
     p.set_defaults(func=_cmd_sweep)

@@ -272,7 +272,7 @@ def _prepare(spec: SweepSpec, store: Store, resume: bool) -> tuple[pd.DataFrame,
 def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int | None = None,
           executor: str | cf.Executor = "local", scheduler: str | None = None,
           resume: bool = False, progress: bool | None = None, flush_runs: int = 16,
-          flush_seconds: float = 2.0, max_pending: int | None = None):
+          flush_seconds: float = 5.0, max_pending: int | None = None):
     """Run a sweep and stream its results to ``out``; return :func:`load_results` of it.
 
     Parameters
@@ -286,7 +286,8 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
     resume : finish a sweep already in ``out``: runs only what is missing or failed.
     progress : show a tqdm bar; default only when stderr is a terminal.
     flush_runs, flush_seconds : results are committed every ``flush_runs`` finished runs or
-        ``flush_seconds`` seconds, whichever comes first (what a crash can lose at most).
+        ``flush_seconds`` seconds, whichever comes first: a crash loses at most that much work;
+        fewer, larger part files the longer they are.
     max_pending : runs submitted ahead (default 2 per worker): bounds memory.
 
     Returns
