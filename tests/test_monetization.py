@@ -438,3 +438,17 @@ def test_invariants_with_every_monetization_policy(rungs, gradual, capacity, ads
     members_paid = float(st.spend.sum())
     sold = float(ts[[c for c in ts if c.startswith("revenue_rung_") or c == "revenue_membership_fee"]].sum().sum())
     assert members_paid == pytest.approx(sold, rel=1e-4, abs=1e-3)
+
+
+def test_an_emptied_community_reports_no_sales():
+    m = make(14, {"dynamics.inflow": 0.0, "dynamics.referral_rate": 0.0},
+             **ladder(rung(name="a", price=1.0, conversion=1.0), capacity=100),
+             **{"monetization.ads": {"per_day": 2.0}, "monetization.membership_fee": {"fee": 1.0, "period": 1}})
+    m.step()
+    assert m.timeseries()["offers_rung_a"].iloc[-1] > 0
+    m.remove_members(m.state.active_ids(), "forced")
+    m.step()
+    last = m.timeseries().iloc[-1]
+    assert last["active"] == 0
+    for col in ("offers_rung_a", "purchases_rung_a", "revenue", "ad_impressions", "fee_billed"):
+        assert last[col] == 0, col

@@ -274,7 +274,7 @@ class Ladder(MonetizationPolicy):
         p, st, t = self.params, model.state, ctx.step
         ids = ctx.extra.get("ids")
         if ids is None or not len(ids):
-            self._record_zero(ctx)
+            self._close_day(ctx)
             return
         # broadcast: every member of an offered group who reads today sees the offer
         if self._broadcast_today:
@@ -309,9 +309,9 @@ class Ladder(MonetizationPolicy):
             self.last_offer[r, cand] = t
             self._buy(model, ctx, r, cand, rng)
         ctx.operator_capacity_used += used * p.offer_cost
-        self._record_zero(ctx)
+        self._close_day(ctx)
 
-    def _record_zero(self, ctx) -> None:
+    def _close_day(self, ctx) -> None:
         for rung in self.params.rungs:  # every rung has a revenue column, 0 on quiet days
             ctx.add_revenue(f"rung_{rung.name}", 0.0)
         self.total_offers += self._offers
@@ -322,6 +322,8 @@ class Ladder(MonetizationPolicy):
         for r, rung in enumerate(self.params.rungs):
             out[f"offers_rung_{rung.name}"] = int(self._offers[r]) if ctx is not None else 0
             out[f"purchases_rung_{rung.name}"] = int(self._purchases[r]) if ctx is not None else 0
+        self._offers[:] = 0  # a day without readers (empty community) reports zeros
+        self._purchases[:] = 0
         return out
 
     def purchases(self) -> pd.DataFrame:
@@ -417,8 +419,11 @@ class Ads(MonetizationPolicy):
         self._prec = float((imp * interest).sum() / self._imp) if self._imp > 0 else 0.0
 
     def metrics(self, model, ctx) -> dict:
-        return {"ad_impressions": self._imp if ctx is not None else 0.0,
-                "ad_precision": self._prec if ctx is not None else 0.0}
+        out = {"ad_impressions": self._imp if ctx is not None else 0.0,
+               "ad_precision": self._prec if ctx is not None else 0.0}
+        self._imp = self._prec = 0.0
+        self._ads = np.zeros(0, np.int64)
+        return out
 
 
 # --------------------------------------------------------------------------------- fee
@@ -477,8 +482,10 @@ class MembershipFee(MonetizationPolicy):
         self._billed, self._lapsed = len(billed), len(lapsed)
 
     def metrics(self, model, ctx) -> dict:
-        return {"fee_billed": self._billed if ctx is not None else 0,
-                "fee_lapsed": self._lapsed if ctx is not None else 0}
+        out = {"fee_billed": self._billed if ctx is not None else 0,
+               "fee_lapsed": self._lapsed if ctx is not None else 0}
+        self._billed = self._lapsed = 0
+        return out
 
 
 # --------------------------------------------------------------------------------- profit sharing
