@@ -761,7 +761,7 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
     lo, hi = max(min(lo, 1 / 1.5), 1e-2), min(max(hi, 1.5), 100)
     bot.set_yscale("log")
     bot.set_ylim(lo / 1.1, hi * 1.1)
-    ticks = [t for t in (0.01, 0.03, 0.1, 0.25, 0.5, 1, 2, 4, 10, 30, 100) if lo / 1.1 <= t <= hi * 1.1]
+    ticks = [t for t in (0.01, 0.03, 0.1, 0.25, 0.5, 1, 2, 4, 10, 20, 50, 100) if lo / 1.1 <= t <= hi * 1.1]
     bot.set_yticks(ticks, [f"{t:g}" for t in ticks])
     bot.minorticks_off()
     bot.text(1.01, 1.0, "↑ good members\n   leave faster", transform=bot.transAxes, ha="left", va="top",
