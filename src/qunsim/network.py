@@ -124,7 +124,7 @@ class SocialGraph:
         b = np.asarray(b, dtype=np.int64)
         keep = a != b
         k = np.minimum(a[keep], b[keep]) * self.n + np.maximum(a[keep], b[keep])
-        uk, first, counts = np.unique(k, return_index=True, return_counts=True)
+        uk, first, counts = unique_first_counts(k)
         factor = (1.0 - increment) ** counts
         pos = searchsorted_sorted(self.keys, uk)
         pos_c = np.minimum(pos, max(len(self.keys) - 1, 0))
@@ -242,6 +242,26 @@ def gather_neighbors(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray)
     off = np.repeat(starts - (np.cumsum(lens) - lens), lens)
     off += np.arange(total)
     return src, indices[off].astype(np.int64)
+
+
+def unique_first_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(x, return_index=True, return_counts=True)``, about twice as fast on large
+    integer arrays: an unstable (SIMD) sort, and the first occurrence of each value as the
+    smallest position in its run.
+
+    >>> [a.tolist() for a in unique_first_counts(np.array([5, 2, 5, 5, 2, 9]))]
+    [[2, 5, 9], [1, 0, 5], [2, 3, 1]]
+    """
+    if len(x) == 0:
+        return x[:0], np.empty(0, np.intp), np.empty(0, np.intp)
+    order = np.argsort(x)
+    xs = x[order]
+    flag = np.empty(len(xs), dtype=bool)
+    flag[0] = True
+    np.not_equal(xs[1:], xs[:-1], out=flag[1:])
+    starts = np.flatnonzero(flag)
+    counts = np.diff(np.append(starts, len(xs)))
+    return xs[starts], np.minimum.reduceat(order, starts), counts
 
 
 def searchsorted_sorted(haystack: np.ndarray, needles: np.ndarray, side: str = "left",
