@@ -74,6 +74,9 @@ def test_run_report_states_scenario_policies_numbers_and_provenance(run_dir, tmp
     assert ">seed</th><td>4</td>" in page
     assert "no confidence interval" in page  # one run: says so instead of inventing one
     assert "[community]" in page  # the resolved config is embedded
+    assert "What happened" in page
+    assert f"peaked at {s['peak_active']:,} on day {s['peak_step']}" in page
+    assert f"{s['final_expert_retention']:.0%} were still members" in page
 
 
 def test_sweep_report_numbers_carry_confidence_intervals(sweep_dir, tmp_path):

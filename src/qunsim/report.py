@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["build_report", "describe_scenario", "describe_policies", "headline_table"]
+__all__ = ["build_report", "describe_scenario", "describe_policies", "headline_table", "run_story"]
 
 _ROLE_WORDS = {"expert": "experts (大咖)", "contributor": "contributors (中咖)", "regular": "regulars (普通人)"}
 _NETWORK_WORDS = {"er": "random (Erdős–Rényi)", "ws": "small-world (Watts–Strogatz)",
@@ -259,9 +259,16 @@ _FIG_CAPTIONS = {
 
 
 def _fig_html(name: str, fig: Any, caption: str) -> str:
+    from PIL import Image  # a matplotlib dependency
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    buf.seek(0)
+    with Image.open(buf) as im:  # a 256-colour palette: a third of the size, same look for plots
+        q = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small = io.BytesIO()
+    q.save(small, "PNG", optimize=True)
+    data = base64.b64encode(small.getvalue()).decode("ascii")
     return (f'<figure id="fig-{_e(name)}" data-figure="{_e(name)}"><img alt="{_e(caption)}" '
             f'src="data:image/png;base64,{data}"><figcaption>{_e(caption)}</figcaption></figure>')
 
@@ -349,6 +356,53 @@ _RUN_HEADLINES = [
 ]
 
 
+def run_story(summary: dict, ts: pd.DataFrame | None = None) -> list[str]:
+    """What a single run shows, in a few plain sentences (from its summary statistics).
+
+    Examples
+    --------
+    >>> s = {"steps": 100, "final_active": 80, "peak_active": 120, "peak_step": 40,
+    ...      "total_joined": 150, "total_left": 70, "left_dissatisfied": 60, "left_contagion": 10,
+    ...      "final_expert_retention": 0.25, "mean_gresham_index": 2.0, "phases_seen": "introduction|growth|decline"}
+    >>> for line in run_story(s, None): print(line)
+    Membership peaked at 120 on day 40 and ended at 80 after 100 days (introduction → growth → decline).
+    150 people joined over the run and 70 left, most of them dissatisfied (86%).
+    Of the experts who ever joined, 25% were still members at the end.
+    On average the best quarter of members (by post quality) left 2.0× as fast as the worst quarter: good money was being driven out (劣币驱逐良币).
+    """
+    out = []
+    start = int(ts["active"].iloc[0]) if ts is not None and len(ts) else None
+    phases = str(summary.get("phases_seen", "")).replace("|", " → ")
+    if "peak_active" in summary:
+        first = f"Starting from {start:,} members, membership" if start is not None else "Membership"
+        out.append(f"{first} peaked at {_num(summary['peak_active'])} on day {_num(summary.get('peak_step'))} and "
+                   f"ended at {_num(summary.get('final_active'))} after {_num(summary.get('steps'))} days"
+                   + (f" ({phases})." if phases else "."))
+    left = summary.get("total_left", 0)
+    if left:
+        reasons = {k[len("left_"):]: v for k, v in summary.items() if k.startswith("left_") and v}
+        top = max(reasons, key=reasons.get) if reasons else None
+        tail = f", most of them {top} ({reasons[top] / left:.0%})" if top else ""
+        out.append(f"{_num(summary.get('total_joined'))} people joined over the run and {_num(left)} left{tail}.")
+    if "final_expert_retention" in summary:
+        out.append(f"Of the experts who ever joined, {summary['final_expert_retention']:.0%} were still members at the end.")
+    g = summary.get("mean_gresham_index")
+    if g is not None:
+        if g > 1.2:
+            out.append(f"On average the best quarter of members (by post quality) left {g:.1f}× as fast as the "
+                       "worst quarter: good money was being driven out (劣币驱逐良币).")
+        elif g < 1 / 1.2:
+            out.append(f"On average the worst quarter of members (by post quality) left {1 / g:.1f}× as fast as "
+                       "the best quarter: the community kept its good members.")
+        else:
+            out.append("The best and the worst quarters of members (by post quality) left at about the same rate.")
+    rev = summary.get("revenue_total")
+    if rev:
+        out.append(f"Revenue totalled {_num(float(rev))}, {_num(float(summary.get('revenue_per_member', 0)))} "
+                   "per member ever joined.")
+    return out
+
+
 def _run_report(run_dir: Path, title: str | None) -> str:
     from qunsim import __version__
     from qunsim.plotting import _run_figures, network_snapshot, plot_network
@@ -374,6 +428,7 @@ def _run_report(run_dir: Path, title: str | None) -> str:
             rows.append(f"<tr><th class=l>{_e(label)}</th><td>{_e(_num(v))}</td></tr>")
     reasons = [(k[len("left_"):], s[k]) for k in s if k.startswith("left_") and s[k]]
     why_left = ", ".join(f"{_num(v)} {r}" for r, v in reasons) or "nobody left"
+    story = "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in run_story(s, res.timeseries)) + "</ul>"
     numbers = (f"<table>{''.join(rows)}</table><p>Why members left: {_e(why_left)}.</p>"
                "<p class=note>One run: these numbers carry no confidence interval. Run a sweep with "
                "replicates (<code>qunsim sweep</code>) to see how much they vary between seeds.</p>")
@@ -393,6 +448,7 @@ def _run_report(run_dir: Path, title: str | None) -> str:
           f"{_e((run_dir / 'config.toml').read_text())}</pre></details>")
     name = res.config.get("community.name", "community")
     sections = [
+        ("summary", "What happened", story),
         ("scenario", "Scenario", scen),
         ("policies", "Policies under test", _policies_html(res.config)),
         ("numbers", "Headline numbers", numbers),
@@ -422,7 +478,6 @@ def _axis_words(sw: Any) -> str:
 
 
 def _sweep_report(sweep_dir: Path, title: str | None) -> str:
-    from qunsim.config import load_config
     from qunsim.plotting import HEADLINE_METRICS, load_sweep, metric_label, sweep_figures
 
     sw = load_sweep(sweep_dir)
