@@ -137,3 +137,13 @@ def test_cli_plot_errors_are_one_paragraph(tmp_path, capsys):
     qs.save_run(res, tmp_path / "r")
     assert main(["plot", str(tmp_path / "r"), "--formats", "gif"]) == 2
     assert "--formats" in capsys.readouterr().err
+
+
+def test_sweep_without_time_series_draws_summary_figures_only(tmp_path):
+    spec = {"name": "lean", "steps": 5, "replicates": 2, "seed": 1,
+            "axes": {"dynamics.inflow": [1.0, 5.0]}, "fixed": FIXED, "keep": {"timeseries": []}}
+    qs.sweep(spec, tmp_path / "s", executor="serial", progress=False)
+    sw = qp.load_sweep(tmp_path / "s")
+    assert sw.timeseries is None
+    names = {f.stem for f in qp.plot_sweep_dir(tmp_path / "s", tmp_path / "f", formats=("png",))}
+    assert names and all(n.startswith("compare_") for n in names)
