@@ -873,7 +873,8 @@ def plot_leaves_by_reason(data: Any, *, bin_days: int | None = None, ax: Axes | 
     data : RunResult, DataFrame or list
         Several runs are averaged.
     bin_days : int, optional
-        Period length (default: about 25 bars over the run, at least 1 day).
+        Period length (default: the shortest of 1, 2, 7, 14, 30, 60, ... days giving at most
+        about 30 bars).
     ax : Axes, optional
     title : str, optional
 
@@ -893,7 +894,8 @@ def plot_leaves_by_reason(data: Any, *, bin_days: int | None = None, ax: Axes | 
     nruns = ts["run_id"].nunique()
     steps = ts["step"].to_numpy()
     span = int(steps.max() - steps.min()) + 1
-    bin_days = bin_days or max(1, int(round(span / 25)))
+    if bin_days is None:  # a calendar-like period giving at most ~30 bars
+        bin_days = next((b for b in (1, 2, 7, 14, 30, 60, 90, 180, 365) if span / b <= 30), 365)
     if bin_days < 1:
         raise ValueError(f"bin_days must be >= 1, got {bin_days}")
     t = ts[ts["step"] > 0]
