@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hst
 
 import qunsim as qs
 from qunsim.config import ConfigError, load_config
@@ -358,3 +360,53 @@ def test_bad_activity_parameters_name_the_key(over, key):
     with pytest.raises(ConfigError) as e:
         load_config().override(over)
     assert f"`{key}" in str(e.value) and "\n" not in str(e.value)
+
+
+# ------------------------------------------------------------------ property test: any combination
+
+unit = hst.floats(0, 1)
+policy_tables = {
+    "gate.identity": hst.fixed_dictionaries({"roles": hst.sampled_from([["expert", "regular"], ["regular", "chatter"]]),
+                                             "precision": unit}),
+    "gate.fee": hst.fixed_dictionaries({"price": hst.floats(0, 150)}),
+    "gate.process": hst.fixed_dictionaries({"referral_only": hst.booleans(), "precision": unit, "dropout": unit}),
+    "gate.activity_requirement": hst.fixed_dictionaries({"days": hst.integers(1, 10),
+                                                         "window": hst.sampled_from(["first", "rolling"])}),
+    "activity.spam_moderation": hst.fixed_dictionaries({"precision": unit, "warnings": hst.integers(0, 2),
+                                                        "deterrence": unit}),
+    "activity.chatter_moderation": hst.fixed_dictionaries({"mode": hst.sampled_from(["community", "personal"]),
+                                                           "precision": unit, "false_positive": unit}),
+    "activity.rate_limit": hst.fixed_dictionaries({"cap": hst.integers(0, 4)}),
+    "activity.curation": hst.fixed_dictionaries({"overload_relief": unit}),
+    "activity.events": hst.fixed_dictionaries({"every": hst.integers(1, 5), "lead_time": hst.integers(0, 3)}),
+    "activity.care": hst.fixed_dictionaries({"capacity": hst.floats(0, 10), "threshold": hst.floats(-1, 1)}),
+    "activity.group_cap": hst.fixed_dictionaries({"cap": hst.integers(8, 60), "merge_below": hst.integers(0, 10)}),
+}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chosen=hst.dictionaries(hst.sampled_from(sorted(policy_tables)), hst.just(None), min_size=1),
+       data=hst.data(), seed=hst.integers(0, 2**31 - 1))
+def test_invariants_hold_with_any_combination_of_gates_and_activity_policies(chosen, data, seed):
+    over = {k: data.draw(policy_tables[k], label=k) for k in chosen}
+    m = qs.CommunityModel(rng=seed, **{"community.n_seed": 50, "community.n_prospects": 400,
+                                       "community.chatter_share": 0.2, "community.spammer_share": 0.1,
+                                       "dynamics.inflow": 10.0}, **over)
+    st = m.state
+    for _ in range(15):
+        m.step()
+        act = st.status == Status.ACTIVE
+        assert int((st.join_step >= 0).sum()) == int(act.sum() + (st.status == Status.LEFT).sum()
+                                                      + (st.status == Status.BANNED).sum())
+        t = st.trust
+        assert np.all(np.isfinite(t)) and np.all((t >= 0) & (t <= 1))
+        assert np.all(np.isfinite(st.satisfaction))
+        assert np.all((st.group[act] >= 0) & (st.group[act] < m.n_groups))
+        if "activity.rate_limit" in over:
+            assert st.posts_yesterday.max() <= over["activity.rate_limit"]["cap"]
+        if "activity.group_cap" in over and act.any():
+            assert m.group_sizes().max() <= max(over["activity.group_cap"]["cap"], 1)
+    ts = m.timeseries()
+    num = ts.select_dtypes("number")
+    assert not num.isna().any().any()
+    assert (ts["joins"].sum() + ts["active"].iloc[0]) == ts["active"].iloc[-1] + ts["leaves"].sum()
