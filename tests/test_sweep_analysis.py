@@ -181,3 +181,13 @@ def test_sweeps_do_not_touch_global_random_state(tmp_path):
     assert all(np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
                for a, b in zip(np_state, after, strict=True))
     assert random.getstate() == py_state
+
+
+def test_no_timeseries_kept(tmp_path):
+    spec = {"steps": 3, "fixed": SMALL, "axes": {"community.chatter_share": [0.0, 0.1]},
+            "keep": {"timeseries": [], "summary": ["final_active", "total_joined"]}}
+    res = qs.sweep(spec, tmp_path / "out", executor="serial")
+    assert res.timeseries.empty and not list((tmp_path / "out" / "timeseries").iterdir())
+    assert res.timeseries_with_axes().empty
+    assert set(res.summary.columns) == {"run_id", "point", "replicate", "seed", "community.chatter_share",
+                                        "final_active", "total_joined"}

@@ -77,6 +77,8 @@ class SweepResults:
         """Time series joined with each run's point, replicate and axis values (for plots)."""
         ts = self.timeseries if columns is None else self.load_timeseries(columns)
         design = self.design[["run_id", "point", "replicate", *self.axes]]
+        if "run_id" not in ts.columns:  # no time series kept (keep.timeseries = [])
+            return pd.DataFrame(columns=["run_id", "step", *design.columns[1:]])
         return ts.merge(design, on="run_id", how="left")
 
     @cached_property
