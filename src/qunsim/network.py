@@ -105,7 +105,14 @@ class SocialGraph:
         import scipy.sparse as sp
 
         data = np.ones(len(self.indices), dtype=dtype)
-        return sp.csr_array((data, self.indices, self.indptr), shape=(self.n, self.n))
+        # index arrays of one dtype: scipy would otherwise copy both to int64 (a 2E copy, and
+        # slower products); int32 indptr is enough below 2^31 entries
+        if len(self.indices) < np.iinfo(np.int32).max:
+            indptr = self.indptr.astype(np.int32)
+            indices = self.indices.astype(np.int32, copy=False)
+        else:
+            indptr, indices = self.indptr, self.indices.astype(np.int64)
+        return sp.csr_array((data, indices, indptr), shape=(self.n, self.n), copy=False)
 
     def neighbor_sum(self, x: np.ndarray) -> np.ndarray:
         """For every node, the sum of ``x`` over its neighbours (one sparse product)."""

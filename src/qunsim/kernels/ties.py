@@ -44,15 +44,16 @@ def draw_replies(
     total = int(R.sum())
     if total == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    # per reader first, then repeated per reply (repeats are cheaper than gathers)
-    lo_r, hi_r = np.repeat(lo, R), np.repeat(hi, R)
+    # per-reader values first, then gathered per reply by the (monotone) reader position
+    who = np.repeat(np.arange(len(readers)), R)
+    lo_r, hi_r = lo[who], hi[who]
     base_i = gi.cum_reply[lo]
-    base = np.repeat(base_i, R)
-    target = base + rng.random(total) * np.repeat(gi.cum_reply[hi] - base_i, R)
+    base = base_i[who]
+    target = base + rng.random(total) * (gi.cum_reply[hi] - base_i)[who]
     idx = _search_right(gi.cum_reply, target) - 1
     idx = np.clip(idx, lo_r, np.maximum(hi_r - 1, lo_r))
     author = msgs.author[gi.order[idx]]
-    reader = np.repeat(readers, R).astype(np.int64)
+    reader = readers[who].astype(np.int64)
     keep = (author >= 0) & (author != reader)
     return reader[keep], author[keep]
 
