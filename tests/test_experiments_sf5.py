@@ -3,11 +3,12 @@ less churn.
 
 The smoke study runs the two strategies of ``configs/strategies.toml`` for a year, 10 paired
 replicates (common seeds from ``SeedSequence``) of a 120-member community. Revenue differs by
-a factor of about four (t > 5 with 10 pairs), so it is checked at p < 0.01. Churn differs by
-roughly 10% of the leaving hazard, about 0.7 paired standard deviations: 10 pairs give a
-one-sided test at alpha = 0.1 a power near 0.85, so that is the level checked, together with
-the direction of the founding members' retention. The full study (20 replicates, the base
-community) tightens these; see docs/policies_monetization.md.
+a factor of about four (paired t > 10), so it is checked at p < 0.01. Churn is checked in both
+of the study's measures at one-sided p < 0.05: the leaving hazard per member-day (about 10%
+lower under the ladder at this size, paired p ~ 1e-5 at the calibration of Nov 22) and the
+founding members' retention (p ~ 1e-4). The margin leaves room for recalibration of the
+engine; the full study (20 replicates of the base community, with a sensitivity check of the
+hard sell's annoyance cost) is summarised in docs/policies_monetization.md.
 """
 
 import importlib.util
@@ -41,8 +42,9 @@ def test_sf5_ladder_churns_less(sf5):
     res, _ = sf5
     d = res["ladder_minus_hard_sell"]
     assert d["leave_hazard"]["mean"] < 0
-    assert res["p_less_churn"] < 0.1
+    assert res["p_less_churn"] < 0.05
     assert d["seed_retention"]["mean"] > 0
+    assert res["p_more_retention"] < 0.05
     assert d["final_active"]["mean"] > 0
 
 
