@@ -170,7 +170,7 @@ def _figure(runs, by_level, steps, out: Path) -> Path:
     ax2.grid(False)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left")
+    ax.legend(h1 + h2, l1 + l2, loc="upper right")
     ax = axes[1, 1]
     _errorline(ax, by_level, "mean_active", color="tab:gray", label="mean over the run")
     _errorline(ax, by_level, "final_active", color="black", label="at the end")
