@@ -537,23 +537,22 @@ def _band_plot(ax: Axes, ts: pd.DataFrame, col: str, color: str, label: str, ci:
     return b
 
 
-def _shade_phases(ax: Axes, ts: pd.DataFrame, label: bool = True) -> None:
-    """Shade lifecycle phases of a single run behind the data."""
+def _shade_phases(ax: Axes, ts: pd.DataFrame) -> list:
+    """Shade lifecycle phases of a single run behind the data; return legend proxies."""
+    from matplotlib.patches import Patch
+
     if "phase" not in ts.columns or ts["run_id"].nunique() != 1 or len(ts) < 2:
-        return
+        return []
     steps = ts["step"].to_numpy()
     ph = ts["phase"].astype(str).to_numpy()
     starts = [0] + [i for i in range(1, len(ph)) if ph[i] != ph[i - 1]]
     bounds = starts + [len(ph)]
-    trans = ax.get_xaxis_transform()
-    span_total = steps[-1] - steps[0] or 1
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        x0 = steps[a] - 0.5
-        x1 = steps[b - 1] + 0.5
-        ax.axvspan(x0, x1, color=_PHASE_COLORS.get(ph[a], "#FFFFFF"), zorder=0, linewidth=0)
-        if label and (x1 - x0) / span_total > 0.08:
-            ax.text((x0 + x1) / 2, 0.98, ph[a], transform=trans, ha="center", va="top",
-                    fontsize=9, color="#666666", style="italic")
+        ax.axvspan(steps[a] - 0.5, steps[b - 1] + 0.5, color=_PHASE_COLORS.get(ph[a], "#FFFFFF"),
+                   zorder=0, linewidth=0)
+    seen = [p for p in _PHASE_COLORS if p in set(ph)]
+    return [Patch(facecolor=_PHASE_COLORS[p], edgecolor="#BBBBBB", linewidth=0.6, label=f"phase: {p}")
+            for p in seen]
 
 
 def _roles_present(ts: pd.DataFrame, prefix: str, roles: Sequence[str] | None) -> list[str]:
@@ -600,8 +599,7 @@ def plot_active_by_role(data: Any, *, roles: Sequence[str] | None = None, total:
     if not present:
         raise ValueError("no active_<role> column with any member: nothing to draw")
     fig, (ax,) = _axes(ax)
-    if phases:
-        _shade_phases(ax, ts)
+    proxies = _shade_phases(ax, ts) if phases else []
     if total:
         _band_plot(ax, ts, "active", "#777777", "all members", ci, linestyle="--", linewidth=1.6)
     for r in present:
@@ -609,7 +607,9 @@ def plot_active_by_role(data: Any, *, roles: Sequence[str] | None = None, total:
     ax.set_xlabel(_DAY)
     ax.set_ylabel("active members")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    h, labels = ax.get_legend_handles_labels()
+    ax.legend(h + proxies, labels + [p.get_label() for p in proxies], loc="upper left",
+              bbox_to_anchor=(1.0, 1.0), frameon=False)
     _title(ax, title or "Active members by role", _runs_note(ts, ci))
     return _finish(fig)
 
