@@ -16,7 +16,7 @@ The cost of the removal is measured against the control of the same seed:
 * members lost: active members at day R + H, control minus removal.
 
 Run: ``python experiments/sf6_soul_figure.py`` (full: 12 seeds, R = 300, H = 120) or
-``--smoke`` (8 seeds, R = 240, H = 60).
+``--smoke`` (8 seeds, R = 300, H = 90).
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *,
         removal_day: int | None = None, horizon: int | None = None, verbose: bool = False) -> dict:
     """Paired removal/control runs for both structures; pyramid-vs-ring cost differences."""
     seeds = seed_list(seeds, 8 if smoke else 12)
-    R = removal_day or (240 if smoke else 300)
-    H = horizon or (60 if smoke else 120)
+    R = removal_day or 300
+    H = horizon or (90 if smoke else 120)
     t0 = time.time()
     runs = {}
     for st in STRUCTURES:
