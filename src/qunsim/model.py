@@ -213,6 +213,11 @@ class CommunityModel(mesa.Model):
         st, cap = self.state, self.config.community.group_cap
         counts = np.bincount(st.group[st.status == Status.ACTIVE], minlength=self.n_groups)
         room = np.maximum(cap - counts, 0)
+        # newcomers go to groups that have members; empty groups (e.g. emptied by a merge)
+        # are used only when the others are full
+        in_use = room * (counts > 0)
+        if in_use.sum() >= len(ids):
+            room = in_use
         need = len(ids) - int(room.sum())
         if need > 0:
             extra = int(np.ceil(need / cap))

@@ -50,9 +50,13 @@ class StepContext:
     ``post_counts`` : int64[n] posts each member makes today (policies may cap it);
     ``messages`` : the day's messages (policies may remove or add);
     ``utility``, ``pos``, ``neg`` : float64[n] extra utility and trust evidence from policies;
-    ``commitment`` : float64[n] extra commitment today; ``curated`` : bool[n_groups] groups
-    whose readers see the best first; ``removed`` : messages removed by moderation today;
-    ``revenue`` : dict of revenue by source today; ``operator_capacity_used`` : float.
+    ``curated`` : bool[n_groups] groups whose readers see the best first;
+    ``overload_relief`` : float[n_groups] in [0, 1], share of the overload cost lifted;
+    ``removed``, ``removed_spam`` : messages removed by moderation today;
+    ``revenue`` : dict of revenue by source today; ``operator_capacity_used`` : float;
+    ``read_k``, ``read_value``, ``spam_read`` : per reader, aligned with ``extra["ids"]``;
+    ``group_volume`` : messages per group today. (Lasting commitment from policies goes to
+    ``model.state.commitment``.)
     """
 
     step: int
