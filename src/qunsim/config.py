@@ -179,7 +179,7 @@ class Dynamics(_Strict):
     newcomer_days: int = Field(default=14, ge=0)
     message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's
     # 4. reading
-    spam_penalty: float = Field(default=1.0, ge=0)
+    spam_penalty: float = Field(default=0.5, ge=0)  # cost of reading one spam message
     read_cost: float = Field(default=0.05, ge=0)  # cost of reading one message
     overload_cost: float = Field(default=1.5, ge=0)  # cost per unit of overflow (V - a)/a
     recognition: float = Field(default=0.2, ge=0)  # value of one reply received
@@ -195,7 +195,7 @@ class Dynamics(_Strict):
     trust_weak: float = Field(default=0.6, ge=0, le=1)
     trust_strong: float = Field(default=0.8, ge=0, le=1)
     strong_evidence: float = Field(default=5.0, ge=0)  # evidence r+s needed for strong trust
-    spam_distrust: float = Field(default=0.1, ge=0)  # negative evidence per spam message read
+    spam_distrust: float = Field(default=0.05, ge=0)  # negative evidence per spam message read
     leader_loss: float = Field(default=6.0, ge=0)  # negative evidence when a leader one is tied to leaves
     # 8. satisfaction and churn
     satisfaction_memory: float = Field(default=0.9, ge=0, lt=1)
