@@ -55,7 +55,7 @@ def _figure(res: dict, out: Path) -> Path:
     plt = setup_matplotlib()
     names = list(res["by_strategy"])
     cmap = plt.get_cmap("tab10")
-    fig, axes = plt.subplots(1, 3, figsize=(18, 6))
+    fig, axes = plt.subplots(1, 3, figsize=(19, 6.5), gridspec_kw={"width_ratios": [1, 1, 1.1]})
 
     def err(r, scale=1.0):
         if r["n"] < 2:
@@ -69,7 +69,7 @@ def _figure(res: dict, out: Path) -> Path:
             x, y = b["net_revenue_total"], b[ym]
             ys = 1000.0 if ym == "leave_hazard" else 1.0
             ax.errorbar(x["mean"] / 1e3, y["mean"] * ys, xerr=err(x, 1e-3), yerr=err(y, ys), fmt="o",
-                        color=c, ms=9, capsize=4, label=b["label"])
+                        color=c, ms=9, capsize=4, label=b["label"] if ym == "leave_hazard" else None)
         r = b["revenue_total"]
         axes[2].barh(i, r["mean"] / 1e3, xerr=err(r, 1e-3), color=c, capsize=4, alpha=0.85)
     axes[0].set(title="Net revenue vs churn", xlabel="net revenue over the run (thousands)",
@@ -79,11 +79,17 @@ def _figure(res: dict, out: Path) -> Path:
     axes[2].set_yticks(range(len(names)), [res["by_strategy"][n]["label"] for n in names], fontsize=10)
     axes[2].invert_yaxis()
     axes[2].set(title="Gross revenue (mean, 95% CI)", xlabel="revenue (thousands)")
-    axes[0].legend(loc="best", fontsize=9)
     fig.suptitle(f"Monetization strategies, {res['replicates']} paired replicates x {res['steps']} days",
                  fontsize=15)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(loc="lower center", ncol=4, fontsize=10, frameon=False)
     return savefig(fig, out, FIGURE)
+
+
+def redraw(out: str | Path = ROOT / "docs" / "figures") -> Path:
+    """Redraw the figure from a saved ``strategies.json``."""
+    out = Path(out)
+    return _figure(json.loads((out / "strategies.json").read_text()), out)
 
 
 def main(argv=None) -> int:
