@@ -34,6 +34,12 @@ def sweep_dir(tmp_path_factory):
     return d
 
 
+@pytest.fixture(scope="module")
+def run_page(run_dir, tmp_path_factory):
+    out = build_report(run_dir, tmp_path_factory.mktemp("rep") / "r" / "report.html")
+    return out.read_text(encoding="utf-8")
+
+
 _URL = re.compile(r"(https?:|ftp:|//[a-z0-9.-]+\.[a-z]{2,}|\bsrc=\"(?!data:)|\bhref=\"(?!#))", re.I)
 
 
@@ -50,20 +56,20 @@ def _figures(page: str) -> dict[str, bytes]:
     return out
 
 
-def test_run_report_is_self_contained_and_has_every_figure(run_dir, tmp_path):
-    out = build_report(run_dir, tmp_path / "r" / "report.html")
-    page = out.read_text(encoding="utf-8")
+def test_run_report_is_self_contained_and_has_every_figure(run_dir, run_page):
+    page = run_page
     _check_self_contained(page)
     figs = _figures(page)
-    expected = {p.stem for p in qp.plot_run_dir(run_dir, tmp_path / "figs", formats=("png",))}
+    res = qs.load_run(run_dir)
+    expected = {name for name, _ in qp._run_figures(res)} | {"network"}  # what plot_run_dir draws
     assert set(figs) == expected
     assert page.count("<img") == len(expected)
     for png in figs.values():
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
 
 
-def test_run_report_states_scenario_policies_numbers_and_provenance(run_dir, tmp_path):
-    page = build_report(run_dir, tmp_path / "report.html").read_text(encoding="utf-8")
+def test_run_report_states_scenario_policies_numbers_and_provenance(run_dir, run_page):
+    page = run_page
     res = qs.load_run(run_dir)
     s = res.summary
     assert f"<td>{s['final_active']:,}</td>" in page
@@ -121,10 +127,9 @@ def test_plain_words():
     assert len(pol["gate"]) == 1 and "fee" in pol["gate"][0] and "price 99" in pol["gate"][0]
 
 
-def test_cli_report(run_dir, sweep_dir, tmp_path, capsys):
-    assert main(["report", str(sweep_dir), "--out", str(tmp_path / "s.html")]) == 0
-    assert "self-contained" in capsys.readouterr().out
+def test_cli_report(run_dir, tmp_path, capsys):
     assert main(["report", str(run_dir), "--out", str(tmp_path / "r.html"), "--title", "Review A"]) == 0
+    assert "self-contained" in capsys.readouterr().out
     assert "<title>Review A</title>" in (tmp_path / "r.html").read_text(encoding="utf-8")
     assert main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "x.html")]) == 2
     assert main(["report", str(run_dir), "--out", str(tmp_path)]) == 2
