@@ -78,8 +78,9 @@ def describe_scenario(cfg: Any, steps: int | None = None) -> list[str]:
     Examples
     --------
     >>> from qunsim import load_config
-    >>> describe_scenario(load_config())[0][:40]
-    'A knowledge community ("community") star'
+    >>> cfg = load_config({"community": {"name": "demo", "goal": "knowledge", "n_seed": 80}})
+    >>> describe_scenario(cfg, steps=30)[0][:62]
+    'A knowledge community ("demo") starts with 80 invited seed mem'
     """
     d = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
     c = d.get("community", {})
@@ -146,8 +147,9 @@ def describe_policies(cfg: Any) -> dict[str, list[str]]:
     Examples
     --------
     >>> from qunsim import load_config
-    >>> describe_policies(load_config())
-    {'gate': [], 'activity': [], 'monetization': []}
+    >>> pol = describe_policies(load_config().override({"gate.fee": {"price": 99}}))
+    >>> sorted(pol), pol["gate"][0][:17]
+    (['activity', 'gate', 'monetization'], '<b>fee</b>: Entry')
     """
     from qunsim.policies.base import resolve_class
 
