@@ -75,7 +75,10 @@ def test_run_report_states_scenario_policies_numbers_and_provenance(run_dir, run
     assert f"<td>{s['final_active']:,}</td>" in page
     assert f"<td>{s['total_joined']:,}</td>" in page
     assert "40 invited seed members" in page
-    assert "spam_moderation" in page and "Spam moderation" in page and "precision 0.8" in page
+    from qunsim.policies import SpamModeration
+    from qunsim.report import _doc_line, _e
+
+    assert "spam_moderation" in page and _e(_doc_line(SpamModeration)) in page and "precision 0.8" in page
     assert "Entry gates" in page and "none." in page  # no gate in this scenario, said so
     assert ">seed</th><td>4</td>" in page
     assert "no confidence interval" in page  # one run: says so instead of inventing one
