@@ -24,7 +24,7 @@ means with 95% t intervals and paired differences (paired t test).
 
 Run: ``python experiments/sf5_ladder.py`` (full: 20 replicates of 200 founding members and
 3,000 prospects, three strategies, and the hard sell again at annoyance costs 0.25 and 1.0
-around the default 0.5; ~8 min on one core) or ``--smoke`` (10 replicates of
+around the default 0.5; ~5 min on one core) or ``--smoke`` (10 replicates of
 120 founding members and 1,500 prospects, the two strategies, ~30 s). Writes
 ``docs/figures/sf5_ladder.png`` and ``sf5_ladder.json`` (``--out`` to change the directory).
 """
