@@ -17,3 +17,19 @@ class Boom(ActivityPolicy):
     def on_step_end(self, model, ctx, rng):
         if self.params.fail and model.steps >= self.params.day:
             raise RuntimeError(f"boom on day {model.steps}")
+
+
+class Crash(ActivityPolicy):
+    """Kills its process (as a segfault or the OOM killer would) on day ``day`` when ``crash``."""
+
+    key = "crash"
+
+    class Params(PolicyParams):
+        crash: bool = False
+        day: int = Field(default=2, ge=0)
+
+    def on_step_end(self, model, ctx, rng):
+        if self.params.crash and model.steps >= self.params.day:
+            import os
+
+            os._exit(3)

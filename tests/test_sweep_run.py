@@ -465,3 +465,31 @@ def test_resume_with_other_code_warns(spec_file, reference, tmp_path):
     with pytest.warns(UserWarning, match="different qunsim"):
         res = qs.sweep(spec_file, out, executor="serial", resume=True)
     assert len(res.manifest["sessions"]) == 2 and res.manifest["sessions"][1]["to_run"] == 0
+
+
+def test_a_run_that_kills_its_worker_is_isolated(spec_file, tmp_path, monkeypatch):
+    """A crashing run breaks the pool; the runs in flight with it are retried alone, so only the
+    culprit is recorded as failed and every other run completes with its normal values."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    spec = write(tmp_path / "crash.toml", """
+        steps = 6
+        replicates = 1
+        [fixed]
+        "community.n_seed" = 30
+        "community.n_prospects" = 200
+        "activity.crash" = { class = "_sweep_boom:Crash", day = 3 }
+        [axes]
+        "community.chatter_share" = [0.0, 0.1, 0.2]
+        "activity.crash.crash" = [false, true]
+    """)
+    res = qs.sweep(spec, tmp_path / "out", executor="local", workers=2, max_pending=6)
+    assert res.manifest["status"] == "complete_with_failures"
+    assert len(res.failures) == 3 and (res.failures["activity.crash.crash"] == True).all()  # noqa: E712
+    assert res.failures["run_id"].is_unique
+    assert res.failures["error"].str.contains("worker process died while running this run").all()
+    assert len(res.summary) == 3 and res.summary["run_id"].is_unique
+    assert (res.summary["activity.crash.crash"] == False).all()  # noqa: E712
+    ok = res.summary.iloc[0]
+    direct = qs.simulate(qs.load_config(None, overrides={"community.n_seed": 30, "community.n_prospects": 200}),
+                         rng=int(ok["seed"]), steps=6, **{"community.chatter_share": ok["community.chatter_share"]})
+    assert direct.summary["final_active"] == ok["final_active"]

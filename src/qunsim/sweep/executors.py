@@ -64,7 +64,8 @@ class ExecutorHandle:
     def restart(self) -> None:
         """Replace a broken pool (a worker process died) with a fresh one."""
         if self._restart is None:
-            raise RuntimeError(f"the {self.kind} executor cannot be restarted")
+            raise SweepError(f"a worker process of the {self.kind} executor died and qunsim cannot "
+                             f"restart that executor; finished runs are saved, resume later")
         self.executor = self._restart()
 
     def stop(self) -> None:
@@ -103,9 +104,26 @@ def _mp_context():
     return multiprocessing.get_context("spawn")
 
 
+def _ping() -> int:
+    return os.getpid()
+
+
 def _local_pool(workers: int) -> cf.ProcessPoolExecutor:
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+    """A started pool whose workers are known to come up (checked with one trivial task each)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
                                   initializer=_worker_init, initargs=(os.getpid(),))
+    try:
+        for f in [pool.submit(_ping) for _ in range(workers)]:
+            f.result()
+    except BrokenProcessPool:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise SweepError(
+            "the local worker processes die on start (see the messages above). A script that "
+            "starts a sweep on the local pool must guard it with `if __name__ == \"__main__\":` "
+            "(workers start by importing the main module); or use executor=\"serial\"") from None
+    return pool
 
 
 @contextlib.contextmanager

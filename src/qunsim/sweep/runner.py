@@ -366,13 +366,24 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
 
 def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_seconds, max_pending,
            total, initial) -> dict:
+    """Submit runs (at most ``limit`` ahead), record results as they finish, commit batches.
+
+    A worker process that dies (segfault, out of memory, ``os._exit``) breaks a local pool and
+    every run then in flight with it. Those runs become *suspects*: on a fresh pool they are
+    retried one at a time, so the run that kills its worker is found and recorded as failed and
+    the innocent ones complete.
+    """
+    from collections import deque
+
     from tqdm.auto import tqdm
 
     cols = list(todo.columns)
     rows = (dict(zip(cols, vals, strict=True)) for vals in todo.itertuples(index=False, name=None))
-    by_id = {}
+    by_id: dict[str, dict] = {}
     limit = max_pending or max(2, 2 * handle.workers)
     pending: dict[cf.Future, str] = {}
+    suspects: deque[str] = deque()  # run ids to retry alone after a broken pool
+    alone: set[str] = set()  # suspects in flight on their own
     buf: dict[str, list] = {"summary": [], "timeseries": [], "failures": [], "timings": {}}
     state = {"batch": 0, "last_flush": time.monotonic(), "ok": 0, "failed": 0, "breaks": 0}
     bar = tqdm(total=total, initial=initial, unit="run", desc=spec.name, file=sys.stderr,
@@ -388,17 +399,27 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
             buf["timings"] = {}
         state["last_flush"] = time.monotonic()
 
+    def send(rid: str) -> None:
+        fut = handle.executor.submit(run_task, make_task(spec, by_id[rid]))
+        pending[fut] = rid
+
     def submit():
+        if suspects or alone:  # isolating: one suspect at a time, nothing else alongside
+            if not pending and suspects:
+                rid = suspects.popleft()
+                alone.add(rid)
+                send(rid)
+            return
         while len(pending) < limit:
             row = next(rows, None)
             if row is None:
                 return
             by_id[row["run_id"]] = row
-            fut = handle.executor.submit(run_task, make_task(spec, row))
-            pending[fut] = row["run_id"]
+            send(row["run_id"])
 
     def record(rid: str, result: dict) -> None:
         row = by_id.pop(rid)
+        alone.discard(rid)
         design = {k: row[k] for k in ("run_id", "point", "replicate", "seed", *spec.keys)}
         buf["timings"][rid] = round(float(result.get("seconds", 0.0)), 6)
         if result["ok"]:
@@ -412,39 +433,43 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
             bar.set_postfix(failed=state["failed"], refresh=False)
         bar.update(1)
 
+    def pool_broke(exc: BaseException, rid: str) -> None:
+        state["breaks"] += 1
+        if rid in alone:  # it broke the pool on its own: the culprit
+            record(rid, {"ok": False, "error": f"{type(exc).__name__}: the worker process died while "
+                                                  f"running this run (a crash, out of memory or os._exit)",
+                         "traceback": "".join(traceback.format_exception(exc)), "seconds": 0.0})
+        else:
+            suspects.append(rid)
+        for fut, other in list(pending.items()):  # lost with the pool: retry them alone
+            pending.pop(fut)
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                record(other, fut.result())  # it finished before the pool broke
+                continue
+            alone.discard(other)
+            suspects.append(other)
+        flush()
+        handle.restart()
+
     try:
         submit()
         while pending:
             finished, _ = cf.wait(list(pending), timeout=flush_seconds, return_when=cf.FIRST_COMPLETED)
-            broken = False
             for fut in finished:
+                if fut not in pending:  # dropped by a broken pool handled in this loop
+                    continue
                 rid = pending.pop(fut)
                 exc = fut.exception()
                 if exc is None:
-                    state["breaks"] = 0
                     record(rid, fut.result())
-                else:  # the executor itself failed (a worker process died, a lost Dask worker)
-                    broken = broken or isinstance(exc, BrokenProcessPool)
+                elif isinstance(exc, BrokenProcessPool):
+                    pool_broke(exc, rid)
+                else:  # the executor failed this run (e.g. a lost Dask worker, unpicklable result)
                     record(rid, {"ok": False, "error": f"{type(exc).__name__}: {exc}",
                                  "traceback": "".join(traceback.format_exception(exc)), "seconds": 0.0})
             if len(buf["summary"]) + len(buf["failures"]) >= flush_runs or \
                     time.monotonic() - state["last_flush"] >= flush_seconds:
                 flush()
-            if broken:
-                for fut, rid in list(pending.items()):  # all in flight are lost with the pool
-                    pending.pop(fut)
-                    record(rid, {"ok": False, "error": "BrokenProcessPool: a worker process died while this run was in flight",
-                                 "traceback": "", "seconds": 0.0})
-                flush()
-                state["breaks"] += 1
-                if state["breaks"] >= 2:
-                    raise SweepError(
-                        "the worker processes keep dying before finishing a run (see the messages "
-                        "above). A script that starts a sweep on the local pool must guard it with "
-                        "`if __name__ == \"__main__\":` (workers start by importing the main module); "
-                        "otherwise try executor=\"serial\" to see the error. Finished runs are saved; "
-                        "resume later.")
-                handle.restart()
             submit()
         flush()
     except KeyboardInterrupt:
