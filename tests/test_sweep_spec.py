@@ -253,7 +253,8 @@ def test_shipped_sweeps_run_at_smoke_size(name):
     for row in runs.to_dict("records"):
         out = run_task(make_task(spec, row))
         assert out["ok"], out.get("traceback")
-        assert out["summary"]["steps"] == 3
+        assert out["summary"]["final_active"] >= 0
+        assert out["timeseries"]["step"].max() == 3
 
 
 def _bounded_fields():
