@@ -88,8 +88,10 @@ def wilson_ci(k: int, n: int, level: float = 0.95) -> dict:
     den = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / den
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return {"p": float(p), "lo": float(max(0.0, centre - half)), "hi": float(min(1.0, centre + half)),
-            "n": int(n)}
+    # the bounds bracket p exactly (rounding can put them a hair on the wrong side at k = 0 or n)
+    lo = 0.0 if k == 0 else float(min(p, max(0.0, centre - half)))
+    hi = 1.0 if k == n else float(max(p, min(1.0, centre + half)))
+    return {"p": float(p), "lo": lo, "hi": hi, "n": int(n)}
 
 
 def leave_hazard(members, roles: Sequence[str], steps: int, by: str = "initial_role",

@@ -146,13 +146,13 @@ def _figure(res: dict, out: Path) -> Path:
         ax.fill_between(zz, 0, 1, where=w, color="0.85", label="analytic cascade window (Watts 2002)",
                         step="mid")
     fp = np.array([r["p"] for r in f])
-    ax.errorbar(z, fp, yerr=[fp - [r["lo"] for r in f], [r["hi"] for r in f] - fp], fmt="o-",
+    ax.errorbar(z, fp, yerr=np.clip([fp - [r["lo"] for r in f], [r["hi"] for r in f] - fp], 0, None), fmt="o-",
                 color="tab:blue", capsize=3, label="frequency of global cascades")
     sm = np.array([r["mean"] for r in s])
     lo = np.array([r["lo"] if np.isfinite(r["lo"]) else r["mean"] for r in s])
     hi = np.array([r["hi"] if np.isfinite(r["hi"]) else r["mean"] for r in s])
     has = np.array([r["n"] > 0 for r in s])
-    ax.errorbar(z[has], sm[has], yerr=[sm[has] - lo[has], hi[has] - sm[has]], fmt="s--",
+    ax.errorbar(z[has], sm[has], yerr=np.clip([sm[has] - lo[has], hi[has] - sm[has]], 0, None), fmt="s--",
                 color="tab:red", capsize=3, label="mean size of global cascades (share of N)")
     ax.set_xlim(0.5, 10.5)
     ax.set_ylim(-0.02, 1.05)
