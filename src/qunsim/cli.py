@@ -41,7 +41,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from qunsim.plotting import plot_run_dir
 
         files = plot_run_dir(out, out / "figures")
-        print(f"wrote {len(files)} figures to {out / 'figures'}")
+        print(f"wrote {len({f.stem for f in files})} figures to {out / 'figures'}")
     return 0
 
 

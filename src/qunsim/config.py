@@ -203,10 +203,10 @@ class Dynamics(_Strict):
     hazard_max: float = Field(default=0.06, ge=0, le=1)
     hazard_slope: float = Field(default=6.0, ge=0)
     hazard_midpoint: float = Field(default=-0.4)  # satisfaction at which hazard is half its max
-    commit_sunk: float = Field(default=0.01, ge=0)  # damping per currency unit paid
+    commit_sunk: float = Field(default=0.2, ge=0)  # damping per log(1 + amount paid)
     commit_tier: float = Field(default=0.5, ge=0)
     commit_ties: float = Field(default=0.2, ge=0)  # per strong tie
-    commit_identity: float = Field(default=1.0, ge=0)  # trust x tie to a leader
+    commit_identity: float = Field(default=1.0, ge=0)  # trust x (1/2 + 1/2 [tied to a leader])
     contagion: bool = True  # threshold contagion on ties
     contagion_window: int = Field(default=30, ge=0)  # only departures this recent count; 0 = all (Watts)
     habituation: float = Field(default=0.8, ge=0)  # need grows by this share per year of tenure
@@ -256,7 +256,7 @@ _KNOWLEDGE_ROLES: dict[str, dict] = {
                     attention=_d(40.0, 15.0), taste=_d(0.7, 0.15), need=_d(6.5, 2.0),
                     wtp=_d(60.0, 40.0), threshold=_d(0.5, 0.1)),
     "chatter": dict(quality=_d(0.08, 0.04), warmth=_d(0.6, 0.1), post_rate=_d(2.0, 0.7),
-                    attention=_d(150.0, 40.0), taste=_d(0.2, 0.1), need=_d(10.0, 3.0),
+                    attention=_d(150.0, 40.0), taste=_d(0.2, 0.1), need=_d(20.0, 7.0),
                     wtp=_d(20.0, 15.0), threshold=_d(0.5, 0.1)),
     "spammer": dict(quality=_d(0.0, 0.0), warmth=_d(0.0, 0.0), post_rate=_d(4.0, 1.0),
                     attention=_d(5.0, 2.0), taste=_d(0.5, 0.0), need=_d(0.0, 0.0),

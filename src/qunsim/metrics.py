@@ -80,16 +80,19 @@ def gresham_ratio(left_top: float, at_risk_top: float, left_bottom: float, at_ri
 
 
 def expert_retention(initial_role: np.ndarray, status: np.ndarray, join_step: np.ndarray) -> float:
-    """Active experts over experts ever joined (by initial role); 0 if no expert ever joined.
+    """Active experts over experts ever joined (by initial role); 1 (none lost) if no expert
+    has joined yet.
 
     >>> import numpy as np
     >>> expert_retention(np.array([1, 1, 3]), np.array([1, 2, 1]), np.array([0, 0, 0]))
     0.5
+    >>> expert_retention(np.array([3]), np.array([1]), np.array([0]))
+    1.0
     """
     ever = (initial_role == Role.EXPERT) & (join_step >= 0)
     n = int(ever.sum())
     if n == 0:
-        return 0.0
+        return 1.0
     return float((ever & (status == Status.ACTIVE)).sum() / n)
 
 

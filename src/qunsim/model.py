@@ -401,9 +401,12 @@ class CommunityModel(mesa.Model):
         S = K.update_satisfaction(st.satisfaction[ids], surplus, p.satisfaction_memory)
         st.satisfaction[ids] = S
         trust = (r_new + 1.0) / (r_new + s_new + 2.0)
-        damping = (1.0 + p.commit_sunk * st.spend[ids] + p.commit_tier * st.tier[ids]
+        # commitment: sunk cost (diminishing: log of the amount paid), tier, strong ties
+        # (bond-based attachment), trust in the community, doubled for members tied to a leader
+        # (identity-based attachment), and what policies added
+        damping = (1.0 + p.commit_sunk * np.log1p(st.spend[ids]) + p.commit_tier * st.tier[ids]
                    + p.commit_ties * st.strong_ties[ids]
-                   + p.commit_identity * trust * st.leader_tie[ids] + st.commitment[ids])
+                   + p.commit_identity * trust * (0.5 + 0.5 * st.leader_tie[ids]) + st.commitment[ids])
         pl = K.leave_probability(S, damping, base=p.hazard_base, maximum=p.hazard_max,
                                  slope=p.hazard_slope, midpoint=p.hazard_midpoint)
         pl[(tenure < p.grace_days) | (st.need[ids] <= 0)] = 0.0
@@ -590,10 +593,12 @@ class CommunityModel(mesa.Model):
         row["low_quality_share"] = low_quality_share(msgs_role, msgs_spam) if m else 0.0
         if rr is not None:
             row["value_density"] = value_density(rr.value, rr.k)
+            # information value alone (iota * omega * q): does the knowledge get buried?
+            row["info_density"] = value_density(rr.info, rr.k)
             row["overload"] = float(rr.buried.mean()) if len(rr.buried) else 0.0
             row["utility_mean"] = float(rr.utility.mean()) if len(rr.utility) else 0.0
         else:
-            row["value_density"] = row["overload"] = row["utility_mean"] = 0.0
+            row["value_density"] = row["info_density"] = row["overload"] = row["utility_mean"] = 0.0
         row["expert_retention"] = expert_retention(st.initial_role, st.status, st.join_step)
         # Gresham: leaving of the top vs bottom quality quartile among today's members
         if readers is not None and len(readers):
