@@ -59,6 +59,7 @@ def check_sf1(res: dict) -> None:
     e = res["effects"]
     greater(e["chatter raises low-quality share (chatty - baseline)"])
     greater(e["chatter drives experts out (expert hazard/1000 days, chatty - baseline)"])
+    less(e["chatter shrinks the community (mean active, chatty - baseline)"])
     greater(e["experts leave faster than chatters (hazard/1000 days, expert - chatter, chatty)"])
     assert res["hazard_ratio_chatty"]["lo"] > 1.0
     assert res["conditions"]["chatty"]["gresham_index"]["lo"] > 1.0
