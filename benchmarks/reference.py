@@ -405,9 +405,11 @@ class Person(mesa.Agent):
         self.trust_r = p.trust_memory * self.trust_r + max(pos, 0.0)
         self.trust_s = p.trust_memory * self.trust_s + max(neg, 0.0)
         self.satisfaction = p.satisfaction_memory * self.satisfaction + (1.0 - p.satisfaction_memory) * surplus
-        damping = (1.0 + p.commit_sunk * self.spend + p.commit_tier * self.tier
+        # commitment: sunk cost (log of the amount paid), tier, strong ties, trust (doubled for
+        # members tied to a leader), what policies added
+        damping = (1.0 + p.commit_sunk * math.log1p(self.spend) + p.commit_tier * self.tier
                    + p.commit_ties * self.strong_ties
-                   + p.commit_identity * self.trust * (1.0 if self.leader_tie else 0.0) + self.commitment)
+                   + p.commit_identity * self.trust * (1.0 if self.leader_tie else 0.5) + self.commitment)
         z = p.hazard_slope * (self.satisfaction - p.hazard_midpoint)
         h = p.hazard_base + (p.hazard_max / (1.0 + math.exp(z)) if z < 700 else 0.0)
         pl = _clip01(h / max(damping, 1.0))
@@ -513,7 +515,12 @@ class ReferenceModel(mesa.Model):
         for x in self.people:
             if x.status == ACTIVE:
                 room[x.group] -= 1
+        counts = [cap - r for r in room]
         room = [max(r, 0) for r in room]
+        # newcomers go to groups that have members; empty groups only when the others are full
+        in_use = [r if c > 0 else 0 for r, c in zip(room, counts, strict=True)]
+        if sum(in_use) >= len(joiners):
+            room = in_use
         need = len(joiners) - sum(room)
         if need > 0:
             extra = -(-need // cap)
