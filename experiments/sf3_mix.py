@@ -12,7 +12,7 @@ and spammer shares stay at their defaults) over the same seeds and compare
 * mean tenure: member-days per member who joined.
 
 Run: ``python experiments/sf3_mix.py`` (full: 12 seeds × 365 days) or ``--smoke``
-(6 seeds × 365 days).
+(6 seeds × 240 days).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, st
         verbose: bool = False) -> dict:
     """Three compositions over seeds; returns per-mix CIs and mix-vs-extreme differences."""
     seeds = seed_list(seeds, 6 if smoke else 12)
-    steps = steps or 365
+    steps = steps or (240 if smoke else 365)
     t0 = time.time()
     runs = {}
     for name, comp in MIXES.items():

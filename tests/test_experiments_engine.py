@@ -162,3 +162,11 @@ def test_statistics_helpers():
                       "leave_step": [5, -1, -1], "leave_reason": ["dissatisfied", "none", "none"]})
     assert v.leave_hazard(m, ["expert"], 20) == (1.0, 15.0)
     assert v.leave_hazard(m, ["chatter"], 20) == (0.0, 20.0)
+
+
+@pytest.mark.parametrize("name", ["_validation", "sf9_lifecycle"])
+def test_experiment_doctests(name):
+    import doctest
+
+    res = doctest.testmod(load(name))
+    assert res.attempted > 0 and res.failed == 0
