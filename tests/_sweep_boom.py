@@ -33,3 +33,19 @@ class Crash(ActivityPolicy):
             import os
 
             os._exit(3)
+
+
+class Hang(ActivityPolicy):
+    """Sleeps (as a run stuck in a loop would) on day ``day`` when ``hang``."""
+
+    key = "hang"
+
+    class Params(PolicyParams):
+        hang: bool = False
+        day: int = Field(default=2, ge=0)
+
+    def on_step_end(self, model, ctx, rng):
+        if self.params.hang and model.steps >= self.params.day:
+            import time
+
+            time.sleep(600)

@@ -343,7 +343,8 @@ def test_cli_sweep_runs_and_resumes(spec_file, reference, tmp_path, capsys):
     (["--workers", "0"], "--workers expects a whole number >= 1"),
     (["--executor", "local", "--scheduler", "tcp://127.0.0.1:9"], "--scheduler needs --executor dask"),
     (["--executor", "threads"], "invalid choice"),
-    (["--flush-seconds", "0"], "--flush-seconds expects a number of seconds > 0"),
+    (["--flush-seconds", "0"], "expects a number of seconds > 0, got '0'"),
+    (["--timeout", "-1"], "expects a number of seconds > 0, got '-1'"),
 ])
 def test_cli_bad_arguments_exit_2_with_one_paragraph(spec_file, tmp_path, capsys, args, expected):
     code = cli_main(["sweep", str(spec_file), "--out", str(tmp_path / "o"), *args])
@@ -494,3 +495,27 @@ def test_a_run_that_kills_its_worker_is_isolated(spec_file, tmp_path, monkeypatc
     direct = qs.simulate(qs.load_config(None, overrides={"community.n_seed": 30, "community.n_prospects": 200}),
                          rng=int(ok["seed"]), steps=6, **{"community.chatter_share": ok["community.chatter_share"]})
     assert direct.summary["final_active"] == ok["final_active"]
+
+
+def test_a_run_over_the_timeout_is_stopped_and_the_rest_complete(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    spec = write(tmp_path / "hang.toml", """
+        steps = 6
+        timeout = 3
+        [fixed]
+        "community.n_seed" = 30
+        "community.n_prospects" = 200
+        "activity.hang" = { class = "_sweep_boom:Hang", day = 2 }
+        [axes]
+        "community.chatter_share" = [0.0, 0.1, 0.2]
+        "activity.hang.hang" = [false, true]
+    """)
+    t0 = time.monotonic()
+    res = qs.sweep(spec, tmp_path / "out", executor="local", workers=2)
+    assert time.monotonic() - t0 < 120  # nobody waited for the 600 s sleeps
+    assert len(res.failures) == 3 and (res.failures["activity.hang.hang"] == True).all()  # noqa: E712
+    assert res.failures["error"].str.startswith("TimeoutError: the run took longer than 3 s").all()
+    assert len(res.summary) == 3 and (res.summary["activity.hang.hang"] == False).all()  # noqa: E712
+    # the timeout is how runs execute, not what they compute: changing it does not block a resume
+    relaxed = write(tmp_path / "hang.toml", tmp_path.joinpath("hang.toml").read_text().replace("timeout = 3", "timeout = 2"))
+    assert qs.sweep.load_sweep(relaxed).fingerprint() == res.manifest["fingerprint"]

@@ -34,7 +34,7 @@ def _positive_float(text: str) -> float:
     except ValueError:
         v = float("nan")
     if not v > 0 or v == float("inf"):
-        raise UsageError(f"qunsim sweep: --flush-seconds expects a number of seconds > 0, got {text!r}")
+        raise UsageError(f"qunsim sweep: expects a number of seconds > 0, got {text!r}")
     return v
 
 
@@ -54,7 +54,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     try:
         res = sweep(args.sweep, args.out, workers=args.workers, executor=executor,
                     scheduler=args.scheduler, resume=args.resume,
-                    progress=False if args.quiet else None, flush_seconds=args.flush_seconds)
+                    progress=False if args.quiet else None, flush_seconds=args.flush_seconds,
+                    timeout=args.timeout)
     except SweepError as e:
         raise UsageError(f"qunsim sweep ({args.sweep}): {e}") from None
     except KeyboardInterrupt:
@@ -114,5 +115,8 @@ def register(subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--flush-seconds", type=_positive_float, default=5.0, metavar="S",
                    help="commit finished runs at least every S seconds (default 5): what a crash can lose")
+    p.add_argument("--timeout", type=_positive_float, default=None, metavar="S",
+                   help="stop and record as failed any run taking longer than S seconds "
+                        "(local pool; default: the sweep file's `timeout`, else none)")
     p.add_argument("--dry-run", action="store_true", help="validate the file and show the design; run nothing")
     p.set_defaults(func=_cmd_sweep)

@@ -71,12 +71,17 @@ class ExecutorHandle:
     def stop(self) -> None:
         """Stop at once: cancel what has not started; terminate local workers."""
         ex = self.executor
+        procs = list((getattr(ex, "_processes", None) or {}).values())  # shutdown forgets them
         with contextlib.suppress(Exception):
             ex.shutdown(wait=False, cancel_futures=True)
-        procs = getattr(ex, "_processes", None) or {}
-        for p in list(procs.values()):
+        for p in procs:
             with contextlib.suppress(Exception):
                 p.terminate()
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.join(timeout=5)
+                if p.is_alive():
+                    p.kill()
 
 
 def _watch_parent(parent_pid: int) -> None:

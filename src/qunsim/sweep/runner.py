@@ -6,6 +6,7 @@ import concurrent.futures as cf
 import datetime as _dt
 import getpass
 import hashlib
+import itertools
 import json
 import platform
 import socket
@@ -272,7 +273,8 @@ def _prepare(spec: SweepSpec, store: Store, resume: bool) -> tuple[pd.DataFrame,
 def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int | None = None,
           executor: str | cf.Executor = "local", scheduler: str | None = None,
           resume: bool = False, progress: bool | None = None, flush_runs: int = 16,
-          flush_seconds: float = 5.0, max_pending: int | None = None):
+          flush_seconds: float = 5.0, max_pending: int | None = None,
+          timeout: float | None = None):
     """Run a sweep and stream its results to ``out``; return :func:`load_results` of it.
 
     Parameters
@@ -289,6 +291,9 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
         ``flush_seconds`` seconds, whichever comes first: a crash loses at most that much work;
         fewer, larger part files the longer they are.
     max_pending : runs submitted ahead (default 2 per worker): bounds memory.
+    timeout : seconds a run may take (default: the sweep file's ``timeout``, else none). A run
+        over time is recorded as failed (``TimeoutError``) and the pool replaced; the runs in
+        flight with it run again. Enforced on the local pool only, to within ~timeout/10.
 
     Returns
     -------
@@ -344,8 +349,16 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
             store.write_manifest(manifest)
             status = "interrupted"
             try:
+                timeout = timeout if timeout is not None else spec.timeout
+                if timeout is not None and handle.kind != "local":
+                    import warnings
+
+                    warnings.warn(f"the run timeout ({timeout} s) is enforced on the local pool only, "
+                                  f"not on the {handle.kind} executor", stacklevel=3)
+                    timeout = None
                 counts = _drive(spec, store, todo, handle, session, progress, flush_runs,
-                                flush_seconds, max_pending, total=len(runs), initial=len(done))
+                                flush_seconds, max_pending, total=len(runs), initial=len(done),
+                                timeout=timeout)
                 status = "complete"
             except KeyboardInterrupt:
                 handle.stop()
@@ -365,13 +378,14 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
 
 
 def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_seconds, max_pending,
-           total, initial) -> dict:
+           total, initial, timeout=None) -> dict:
     """Submit runs (at most ``limit`` ahead), record results as they finish, commit batches.
 
     A worker process that dies (segfault, out of memory, ``os._exit``) breaks a local pool and
     every run then in flight with it. Those runs become *suspects*: on a fresh pool they are
     retried one at a time, so the run that kills its worker is found and recorded as failed and
-    the innocent ones complete.
+    the innocent ones complete. A run over ``timeout`` (timed from when the pool hands it to
+    a worker) is recorded as failed and the pool replaced; the others in flight run again.
     """
     from collections import deque
 
@@ -383,6 +397,10 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
     limit = max_pending or max(2, 2 * handle.workers)
     pending: dict[cf.Future, str] = {}
     suspects: deque[str] = deque()  # run ids to retry alone after a broken pool
+    again: deque[str] = deque()  # run ids to resubmit (lost with a pool replaced after a timeout)
+    started: dict[cf.Future, float] = {}  # when a run was first seen computing on a worker
+    order: dict[cf.Future, int] = {}  # submission order
+    seq = itertools.count()
     alone: set[str] = set()  # suspects in flight on their own
     buf: dict[str, list] = {"summary": [], "timeseries": [], "failures": [], "timings": {}}
     state = {"batch": 0, "last_flush": time.monotonic(), "ok": 0, "failed": 0, "breaks": 0}
@@ -402,6 +420,7 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
     def send(rid: str) -> None:
         fut = handle.executor.submit(run_task, make_task(spec, by_id[rid]))
         pending[fut] = rid
+        order[fut] = next(seq)
 
     def submit():
         if suspects or alone:  # isolating: one suspect at a time, nothing else alongside
@@ -410,12 +429,44 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
                 alone.add(rid)
                 send(rid)
             return
+        while len(pending) < limit and again:
+            send(again.popleft())
         while len(pending) < limit:
             row = next(rows, None)
             if row is None:
                 return
             by_id[row["run_id"]] = row
             send(row["run_id"])
+
+    def check_timeouts() -> None:
+        # the pool marks a run "running" when it queues it for a worker (up to workers + 1 of
+        # them); the first `workers` in submission order are the ones being computed
+        now = time.monotonic()
+        running = sorted((f for f in pending if f.running() and not f.done()), key=order.__getitem__)
+        over = []
+        for fut in running[:handle.workers]:
+            if now - started.setdefault(fut, now) > timeout:
+                over.append(fut)
+        if not over:
+            return
+        for fut, rid in list(pending.items()):
+            pending.pop(fut)
+            started.pop(fut, None)
+            order.pop(fut, None)
+            if fut in over:
+                alone.discard(rid)
+                record(rid, {"ok": False, "error": f"TimeoutError: the run took longer than {timeout:g} s "
+                                                      f"and was stopped", "traceback": "", "seconds": timeout})
+            elif fut.done() and not fut.cancelled() and fut.exception() is None:
+                record(rid, fut.result())
+            elif rid in alone:
+                alone.discard(rid)
+                suspects.appendleft(rid)
+            else:
+                again.append(rid)
+        flush()
+        handle.stop()
+        handle.restart()
 
     def record(rid: str, result: dict) -> None:
         row = by_id.pop(rid)
@@ -443,6 +494,8 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
             suspects.append(rid)
         for fut, other in list(pending.items()):  # lost with the pool: retry them alone
             pending.pop(fut)
+            started.pop(fut, None)
+            order.pop(fut, None)
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 record(other, fut.result())  # it finished before the pool broke
                 continue
@@ -454,11 +507,14 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
     try:
         submit()
         while pending:
-            finished, _ = cf.wait(list(pending), timeout=flush_seconds, return_when=cf.FIRST_COMPLETED)
+            wait = flush_seconds if timeout is None else min(flush_seconds, max(0.05, timeout / 10))
+            finished, _ = cf.wait(list(pending), timeout=wait, return_when=cf.FIRST_COMPLETED)
             for fut in finished:
                 if fut not in pending:  # dropped by a broken pool handled in this loop
                     continue
                 rid = pending.pop(fut)
+                started.pop(fut, None)
+                order.pop(fut, None)
                 exc = fut.exception()
                 if exc is None:
                     record(rid, fut.result())
@@ -467,6 +523,8 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
                 else:  # the executor failed this run (e.g. a lost Dask worker, unpicklable result)
                     record(rid, {"ok": False, "error": f"{type(exc).__name__}: {exc}",
                                  "traceback": "".join(traceback.format_exception(exc)), "seconds": 0.0})
+            if timeout is not None:
+                check_timeouts()
             if len(buf["summary"]) + len(buf["failures"]) >= flush_runs or \
                     time.monotonic() - state["last_flush"] >= flush_seconds:
                 flush()

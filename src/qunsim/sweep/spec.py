@@ -9,6 +9,7 @@ them, replicates, steps, a root seed and what to keep::
     steps = 180
     replicates = 5
     seed = 20261122
+    timeout = 600                     # optional: seconds a run may take (local pool)
 
     [fixed]                           # dotted overrides applied to every run
     "community.n_seed" = 150
@@ -100,6 +101,7 @@ class SweepModel(_Strict):
     design: DesignModel = DesignModel()
     axes: dict[str, Any] = Field(default_factory=dict)
     keep: KeepModel = KeepModel()
+    timeout: float | None = Field(default=None, gt=0)  # seconds a run may take (local pool)
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ class SweepSpec:
     text: str | None = None  # the sweep file as written (for provenance)
     csv_points: Any = None  # kind = "csv": the points (a DataFrame, one column per key)
     bases: dict[str, Config] | None = None  # an axis over scenario files: label -> config
+    timeout: float | None = None  # seconds a run may take before it is stopped (local pool)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -263,7 +266,7 @@ class SweepSpec:
         steps = base.run.steps if m.steps is None else m.steps
         spec = cls(name=m.name, base=base, axes=axes, design=design, replicates=m.replicates,
                    steps=steps, seed=m.seed, keep=m.keep, fixed=fixed, source=source, raw=data,
-                   text=text, csv_points=csv_points, bases=bases)
+                   text=text, csv_points=csv_points, bases=bases, timeout=m.timeout)
         spec._check_values()
         return spec
 
@@ -314,7 +317,8 @@ class SweepSpec:
     def fingerprint(self) -> str:
         """A hash of everything that determines the runs (to refuse resuming a changed sweep)."""
         bases = {k: c.to_dict() for k, c in self.bases.items()} if self.bases else self.base.to_dict()
-        blob = json.dumps({"raw": self.raw, "base": bases, "steps": self.steps},
+        raw = {k: v for k, v in self.raw.items() if k != "timeout"}  # how runs execute, not what
+        blob = json.dumps({"raw": raw, "base": bases, "steps": self.steps},
                           sort_keys=True, default=str)
         if self.design.kind == "csv":
             blob += Path(self.design.path).read_text(encoding="utf-8") if Path(self.design.path).is_file() else ""
