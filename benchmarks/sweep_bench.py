@@ -15,13 +15,17 @@
   made directly in a loop) / runs. It includes task pickling, IPC, result filtering,
   Parquet part files, commit records, the manifest and the progress bookkeeping. Target ≤ 50.
 
-Every figure is the best of ``repeat`` alternating trials (the machine may be shared).
+Every figure is the best of ``repeat`` alternating trials (the machine may be shared). The
+verbose output adds ``control_speedup_2_workers``: the same two pools running pure-Python CPU
+work. When it is well below 2 the machine has no free second core at the moment, and the sweep
+figure says nothing about the sweep machinery.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -50,6 +54,20 @@ def _warm(handle, spec) -> None:
     futs = [handle.executor.submit(run_task, task) for _ in range(2 * handle.workers)]
     for f in futs:
         f.result()
+
+
+def _burn(n: int) -> int:
+    """Pure-Python CPU work: the control for what 2 workers can gain on this machine now."""
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+
+def _control(handle, n_tasks: int, size: int) -> float:
+    t0 = time.perf_counter()
+    list(handle.executor.map(_burn, [size] * n_tasks))
+    return time.perf_counter() - t0
 
 
 def _timed_sweep(spec, executor, workers) -> float:
@@ -85,11 +103,15 @@ def measure(smoke: bool = False, repeat: int | None = None, verbose: bool = Fals
         with open_executor("local", 2) as h2:
             _warm(h2, big)
             detail["pool_start_s"] = time.perf_counter() - t0
+            control = {1: [], 2: []}
             for _ in range(repeat):
                 for w, h in ((1, h1), (2, h2)):
                     times[w].append(_timed_sweep(big, h.executor, w))
+                    control[w].append(_control(h, 8, 300_000 if smoke else 2_000_000))
     speedup = min(times[1]) / min(times[2])
-    detail.update(runs=len(make_runs(big)), t1_s=min(times[1]), t2_s=min(times[2]))
+    detail.update(runs=len(make_runs(big)), t1_s=min(times[1]), t2_s=min(times[2]),
+                  control_speedup_2_workers=min(control[1]) / min(control[2]),
+                  load_average=os.getloadavg() if hasattr(os, "getloadavg") else None)
 
     # overhead: tiny runs, default executor (local pool, 1 warm worker) vs direct calls
     tiny = _spec(30, 200, 3, 10, 2) if smoke else _spec(30, 200, 3, 25, 4)
