@@ -115,6 +115,13 @@ def _saltelli(a_mat: np.ndarray, b_mat: np.ndarray, second_order: bool) -> np.nd
     return out
 
 
+def _qmc(engine, gen: np.random.Generator, **kw):
+    try:
+        return engine(**kw, rng=gen)
+    except TypeError:  # scipy < 1.15 calls it `seed`
+        return engine(**kw, seed=gen)
+
+
 def make_design(spec: SweepSpec) -> pd.DataFrame:
     """The design points of a sweep: ``point`` then one column per axis (dotted key)."""
     kind = spec.design.kind
@@ -128,9 +135,9 @@ def make_design(spec: SweepSpec) -> pd.DataFrame:
         d = len(spec.axes)
         gen = design_rng(spec.seed)
         if kind == "lhs":
-            u = qmc.LatinHypercube(d=d, scramble=spec.design.scramble, rng=gen).random(spec.design.n)
+            u = _qmc(qmc.LatinHypercube, gen, d=d, scramble=spec.design.scramble).random(spec.design.n)
         else:  # sobol: Saltelli's scheme from a 2d-dimensional Sobol sequence
-            ab = qmc.Sobol(d=2 * d, scramble=spec.design.scramble, rng=gen).random(spec.design.n)
+            ab = _qmc(qmc.Sobol, gen, d=2 * d, scramble=spec.design.scramble).random(spec.design.n)
             u = _saltelli(ab[:, :d], ab[:, d:], spec.design.second_order)
         pts = pd.DataFrame({a.key: from_unit(a, u[:, i]) for i, a in enumerate(spec.axes)})
     pts.insert(0, "point", np.arange(len(pts), dtype=np.int64))
