@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
+import importlib
 import json
 import os
 import platform
@@ -133,12 +133,11 @@ def bench_reference(n: int, warmup: int, steps: int) -> dict:
 
 
 def sweep_figures(smoke: bool) -> dict:
-    path = HERE / "sweep_bench.py"
-    if not path.exists():
+    if not (HERE / "sweep_bench.py").exists():
         return {}
-    spec = importlib.util.spec_from_file_location("sweep_bench", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    # a regular import (benchmarks/ is on sys.path): functions it sends to worker processes
+    # must pickle by reference to an importable module
+    mod = importlib.import_module("sweep_bench")
     return dict(mod.measure(smoke))
 
 
