@@ -11,7 +11,7 @@ chatter is worse in the knowledge community than in the social one.
 
 Run: ``python experiments/sf2_goal_fit.py`` (full: 10 seeds × 365 days — the social
 community grows to thousands of members, so a second year is slow) or ``--smoke``
-(6 seeds × 240 days).
+(6 seeds × 300 days).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, st
         verbose: bool = False) -> dict:
     """Goal × chatter design over seeds; returns per-cell CIs and the goal-fit effects."""
     seeds = seed_list(seeds, 6 if smoke else 10)
-    steps = steps or (240 if smoke else 365)
+    steps = steps or (300 if smoke else 365)
     t0 = time.time()
     runs: dict[str, list[dict]] = {}
     for goal, path in GOALS.items():
