@@ -617,16 +617,18 @@ class CommunityModel(mesa.Model):
         else:
             g = self.metrics.gresham_update(0, 0, 0, 0) if ctx is not None else 1.0
         row["gresham_index"] = g
-        lv = self.trust_level_array()
-        tr = st.trust[act]
+        aid = np.flatnonzero(act)
+        r_a, s_a = st.trust_r[aid], st.trust_s[aid]
+        tr = (r_a + 1.0) / (r_a + s_a + 2.0)
         row["trust_mean"] = float(tr.mean()) if n_act else 0.0
-        row.update(trust_counts(lv, act))
+        lv = K.trust_levels(r_a, s_a, self.p.trust_weak, self.p.trust_strong, self.p.strong_evidence)
+        row.update(trust_counts(lv, np.ones(len(aid), dtype=bool)))
         row["satisfaction_mean"] = float(st.satisfaction[act].mean()) if n_act else 0.0
         n_strong = getattr(self, "_n_strong", 0)
         row["strong_ties"] = n_strong
         pairs, strong = metcalfe_value(n_act, n_strong)
         row["metcalfe_pairs"] = pairs
-        row["n_groups"] = int(len(np.unique(st.group[act]))) if n_act else 0
+        row["n_groups"] = int(np.count_nonzero(np.bincount(st.group[aid]))) if n_act else 0
         rev = sum(ctx.revenue.values()) if ctx is not None else 0.0
         self.cumulative["revenue"] = self.cumulative.get("revenue", 0.0) + rev
         row["revenue"] = float(rev)
