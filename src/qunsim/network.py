@@ -130,7 +130,8 @@ class SocialGraph:
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
         keep = a != b
-        k = np.minimum(a[keep], b[keep]) * self.n + np.maximum(a[keep], b[keep])
+        ak, bk = a[keep], b[keep]
+        k = np.minimum(ak, bk) * self.n + np.maximum(ak, bk)
         uk, first, counts = unique_first_counts(k)
         factor = (1.0 - increment) ** counts
         pos = searchsorted_sorted(self.keys, uk)

@@ -103,22 +103,29 @@ def read(
     >>> float(r.value[0])          # reads the two best: 1.0 + 0.5
     1.5
     """
+    # written with in-place operations (fewer 8-byte-per-reader temporaries at 10^6 readers);
+    # every value is computed by the same floating-point operations as the plain expressions
+    # in the comments, so results are bit-identical
     V = gi.count[group].astype(np.float64)
-    a = np.maximum(attention.astype(np.float64), 1e-9)
+    a = attention.astype(np.float64)
+    np.maximum(a, 1e-9, out=a)
     k = np.minimum(V, a)
     om = taste.astype(np.float64)
     io = interest.astype(np.float64)
     cur = curated[group]
     start = gi.start[group]
-    # random order: expected sums = k * group means
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(V > 0, k / V, 0.0)
-    # group totals once per group, then gathered per reader (same values, fewer big gathers)
+    has = V > 0
+    # random order: expected sums = k * group means; frac = where(V > 0, k / V, 0)
+    frac = np.zeros(len(V))
+    np.divide(k, V, out=frac, where=has)
+    # group totals once per group, then gathered per reader: sq = frac * tot_q, ...
     end = gi.start + gi.count
-    tot_q = (gi.cum_q[end] - gi.cum_q[gi.start])[group]
-    tot_w = (gi.cum_w[end] - gi.cum_w[gi.start])[group]
-    tot_s = (gi.cum_s[end] - gi.cum_s[gi.start])[group]
-    sq, sw, ss = frac * tot_q, frac * tot_w, frac * tot_s
+    sq = (gi.cum_q[end] - gi.cum_q[gi.start])[group]
+    sw = (gi.cum_w[end] - gi.cum_w[gi.start])[group]
+    ss = (gi.cum_s[end] - gi.cum_s[gi.start])[group]
+    sq *= frac
+    sw *= frac
+    ss *= frac
     if cur.any():
         kc = np.floor(k[cur]).astype(np.int64)
         s0 = start[cur]
@@ -126,12 +133,25 @@ def read(
         sw[cur] = gi.cum_w[s0 + kc] - gi.cum_w[s0]
         ss[cur] = gi.cum_s[s0 + kc] - gi.cum_s[s0]
         k[cur] = kc
-    info = io * om * sq
-    value = info + (1.0 - om) * sw - spam_penalty * ss
-    over = np.maximum(V - a, 0.0)
+    # info = io * om * sq
+    info = io * om
+    info *= sq
+    # value = info + (1 - om) * sw - spam_penalty * ss
+    value = np.subtract(1.0, om, out=om)
+    value *= sw
+    value += info
+    value -= spam_penalty * ss
+    # overflow = max(V - a, 0) / a; buried = where(V > 0, over / V, 0)
+    over = V - a
+    np.maximum(over, 0.0, out=over)
     overflow = over / a
-    with np.errstate(invalid="ignore", divide="ignore"):
-        buried = np.where(V > 0, over / V, 0.0)
-    relief = overload_relief[group]
-    utility = value - read_cost * k - overload_cost * (1.0 - relief) * np.log1p(overflow)
+    buried = np.zeros(len(V))
+    np.divide(over, V, out=buried, where=has)
+    # utility = value - read_cost * k - overload_cost * (1 - relief) * log1p(overflow)
+    relief = overload_relief[group]  # a gathered copy: safe to overwrite
+    np.subtract(1.0, relief, out=relief)
+    relief *= overload_cost
+    cost = relief * np.log1p(overflow)
+    utility = value - read_cost * k
+    utility -= cost
     return ReadResult(k, value, info, ss, overflow, buried, utility)
