@@ -171,7 +171,7 @@ class Dynamics(_Strict):
     wom_weight: float = Field(default=1.0, ge=0)  # acceptance *= exp(-wom_weight * heard)
     wom_memory: float = Field(default=0.98, ge=0, le=1)  # daily persistence of what was heard
     # 2. posting
-    answer_base: float = Field(default=0.25, ge=0, le=1)  # answerers' rate multiplier with no questions
+    answer_base: float = Field(default=0.05, ge=0, le=1)  # answerers' rate multiplier with no questions
     answer_halfsat: float = Field(default=1.0, gt=0)  # questions per answerer at half response
     chatter_contagion: float = Field(default=1.0, ge=0)  # chatter rate *= 1 + c * chatter share
     chatter_conversion: float = Field(default=0.003, ge=0, le=1)  # regulars turning chatter
@@ -247,7 +247,7 @@ _KNOWLEDGE_ROLES: dict[str, dict] = {
                   attention=_d(200.0, 0.0), taste=_d(0.7, 0.0), need=_d(0.0, 0.0),
                   wtp=_d(0.0, 0.0), threshold=_d(1.0, 0.0)),
     "expert": dict(quality=_d(0.85, 0.08), warmth=_d(0.3, 0.1), post_rate=_d(2.0, 0.6),
-                   attention=_d(40.0, 10.0), taste=_d(0.9, 0.05), need=_d(3.0, 0.8),
+                   attention=_d(40.0, 10.0), taste=_d(0.9, 0.05), need=_d(6.0, 1.5),
                    wtp=_d(200.0, 100.0), threshold=_d(0.5, 0.1)),
     "contributor": dict(quality=_d(0.6, 0.1), warmth=_d(0.4, 0.1), post_rate=_d(1.0, 0.4),
                         attention=_d(50.0, 15.0), taste=_d(0.75, 0.1), need=_d(8.0, 2.0),

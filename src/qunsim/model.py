@@ -481,7 +481,9 @@ class CommunityModel(mesa.Model):
             ar[valid] = st.role[a[valid]]
             newcomer = np.zeros(len(a), dtype=bool)
             newcomer[valid] = (self.steps - st.join_step[a[valid]]) <= self.p.newcomer_days
-            asking = valid & ((ar == Role.REGULAR) | newcomer) & ~msgs.spam
+            # questions come from regulars and from newcomers other than experts: experts
+            # answer, they do not ask (an all-expert group falls silent)
+            asking = valid & ((ar == Role.REGULAR) | (newcomer & (ar != Role.EXPERT))) & ~msgs.spam
             q = np.bincount(msgs.group[asking], minlength=G).astype(np.float64)
             chat = np.bincount(msgs.group[ar == Role.CHATTER], minlength=G).astype(np.float64)
             tot = np.bincount(msgs.group, minlength=G).astype(np.float64)
