@@ -684,7 +684,8 @@ class ReferenceModel(mesa.Model):
             tot[g] += 1
             if x.role == CHATTER:
                 chat[g] += 1
-            if (x.role == REGULAR or (t - x.join_step) <= self.p.newcomer_days) and not spam:
+            newcomer = (t - x.join_step) <= self.p.newcomer_days
+            if (x.role == REGULAR or (newcomer and x.role != EXPERT)) and not spam:
                 q[g] += 1
         for x in self.people:
             if x.status == ACTIVE and x.role in (EXPERT, CONTRIBUTOR):
