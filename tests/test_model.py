@@ -62,6 +62,9 @@ def test_remove_members_forced_and_owner_loss():
     assert m.state.leave_reason[owner] == LeaveReason.FORCED
     assert np.all(m.state.trust_s[tied] >= s_before + m.p.leader_loss - 1e-6)
     assert owner not in {a.index for a in m.agents}
+    m.step()
+    row = m.timeseries().iloc[-1]
+    assert row["leaves_forced"] == 1  # a removal between steps counts in the next day's row
     with pytest.raises(ValueError, match="unknown leave reason"):
         m.remove_members([1], reason="bored")
 

@@ -114,6 +114,13 @@ class CommunityModel(mesa.Model):
             model_reporters={k: partial(_latest, k) for k in MODEL_REPORTERS})
         self._record(ctx=None, rr=None, msgs_role=None, msgs_spam=None, readers=None)
         self.datacollector.collect(self)
+        self._reset_day_counters()
+
+    def _reset_day_counters(self) -> None:
+        # departures made between steps (an operator's remove_members) count in the next row
+        self._leaves_today[:] = 0
+        self._joins_today = 0
+        self._unhappy_today = []
 
     # ------------------------------------------------------------------ construction
     def _build_population(self, graph: nx.Graph | None) -> None:
@@ -320,10 +327,7 @@ class CommunityModel(mesa.Model):
     def step(self) -> None:
         st, p, rng = self.state, self.p, self.rng
         t = self.steps
-        self._leaves_today[:] = 0
-        self._joins_today = 0
-        self._unhappy_today = []
-        active0 = int((st.status == Status.ACTIVE).sum())
+        active0 = int(self.metrics.latest("active", 0))  # active at the end of yesterday
 
         # 1. arrivals (gates may record revenue in the day's context)
         ctx = K.StepContext(step=t, n=st.n, n_groups=self.n_groups)
@@ -554,6 +558,7 @@ class CommunityModel(mesa.Model):
             msgs_spam = msgs.spam
         self._record(ctx, rr, msgs_role, msgs_spam, ids, active0=active0)
         self.datacollector.collect(self)
+        self._reset_day_counters()
         if not (st.status == Status.ACTIVE).any():
             self.running = False
 
