@@ -57,7 +57,7 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, st
         verbose: bool = False) -> dict:
     """Three compositions over seeds; returns per-mix CIs and mix-vs-extreme differences."""
     seeds = seed_list(seeds, 6 if smoke else 12)
-    steps = steps or (240 if smoke else 365)
+    steps = steps or 365  # the all-expert community booms first and starves later
     t0 = time.time()
     runs = {}
     for name, comp in MIXES.items():
