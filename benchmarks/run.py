@@ -132,6 +132,43 @@ def bench_reference(n: int, warmup: int, steps: int) -> dict:
             "vectorized_member_steps_per_s": v["best"], "speedup": v["best"] / ref_rate}
 
 
+POLICY_SOURCES = ("gates_strict_in_lenient_out.toml", "activity_moderation.toml",
+                  "activity_operations.toml", "monetization_profit_sharing.toml",
+                  "monetization_ads.toml")
+
+
+def all_policies() -> dict:
+    """Every policy table of the example configs (gates, activity, monetization), as overrides."""
+    import tomllib
+
+    tables: dict = {}
+    for name in POLICY_SOURCES:
+        data = tomllib.loads((HERE.parent / "configs" / name).read_text())
+        for fam in ("gate", "activity", "monetization"):
+            for key, table in data.get(fam, {}).items():
+                tables[f"{fam}.{key}"] = table
+    tables["gate.activity_requirement"] = {"days": 14}
+    # the personalised chatter filter is the costlier of the two moderation modes
+    tables["activity.chatter_moderation"] = {**tables.get("activity.chatter_moderation", {}),
+                                             "mode": "personal"}
+    return tables
+
+
+def bench_policies(n: int, warmup: int, steps: int, repeat: int) -> dict:
+    """CPU cost per member-step with every policy family on, against the bare engine."""
+    import qunsim as qs
+
+    pol = all_policies()
+    out = {"size": n, "policies": sorted(pol)}
+    for label, extra in (("engine", {}), ("all_policies", pol)):
+        model = qs.CommunityModel(rng=1, **overrides(n, False), **extra)
+        for _ in range(warmup):
+            model.step()
+        out[f"{label}_member_steps_per_s"] = time_model(model, steps, repeat)["best"]
+    out["slowdown"] = out["engine_member_steps_per_s"] / out["all_policies_member_steps_per_s"]
+    return out
+
+
 def sweep_figures(smoke: bool) -> dict:
     if not (HERE / "sweep_bench.py").exists():
         return {}
@@ -176,6 +213,9 @@ def run(smoke: bool = False, steps: int | None = None, repeat: int | None = None
     ref = bench_reference(ref_size, 1, 1 if smoke else 2)
     log(f"reference at {ref_size:,}: {ref['reference_member_steps_per_s']:,.0f} member-steps per CPU s; "
         f"vectorized {ref['vectorized_member_steps_per_s']:,.0f}; speedup {ref['speedup']:.0f}x")
+    pol = bench_policies(ref_size, warmup, steps, repeat)
+    log(f"all policies on at {ref_size:,}: {pol['slowdown']:.2f}x the engine's cost per member-step "
+        f"({len(pol['policies'])} policies)")
     largest = per_size[str(sizes[-1])]
     rates = {k: v["member_steps_per_s"] for k, v in per_size.items()}
     cost = {k: 1e9 / v for k, v in rates.items()}
@@ -184,6 +224,8 @@ def run(smoke: bool = False, steps: int | None = None, repeat: int | None = None
         "ns_per_member_step": {k: round(v, 1) for k, v in cost.items()},
         "cost_ratio_largest_vs_smallest": round(cost[str(sizes[-1])] / cost[str(sizes[0])], 3),
         "speedup_vs_reference": round(ref["speedup"], 1),
+        "policy_slowdown": round(pol["slowdown"], 3),
+        "policies": {k: (round(v) if isinstance(v, float) else v) for k, v in pol.items()},
         "reference": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in ref.items()},
         "bytes_per_member": round(largest["bytes_per_member"], 1),
         "bytes_per_edge": round(largest["bytes_per_edge"], 2),
@@ -201,6 +243,7 @@ def run(smoke: bool = False, steps: int | None = None, repeat: int | None = None
             "flat_cost_1e4_to_1e6": out["cost_ratio_largest_vs_smallest"] <= 1.5,
             "bytes_per_member": out["bytes_per_member"] <= TARGETS["bytes_per_member"],
             "bytes_per_edge": out["bytes_per_edge"] <= TARGETS["bytes_per_edge"],
+            "policy_slowdown_at_most_1.5": out["policy_slowdown"] <= 1.5,
         }
     return out
 
