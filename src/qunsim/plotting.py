@@ -721,7 +721,7 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
     and the Gresham index, the leaving hazard of the best quarter of members over the worst
     quarter's (bottom; above 1, good money leaves faster). Across replicates the index is
     averaged on the log scale (geometric mean), as befits a ratio. Expert retention is left
-    out of a run until its first expert has joined (the series reports 0 there).
+    out of a run until its first expert has joined (the series reports 1 there: none lost).
 
     Parameters
     ----------
@@ -746,7 +746,7 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
     _band_plot(top, ts, "low_quality_share", OKABE_ITO["orange"], "low-quality messages\n(chatter + spam)",
                ci, scale=100)
     if "active_expert" in ts.columns:
-        # retention is undefined until an expert has joined (the series says 0): leave it out
+        # retention is undefined until an expert has joined (the series says 1): leave it out
         seen = ts.sort_values("step").groupby("run_id")["active_expert"].cummax()
         ts = ts.assign(expert_retention=ts["expert_retention"].where(seen.reindex(ts.index) > 0))
     _band_plot(top, ts, "expert_retention", ROLE_COLORS["expert"], "expert retention\n(active / ever joined)",
