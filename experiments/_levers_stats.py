@@ -6,11 +6,15 @@ same population, graph and founding members), so arms are compared by paired dif
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["paired_diff"]
+__all__ = ["paired_diff", "format_tests", "study_cli"]
 
 
 def paired_diff(runs: pd.DataFrame, arm_col: str, a, b, metric: str, level: float = 0.95) -> dict:
@@ -38,3 +42,25 @@ def paired_diff(runs: pd.DataFrame, arm_col: str, a, b, metric: str, level: floa
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * se)
     return {"diff": m, "lo": m - half, "hi": m + half, "p_greater": float(stats.t.sf(t, n - 1)),
             "p_less": float(stats.t.cdf(t, n - 1)), "n": n}
+
+
+def format_tests(tests: dict) -> list[str]:
+    """One report line per paired test: difference, 95% CI and both one-sided p-values.
+
+    >>> format_tests({"x": {"diff": 1.0, "lo": 0.5, "hi": 1.5, "p_less": 0.99, "p_greater": 0.01}})
+    ['  x: diff 1 [0.5, 1.5], p_less 0.99, p_greater 0.01']
+    """
+    return [f"  {k}: diff {d['diff']:.4g} [{d['lo']:.4g}, {d['hi']:.4g}], "
+            f"p_less {d['p_less']:.2g}, p_greater {d['p_greater']:.2g}" for k, d in tests.items()]
+
+
+def study_cli(doc: str, run: Callable, report: Callable[[dict], str], argv=None) -> int:
+    """The lever studies' shared command line: ``--smoke``, ``--replicates``, ``--steps``, ``--out``."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="small and fast (the test suite's size)")
+    ap.add_argument("--replicates", type=int, default=None)
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs" / "figures"))
+    a = ap.parse_args(argv)
+    print(report(run(a.smoke, a.replicates, a.steps, out=a.out)))
+    return 0

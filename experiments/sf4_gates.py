@@ -30,7 +30,6 @@ on one core) or ``--smoke`` (levels 0, 0.5, 1; 6 replicates x 120 days, ~10 s). 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -40,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _levers_stats import paired_diff  # noqa: E402
+from _levers_stats import format_tests, paired_diff, study_cli  # noqa: E402
 from _validation import mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
 
 import qunsim as qs  # noqa: E402
@@ -191,22 +190,13 @@ def _report(res: dict) -> str:
         lines.append(f"  s={s:.2f}: " + ", ".join(
             f"{m} {v['mean']:.4g} [{v['lo']:.4g}, {v['hi']:.4g}]" for m, v in st.items()
             if m in ("joined", "newcomer_hazard", "leave_hazard", "revenue_per_member", "mean_active")))
-    for k, d in res["tests"].items():
-        lines.append(f"  {k}: diff {d['diff']:.4g} [{d['lo']:.4g}, {d['hi']:.4g}], "
-                     f"p_less {d['p_less']:.2g}, p_greater {d['p_greater']:.2g}")
+    lines += format_tests(res["tests"])
     lines.append(f"  claim holds: {res['holds']}")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true", help="small and fast (the test suite's size)")
-    ap.add_argument("--replicates", type=int, default=None)
-    ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--out", default=str(ROOT / "docs" / "figures"))
-    a = ap.parse_args(argv)
-    print(_report(run(a.smoke, a.replicates, a.steps, out=a.out)))
-    return 0
+    return study_cli(__doc__, run, _report, argv)
 
 
 if __name__ == "__main__":

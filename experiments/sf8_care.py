@@ -24,7 +24,6 @@ replicates x 120 days, ~8 s). Writes ``docs/figures/sf8_care.png`` and ``sf8_car
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -34,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _levers_stats import paired_diff  # noqa: E402
+from _levers_stats import paired_diff, study_cli  # noqa: E402
 from _validation import mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
 
 import qunsim as qs  # noqa: E402
@@ -178,14 +177,7 @@ def _report(res: dict) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true", help="small and fast (the test suite's size)")
-    ap.add_argument("--replicates", type=int, default=None)
-    ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--out", default=str(ROOT / "docs" / "figures"))
-    a = ap.parse_args(argv)
-    print(_report(run(a.smoke, a.replicates, a.steps, out=a.out)))
-    return 0
+    return study_cli(__doc__, run, _report, argv)
 
 
 if __name__ == "__main__":
