@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-__all__ = [
+__all__ = ["study_main", "print_cells_and_effects",
     "mean_ci",
     "diff_ci",
     "wilson_ci",
@@ -151,3 +151,38 @@ def fmt_ci(r: dict, digits: int = 3) -> str:
     """``mean [lo, hi]`` of a :func:`mean_ci` or ``diff [lo, hi]`` of a :func:`diff_ci` result."""
     m = r.get("mean", r.get("diff", r.get("p")))
     return f"{m:.{digits}f} [{r['lo']:.{digits}f}, {r['hi']:.{digits}f}]"
+
+
+def print_cells_and_effects(res: dict) -> None:
+    """Print a study's per-condition estimates and its effects (with one-sided p-values)."""
+    cells = res.get("cells", res.get("conditions", {}))
+    width = max((len(n) for n in cells), default=0) + 2
+    for n, st in cells.items():
+        print(f"{n:{width}s}" + "  ".join(f"{k}={fmt_ci(v, 2)}" for k, v in st.items()))
+    for k, v in res.get("effects", {}).items():
+        extra = f"  p>={v['p_greater']:.3g} p<={v['p_less']:.3g}" if "p_greater" in v else ""
+        print(f"{k}: {fmt_ci(v, 3)}{extra}")
+
+
+def study_main(doc: str, run, report=print_cells_and_effects, *, drop: Sequence[str] = (),
+               steps: bool = False, seeds_flag: str = "--seeds") -> None:
+    """The validation studies' shared command line: ``--smoke``, ``--seeds`` (or the study's
+    own name for it), optionally ``--steps``, ``--out`` and ``--json`` (keys in ``drop`` are
+    left out of the JSON)."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="small, fast version (the tests' size)")
+    ap.add_argument(seeds_flag, dest="seeds", type=int, default=None, help="replicates")
+    if steps:
+        ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("docs/figures"))
+    ap.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
+    a = ap.parse_args()
+    kw = {"steps": a.steps} if steps else {}
+    res = run(smoke=a.smoke, seeds=a.seeds, out=a.out, verbose=True, **kw)
+    report(res)
+    if a.json:
+        a.json.write_text(json.dumps({k: v for k, v in res.items() if k not in drop}, indent=1))
+    print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")

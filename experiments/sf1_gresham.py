@@ -25,8 +25,6 @@ Run: ``python experiments/sf1_gresham.py`` (full: 10 seeds × 730 days) or ``--s
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -34,7 +32,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _validation import diff_ci, fmt_ci, leave_hazard, mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
+from _validation import (  # noqa: E402
+    diff_ci,
+    leave_hazard,
+    mean_ci,
+    print_cells_and_effects,
+    savefig,
+    seed_list,
+    setup_matplotlib,
+    study_main,
+)
 
 import qunsim as qs  # noqa: E402
 
@@ -200,23 +207,13 @@ def _figure(runs, summary, steps, out: Path) -> Path:
     return savefig(fig, out, FIGURE)
 
 
-def _main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--seeds", type=int, default=None)
-    ap.add_argument("--out", type=Path, default=Path("docs/figures"))
-    ap.add_argument("--json", type=Path, default=None)
-    a = ap.parse_args()
-    res = run(smoke=a.smoke, seeds=a.seeds, out=a.out, verbose=True)
-    for n, s in res["conditions"].items():
-        print(f"{n:14s} " + "  ".join(f"{k}={fmt_ci(v, 2)}" for k, v in s.items()))
-    for k, v in res["effects"].items():
-        print(f"{k}: {fmt_ci(v, 3)}  p>={v['p_greater']:.3g} p<={v['p_less']:.3g}")
+def _report(res: dict) -> None:
+    print_cells_and_effects(res)
     print("pooled expert/chatter hazard ratio (chatty):", res["hazard_ratio_chatty"])
-    if a.json:
-        a.json.write_text(json.dumps({k: v for k, v in res.items() if k != "runs"}, indent=1))
-    print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")
 
+
+def _main() -> None:
+    study_main(__doc__, run, _report, drop=("runs",))
 
 if __name__ == "__main__":
     _main()

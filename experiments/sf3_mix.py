@@ -17,8 +17,6 @@ Run: ``python experiments/sf3_mix.py`` (full: 12 seeds × 365 days) or ``--smoke
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _validation import diff_ci, fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
+from _validation import diff_ci, mean_ci, savefig, seed_list, setup_matplotlib, study_main  # noqa: E402
 
 import qunsim as qs  # noqa: E402
 
@@ -103,22 +101,7 @@ def _figure(runs, cells, steps, out: Path) -> Path:
 
 
 def _main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--seeds", type=int, default=None)
-    ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--out", type=Path, default=Path("docs/figures"))
-    ap.add_argument("--json", type=Path, default=None)
-    a = ap.parse_args()
-    res = run(smoke=a.smoke, seeds=a.seeds, out=a.out, steps=a.steps, verbose=True)
-    for n, s in res["cells"].items():
-        print(f"{n:14s} " + "  ".join(f"{k}={fmt_ci(v, 2)}" for k, v in s.items()))
-    for k, v in res["effects"].items():
-        print(f"{k}: {fmt_ci(v, 3)}  p>={v['p_greater']:.3g} p<={v['p_less']:.3g}")
-    if a.json:
-        a.json.write_text(json.dumps(res, indent=1))
-    print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")
-
+    study_main(__doc__, run, steps=True)
 
 if __name__ == "__main__":
     _main()

@@ -21,9 +21,7 @@ Run: ``python experiments/sf6_soul_figure.py`` (full: 12 seeds, R = 300, H = 120
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _validation import diff_ci, fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib  # noqa: E402
+from _validation import diff_ci, mean_ci, savefig, seed_list, setup_matplotlib, study_main  # noqa: E402
 
 import qunsim as qs  # noqa: E402
 
@@ -139,21 +137,7 @@ def _figure(runs, cells, R, out: Path) -> Path:
 
 
 def _main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--seeds", type=int, default=None)
-    ap.add_argument("--out", type=Path, default=Path("docs/figures"))
-    ap.add_argument("--json", type=Path, default=None)
-    a = ap.parse_args()
-    res = run(smoke=a.smoke, seeds=a.seeds, out=a.out, verbose=True)
-    for n, s in res["cells"].items():
-        print(f"{n:8s} " + "  ".join(f"{k}={fmt_ci(v, 3)}" for k, v in s.items()))
-    for k, v in res["effects"].items():
-        print(f"{k}: {fmt_ci(v, 3)}  p>={v['p_greater']:.3g}")
-    if a.json:
-        a.json.write_text(json.dumps(res, indent=1))
-    print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")
-
+    study_main(__doc__, run)
 
 if __name__ == "__main__":
     _main()

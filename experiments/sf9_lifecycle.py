@@ -14,8 +14,6 @@ Run: ``python experiments/sf9_lifecycle.py`` (full: 20 seeds × 730 days) or ``-
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _validation import fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib, wilson_ci  # noqa: E402
+from _validation import fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib, study_main, wilson_ci  # noqa: E402
 
 import qunsim as qs  # noqa: E402
 
@@ -136,24 +134,17 @@ def _figure(runs, res, steps, out: Path) -> Path:
     return savefig(fig, out, FIGURE)
 
 
-def _main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--seeds", type=int, default=None)
-    ap.add_argument("--out", type=Path, default=Path("docs/figures"))
-    ap.add_argument("--json", type=Path, default=None)
-    a = ap.parse_args()
-    res = run(smoke=a.smoke, seeds=a.seeds, out=a.out, verbose=True)
+def _report(res: dict) -> None:
     sh = res["share_all_four_in_order"]
     print(f"all four phases in order: {sh['p']:.2f} [{sh['lo']:.2f}, {sh['hi']:.2f}] of {sh['n']} seeds")
     for p, v in res["phase_start_day"].items():
         print(f"  {p} starts on day {fmt_ci(v, 0)}")
     print("peak active", fmt_ci(res["peak_active"], 0), "on day", fmt_ci(res["peak_day"], 0),
           "final", fmt_ci(res["final_active"], 0))
-    if a.json:
-        a.json.write_text(json.dumps(res, indent=1))
-    print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")
 
+
+def _main() -> None:
+    study_main(__doc__, run, _report)
 
 if __name__ == "__main__":
     _main()

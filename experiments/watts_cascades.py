@@ -19,8 +19,6 @@ Run: ``python experiments/watts_cascades.py`` (full: N = 10,000, z = 1..10 by 0.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _validation import mean_ci, savefig, setup_matplotlib, wilson_ci  # noqa: E402
+from _validation import mean_ci, savefig, setup_matplotlib, study_main, wilson_ci  # noqa: E402
 
 import qunsim as qs  # noqa: E402
 from qunsim.config import ROLE_NAMES  # noqa: E402
@@ -165,17 +163,7 @@ def _figure(res: dict, out: Path) -> Path:
 
 
 def _main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true", help="small, fast version")
-    ap.add_argument("--reps", type=int, default=None, help="realisations per mean degree")
-    ap.add_argument("--out", type=Path, default=Path("docs/figures"))
-    ap.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
-    a = ap.parse_args()
-    res = run(smoke=a.smoke, seeds=a.reps, out=a.out, verbose=True)
-    if a.json:
-        a.json.write_text(json.dumps({k: v for k, v in res.items() if k != "raw"}, indent=1))
-    print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")
-
+    study_main(__doc__, run, lambda res: None, drop=("raw",), seeds_flag="--reps")
 
 if __name__ == "__main__":
     _main()
