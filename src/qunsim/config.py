@@ -74,10 +74,6 @@ class Dist(_Strict):
         return v
 
 
-def _dist_field(v: Any) -> Any:
-    return Dist._coerce(v)
-
-
 class RoleParams(_Strict):
     """Per-role attribute distributions (DESIGN §2.1)."""
 
@@ -90,7 +86,7 @@ class RoleParams(_Strict):
     wtp: Dist  # willingness to pay (currency units)
     threshold: Dist  # contagion threshold phi, [0,1]
 
-    _coerce = field_validator("*", mode="before")(lambda cls, v: _dist_field(v))
+    _coerce = field_validator("*", mode="before")(lambda cls, v: Dist._coerce(v))
 
     @field_validator("quality", "warmth", "taste", "threshold")
     @classmethod

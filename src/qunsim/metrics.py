@@ -156,10 +156,6 @@ def lifecycle_phases(active: np.ndarray, window: int = 30, grow: float = 0.3,
     return np.array([PHASES[c] for c in code], dtype=object)
 
 
-def phase_code(name: str) -> int:
-    return PHASES.index(name)
-
-
 class MetricsCollector:
     """Holds one dict of metrics per step; ``frame()`` gives the tidy time series."""
 

@@ -18,7 +18,7 @@ and the model's generator; they never touch global random state.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -225,7 +225,3 @@ def build_policies(data: dict) -> dict[str, list[Policy]]:
             out[family].append(cls(cls.Params.model_validate(params)))
     return out
 
-
-def describe(policy: Policy) -> dict[str, Any]:
-    return {"family": policy.family, "key": policy.key, "class": type(policy).__qualname__,
-            **policy.params.model_dump()}
