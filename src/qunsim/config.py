@@ -27,9 +27,17 @@ import json
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "Config",
@@ -39,6 +47,9 @@ __all__ = [
     "deep_merge",
     "dump_toml",
     "ROLE_NAMES",
+    "Bounds",
+    "declared_bounds",
+    "LIMITS",
 ]
 
 ROLE_NAMES = ("owner", "expert", "contributor", "regular", "chatter", "spammer", "moderator")
@@ -48,11 +59,119 @@ class ConfigError(ValueError):
     """A config (file, override or dict) does not validate. The message is one paragraph."""
 
 
+# --------------------------------------------------------------------------------------
+# limits: sizes and rates beyond which a run cannot fit in memory (or numpy cannot draw it).
+# Each is declared on its key below (``le=``); the errors name the key and the limit.
+
+MAX_POPULATION = 10_000_000  # community.n_seed + community.n_prospects (people in the model)
+MAX_EDGES = 100_000_000  # social ties: population x network.mean_degree / 2
+MAX_GROUPS = 10_000  # community.n_groups, community.n_leaders, network.blocks
+MAX_STEPS = 100_000  # run.steps and every count of days (274 years)
+MAX_DAILY_RATE = 1_000  # posts, invitations or ads a day by one member (or in one group)
+MAX_INFLOW = 1_000_000  # exogenous exposures a day
+MAX_REACH = 100_000  # prospects one unhappy leaver reaches (word of mouth online)
+MAX_ATTENTION = 100_000  # messages a member reads in full a day
+MAX_MAGNITUDE = 1e9  # any other number (weights, costs, money, evidence): |x| <= 1e9
+
+LIMITS = {
+    "population": MAX_POPULATION,
+    "edges": MAX_EDGES,
+    "groups": MAX_GROUPS,
+    "steps": MAX_STEPS,
+    "daily_rate": MAX_DAILY_RATE,
+    "inflow": MAX_INFLOW,
+    "reach": MAX_REACH,
+    "attention": MAX_ATTENTION,
+    "magnitude": MAX_MAGNITUDE,
+}
+"""The size limits, by name (see docs/api.md, "Validation")."""
+
+
+class Bounds(NamedTuple):
+    """The declared range of a numeric key: ``lo`` (open if ``lo_open``) to ``hi``."""
+
+    type: type
+    lo: float
+    lo_open: bool
+    hi: float
+    hi_open: bool
+
+    def __contains__(self, x: float) -> bool:
+        above = x > self.lo if self.lo_open else x >= self.lo
+        below = x < self.hi if self.hi_open else x <= self.hi
+        return above and below
+
+
+def declared_bounds(model: type[BaseModel]) -> dict[str, Bounds]:
+    """The range of every int or float field of a pydantic model, as declared.
+
+    A field without an upper (lower) bound gets ``MAX_MAGNITUDE`` (``-MAX_MAGNITUDE``): no
+    number in a config is unbounded and none is infinite or NaN. Tests draw their valid and
+    invalid values from these ranges.
+
+    Examples
+    --------
+    >>> declared_bounds(Dynamics)["inflow_halflife"]
+    Bounds(type=<class 'float'>, lo=0, lo_open=True, hi=1000000000.0, hi_open=False)
+    """
+    out = {}
+    for name, f in model.model_fields.items():
+        if f.annotation not in (int, float):
+            continue
+        lo, lo_open, hi, hi_open = -MAX_MAGNITUDE, False, MAX_MAGNITUDE, False
+        for m in f.metadata:
+            if getattr(m, "ge", None) is not None:
+                lo, lo_open = m.ge, False
+            if getattr(m, "gt", None) is not None:
+                lo, lo_open = m.gt, True
+            if getattr(m, "le", None) is not None:
+                hi, hi_open = m.le, False
+            if getattr(m, "lt", None) is not None:
+                hi, hi_open = m.lt, True
+        out[name] = Bounds(f.annotation, lo, lo_open, hi, hi_open)
+    return out
+
+
+def _fmt_limit(x: float) -> str:
+    return f"{x:g}" if isinstance(x, float) and not x.is_integer() else f"{int(x)}"
+
+
+def check_magnitude(cls: type[BaseModel], v: Any, info: ValidationInfo) -> Any:
+    """Field validator: a number without its own declared bound stays within MAX_MAGNITUDE."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        b = declared_bounds(cls).get(info.field_name)
+        if b is not None and v not in b:
+            raise ValueError(f"must be between {_fmt_limit(b.lo)} and {_fmt_limit(b.hi)} "
+                             f"(qunsim's limit for a number without a declared range)")
+    return v
+
+
+class KeyedError(ValueError):
+    """A validation error about a key other than the one being validated (cross-field)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
+# strict: no bool for a number, no string for a number (TOML integers are fine for floats);
+# finite: inf and nan are refused everywhere (no key documents them).
+STRICT = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True, allow_inf_nan=False)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = STRICT
+
+    _magnitude = field_validator("*", mode="after")(classmethod(check_magnitude))
 
 
-Unit = Field(ge=0.0, le=1.0)
+def check_text(v: str) -> str:
+    """A string a config may hold: any Unicode text that UTF-8 (and so TOML) can store."""
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)") from None
+    return v
 
 
 class Dist(_Strict):
@@ -88,6 +207,15 @@ class RoleParams(_Strict):
 
     _coerce = field_validator("*", mode="before")(lambda cls, v: Dist._coerce(v))
 
+    @field_validator("post_rate", "attention")
+    @classmethod
+    def _rate_limit(cls, d: Dist, info: ValidationInfo) -> Dist:
+        limit = MAX_DAILY_RATE if info.field_name == "post_rate" else MAX_ATTENTION
+        for part in ("mean", "sd"):
+            if getattr(d, part) > limit:
+                raise ValueError(f"{part} must be at most {limit} (a day, per member)")
+        return d
+
     @field_validator("quality", "warmth", "taste", "threshold")
     @classmethod
     def _unit_mean(cls, d: Dist) -> Dist:
@@ -121,17 +249,40 @@ class Community(_Strict):
 
     name: str = "community"
     goal: Literal["knowledge", "social"] = "knowledge"
-    n_seed: int = Field(default=50, ge=1)  # initial (invited) members, the owner included
-    n_prospects: int = Field(default=20_000, ge=0)  # people outside who can join
-    n_groups: int = Field(default=1, ge=1)
-    group_cap: int = Field(default=500, ge=2)  # members per group; a full community opens a new group
+    n_seed: int = Field(default=50, ge=1, le=MAX_POPULATION)  # initial (invited) members, the owner included
+    n_prospects: int = Field(default=20_000, ge=0, le=MAX_POPULATION)  # people outside who can join
+    n_groups: int = Field(default=1, ge=1, le=MAX_GROUPS)
+    group_cap: int = Field(default=500, ge=2, le=MAX_POPULATION)  # members per group; a full community opens a new group
     structure: Literal["pyramid", "ring"] = "pyramid"
-    n_leaders: int = Field(default=4, ge=1)  # ring structure: balanced leaders
+    n_leaders: int = Field(default=4, ge=1, le=MAX_GROUPS)  # ring structure: balanced leaders
     leader_tie_share: float = Field(default=0.8, ge=0, le=1)  # share of seed members tied to a leader
     chatter_share: float = Field(default=0.05, ge=0, le=1)
     spammer_share: float = Field(default=0.0, ge=0, le=1)
-    moderators: int = Field(default=0, ge=0)
+    moderators: int = Field(default=0, ge=0, le=MAX_POPULATION)
     composition: Composition = Composition()
+
+    @field_validator("name")
+    @classmethod
+    def _writable(cls, v: str) -> str:
+        return check_text(v)
+
+    @field_validator("n_prospects")
+    @classmethod
+    def _population(cls, v: int, info: ValidationInfo) -> int:
+        n = v + info.data.get("n_seed", 0)
+        if n > MAX_POPULATION:
+            raise ValueError(f"must keep n_seed + n_prospects at most {MAX_POPULATION} (the population "
+                             f"limit; n_seed is {info.data.get('n_seed')})")
+        return v
+
+    @field_validator("group_cap")
+    @classmethod
+    def _slots(cls, v: int, info: ValidationInfo) -> int:
+        g = info.data.get("n_groups", 1)
+        if v * g > MAX_POPULATION:
+            raise ValueError(f"must keep group_cap x n_groups at most {MAX_POPULATION} (the population "
+                             f"limit; n_groups is {g})")
+        return v
 
     @field_validator("spammer_share")
     @classmethod
@@ -145,34 +296,39 @@ class Network(_Strict):
     """The social graph over members and prospects."""
 
     kind: Literal["er", "ws", "ba", "sbm", "edgelist"] = "er"
-    mean_degree: float = Field(default=10.0, gt=0)
+    mean_degree: float = Field(default=10.0, gt=0, le=1_000)
     rewire: float = Field(default=0.1, ge=0, le=1)  # Watts–Strogatz rewiring probability
-    blocks: int = Field(default=4, ge=1)  # stochastic block model: number of blocks
+    blocks: int = Field(default=4, ge=1, le=MAX_GROUPS)  # stochastic block model: number of blocks
     assortativity: float = Field(default=0.8, ge=0, le=1)  # SBM: share of a node's ties inside its block
     path: str = ""  # edge-list file (two or three whitespace-separated columns: u v [weight])
     initial_tie: float = Field(default=0.2, ge=0, le=1)  # tie strength of pre-existing ties
+
+    @field_validator("path")
+    @classmethod
+    def _writable(cls, v: str) -> str:
+        return check_text(v)
 
 
 class Dynamics(_Strict):
     """Rates and weights of the daily step (DESIGN §2.2). See docs/model.md for the equations."""
 
     # 1. arrivals
-    inflow: float = Field(default=3.0, ge=0)  # exogenous exposures a day at t = 0
+    inflow: float = Field(default=3.0, ge=0, le=MAX_INFLOW)  # exogenous exposures a day at t = 0
     inflow_halflife: float = Field(default=240.0, gt=0)  # days for exogenous exposure to halve
     inflow_ramp: float = Field(default=60.0, ge=0)  # days for content channels to build their audience
     accept: float = Field(default=0.6, ge=0, le=1)  # a prospect's base chance to join when exposed
-    referral_rate: float = Field(default=0.05, ge=0)  # invitations a day by a trusting member
+    referral_rate: float = Field(default=0.05, ge=0, le=MAX_DAILY_RATE)  # invitations a day by a trusting member
     referral_trust: float = Field(default=0.8, ge=0, le=1)  # trust needed to invite
-    wom_reach: float = Field(default=6.0, ge=0)  # prospects an unhappy leaver reaches
+    wom_reach: float = Field(default=6.0, ge=0, le=MAX_REACH)  # prospects an unhappy leaver reaches
     wom_weight: float = Field(default=1.0, ge=0)  # acceptance *= exp(-wom_weight * heard)
     wom_memory: float = Field(default=0.98, ge=0, le=1)  # daily persistence of what was heard
     # 2. posting
     answer_base: float = Field(default=0.05, ge=0, le=1)  # answerers' rate multiplier with no questions
     answer_halfsat: float = Field(default=1.0, gt=0)  # questions per answerer at half response
-    chatter_contagion: float = Field(default=1.0, ge=0)  # chatter rate *= 1 + c * chatter share
+    chatter_contagion: float = Field(default=1.0, ge=0, le=MAX_DAILY_RATE)  # chatter rate *= 1 + c * chatter share
     chatter_conversion: float = Field(default=0.003, ge=0, le=1)  # regulars turning chatter
     reply_reward: float = Field(default=0.3, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
-    newcomer_days: int = Field(default=14, ge=0)
+    newcomer_days: int = Field(default=14, ge=0, le=MAX_STEPS)
     message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's
     # 4. reading
     spam_penalty: float = Field(default=0.5, ge=0)  # cost of reading one spam message
@@ -204,13 +360,13 @@ class Dynamics(_Strict):
     commit_ties: float = Field(default=0.2, ge=0)  # per strong tie
     commit_identity: float = Field(default=1.0, ge=0)  # trust x (1/2 + 1/2 [tied to a leader])
     contagion: bool = True  # threshold contagion on ties
-    contagion_window: int = Field(default=30, ge=0)  # only departures this recent count; 0 = all (Watts)
+    contagion_window: int = Field(default=30, ge=0, le=MAX_STEPS)  # only departures this recent count; 0 = all (Watts)
     habituation: float = Field(default=0.8, ge=0)  # need grows by this share per year of tenure
-    grace_days: int = Field(default=7, ge=0)  # newcomers do not leave for dissatisfaction before this
+    grace_days: int = Field(default=7, ge=0, le=MAX_STEPS)  # newcomers do not leave for dissatisfaction before this
 
 
 class Run(_Strict):
-    steps: int = Field(default=730, ge=0)
+    steps: int = Field(default=730, ge=0, le=MAX_STEPS)
     agent_views: bool = True  # keep a mesa.Agent view per active member in model.agents
 
 
@@ -231,6 +387,16 @@ class ScenarioModel(_Strict):
         if unknown:
             raise ValueError(f"unknown role(s) {unknown}; expected some of {list(ROLE_NAMES)}")
         return v
+
+    @model_validator(mode="after")
+    def _edges(self) -> ScenarioModel:
+        n = self.community.n_seed + self.community.n_prospects
+        edges = n * self.network.mean_degree / 2
+        if edges > MAX_EDGES:
+            raise KeyedError("network.mean_degree", (
+                f"must keep population x mean_degree / 2 at most {MAX_EDGES} (the social-tie limit), "
+                f"got {n} x {self.network.mean_degree:g} / 2 = {edges:.3g}"))
+        return self
 
 
 def _d(mean: float, sd: float) -> dict:
@@ -318,7 +484,10 @@ def format_validation_error(err: ValidationError, source: str, prefix: str = "")
         loc = ".".join(str(p) for p in (prefix.split(".") if prefix else []) + list(e["loc"]))
         what = _fmt_msg(e["msg"])
         found = e.get("input")
-        if e["type"] == "extra_forbidden":
+        keyed = (e.get("ctx") or {}).get("error")
+        if isinstance(keyed, KeyedError):
+            parts.append(f"`{'.'.join(p for p in (prefix, keyed.key) if p)}` {keyed}")
+        elif e["type"] == "extra_forbidden":
             parts.append(f"`{loc}` {what}")
         elif e["type"] == "missing":
             parts.append(f"`{loc}` is required")

@@ -83,8 +83,8 @@ class SpamModeration(_Daily, ActivityPolicy):
     class Params(PolicyParams):
         precision: float = Field(default=0.9, ge=0, le=1)
         false_positive: float = Field(default=0.0, ge=0, le=1)
-        ban_after: int = Field(default=3, ge=1)
-        warnings: int = Field(default=0, ge=0)
+        ban_after: int = Field(default=3, ge=1, le=10_000)  # strikes are counted in int16
+        warnings: int = Field(default=0, ge=0, le=10_000)
         deterrence: float = Field(default=0.5, ge=0, le=1)
 
     def on_posting(self, model, ctx, rng):

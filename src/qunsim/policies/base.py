@@ -21,7 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 if TYPE_CHECKING:  # pragma: no cover
     from qunsim.kernels import StepContext
@@ -42,9 +42,21 @@ __all__ = [
 
 
 class PolicyParams(BaseModel):
-    """Base of every policy's parameter model: unknown keys are errors."""
+    """Base of every policy's parameter model.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Unknown keys are errors; types are strict (no ``true`` for a number, no ``"0.3"`` for a
+    number); inf and nan are refused; a number without its own declared range stays within
+    ``qunsim.config.MAX_MAGNITUDE``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _magnitude(cls, v, info):
+        from qunsim.config import check_magnitude
+
+        return check_magnitude(cls, v, info)
 
 
 class Policy:

@@ -368,7 +368,7 @@ class Ads(MonetizationPolicy):
     primary = "per_day"
 
     class Params(PolicyParams):
-        per_day: float = Field(default=1.0, ge=0)  # ad posts per group per day (Poisson mean)
+        per_day: float = Field(default=1.0, ge=0, le=1_000)  # ad posts per group per day (Poisson mean)
         rate: float = Field(default=0.05, ge=0)  # revenue per impression at precision 1
         quality: float = Field(default=0.02, ge=0, le=1)
         annoyance: float = Field(default=0.05, ge=0)  # negative trust evidence per impression
