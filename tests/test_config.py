@@ -35,7 +35,8 @@ def test_social_goal_changes_tastes():
     ({"roles": {"expert": {"quality": {"mean": 0.5, "sd": 0.9}}}}, "roles.expert.quality"),
     ({"gate": {"nonesuch": {}}}, "gate.nonesuch"),
     ({"gate": {"interest": {"precision": 2}}}, "gate.interest.precision"),
-    ({"activity": {"x": {"class": "no.such.module:Thing"}}}, "activity.x.class"),
+    ({"activity": {"x": {"class": "no such module:Thing"}}}, "activity.x.class"),
+    ({"activity": {"x": {"class": 3}}}, "activity.x.class"),
 ])
 def test_bad_values_name_the_key(bad, key):
     with pytest.raises(ConfigError) as e:

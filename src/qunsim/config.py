@@ -680,7 +680,7 @@ def _toml_value(v: Any) -> str:
             return "nan"
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return _toml_string(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
@@ -690,8 +690,32 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v))
 
 
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+                 "\r": "\\r"}
+
+
+def _toml_string(v: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters (DEL too) escaped.
+
+    Other Unicode is written as is (the file is UTF-8). A lone surrogate cannot be stored in
+    TOML at all: ``ValueError``.
+    """
+    check_text(v)
+    out = []
+    for ch in v:
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def _toml_key(k: str) -> str:
-    return k if k.replace("_", "").replace("-", "").isalnum() else json.dumps(k)
+    """A bare key if TOML allows it (ASCII letters, digits, ``_``, ``-``), else a quoted key."""
+    bare = bool(k) and all(c.isascii() and (c.isalnum() or c in "_-") for c in k)
+    return k if bare else _toml_string(str(k))
 
 
 def dump_toml(data: dict, _prefix: str = "") -> str:

@@ -103,7 +103,7 @@ class CommunityModel(mesa.Model):
         self._joins_today = 0
         self._labels: list | None = None
         self._build_population(graph)
-        self.policies = build_policies(cfg.to_dict())
+        self.policies = build_policies(cfg)  # imports user classes (plug-ins), if any
         for fam in self.policies.values():
             for pol in fam:
                 pol.setup(self)

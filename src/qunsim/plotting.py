@@ -1573,7 +1573,8 @@ def plot_run_dir(run_dir: str | Path, out_dir: str | Path | None = None,
     anyone) and, for communities of at most ``max_nodes`` members, a network snapshot. The
     snapshot needs the graph, which a run directory does not store: the run is replayed from
     its ``config.toml`` and seed (same config + seed = same run) up to the day drawn, and the
-    snapshot is skipped if the replay does not match the saved time series.
+    snapshot is skipped if the replay does not match the saved time series, and when the
+    config names a user policy class (replaying would run its code; plotting never does).
 
     Parameters
     ----------
@@ -1620,10 +1621,11 @@ def network_snapshot(res: Any, max_nodes: int = 1500) -> tuple[nx.Graph, int, st
     that day, the seed is unknown, or the replay does not reproduce the saved time series.
     """
     from qunsim.model import CommunityModel
+    from qunsim.policies import user_classes
 
     ts = res.timeseries
-    if res.seed is None or not len(ts):
-        return None
+    if res.seed is None or not len(ts) or user_classes(res.config):
+        return None  # (replaying a run with plug-in policies would run their code: plots never do)
     last = int(ts["step"].max())
     final = int(ts.loc[ts["step"] == last, "active"].iloc[0])
     if final >= 30:

@@ -21,8 +21,11 @@ from qunsim.policies.base import (
     Policy,
     PolicyParams,
     build_policies,
+    plugin_classes,
+    plugin_fingerprints,
     register,
     resolve_class,
+    user_classes,
     validate_policy_tables,
 )
 from qunsim.policies.gates import (
@@ -45,6 +48,9 @@ __all__ = [
     "resolve_class",
     "validate_policy_tables",
     "build_policies",
+    "plugin_classes",
+    "plugin_fingerprints",
+    "user_classes",
     "InterestGate",
     "IdentityGate",
     "FeeGate",
