@@ -395,8 +395,16 @@ def read_edgelist(path: str | Path) -> tuple[int, np.ndarray, np.ndarray, np.nda
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"invalid config: `network.path` edge-list file {str(p)!r} not found")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"invalid edge list ({p}): not a UTF-8 text file (byte {e.start} "
+                          f"cannot be decoded)") from None
+    except OSError as e:
+        raise ConfigError(f"invalid config: `network.path` edge-list file {str(p)!r} cannot be "
+                          f"read: {e.strerror or e}") from None
     us, vs, ws = [], [], []
-    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +18,11 @@ import pandas as pd
 from qunsim.config import Config, load_config
 from qunsim.metrics import summarize
 
-__all__ = ["RunResult", "simulate", "save_run", "load_run"]
+__all__ = ["RunResult", "simulate", "save_run", "load_run", "staged_run_dir", "RUN_FILES"]
+
+RUN_FILES = ("timeseries.parquet", "members.parquet", "summary.json", "config.toml")
+"""The files of a run directory (``qunsim run --out``); ``figures/`` may be there too."""
+_RUN_OUTPUTS = frozenset(RUN_FILES) | {"figures"}
 
 
 @dataclass
@@ -68,23 +78,114 @@ def simulate(config: Config | str | Path | dict | None = None, *, rng: Any = Non
     return RunResult(ts, members, summarize(ts, members), cfg, model.seed)
 
 
-def save_run(res: RunResult, out: str | Path) -> Path:
-    """Write ``timeseries.parquet``, ``members.parquet``, ``summary.json`` and ``config.toml``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+def save_run(res: RunResult, out: str | Path, *, replace: bool = False) -> Path:
+    """Write ``timeseries.parquet``, ``members.parquet``, ``summary.json`` and ``config.toml``.
+
+    The files are written into a temporary sibling of ``out`` and renamed into place only when
+    all are complete, so a failure part-way (a full disk, an interrupt) leaves no half-written
+    run and never damages a run already at ``out``.
+
+    Parameters
+    ----------
+    res : RunResult
+    out : directory to create (or an empty one).
+    replace : if ``out`` already holds a run, replace it (once the new one is complete). Files
+        in it that are not run outputs (say ``notes.txt``) are carried over.
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` is not empty and ``replace`` is False, or it holds something other than a run.
+    OSError
+        the directory cannot be written (the error names the path).
+    """
+    with staged_run_dir(out, replace=replace) as tmp:
+        _write_run(res, tmp)
+    return Path(out)
+
+
+def _write_run(res: RunResult, out: Path) -> None:
     res.timeseries.to_parquet(out / "timeseries.parquet", index=False)
     res.members.to_parquet(out / "members.parquet", index=False)
-    (out / "summary.json").write_text(json.dumps({"seed": res.seed, **res.summary, **res.meta}, indent=2))
-    (out / "config.toml").write_text(res.config.to_toml())
-    return out
+    (out / "summary.json").write_text(json.dumps({"seed": res.seed, **res.summary, **res.meta}, indent=2),
+                                      encoding="utf-8")
+    (out / "config.toml").write_text(res.config.to_toml(), encoding="utf-8")
+
+
+def _holds_run(d: Path) -> bool:
+    return (d / "summary.json").is_file() or (d / "config.toml").is_file()
+
+
+def check_run_dir_writable(out: str | Path, *, replace: bool = False) -> None:
+    """Raise ``FileExistsError``/``NotADirectoryError`` now if :func:`save_run` would refuse ``out``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", str(out))
+    for up in Path(os.path.abspath(out)).parents:  # the nearest existing ancestor must be a directory
+        if up.exists():
+            if not up.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, f"cannot be created: {up} is not a directory", str(out))
+            break
+    if out.is_dir() and any(out.iterdir()):
+        if not replace:
+            raise FileExistsError(errno.EEXIST, "directory is not empty (pass --force / replace=True "
+                                                "to replace the run in it)", str(out))
+        if not _holds_run(out):
+            raise FileExistsError(errno.EEXIST, "directory is not empty and holds no qunsim run; "
+                                                "refusing to replace it", str(out))
+
+
+@contextlib.contextmanager
+def staged_run_dir(out: str | Path, *, replace: bool = False) -> Iterator[Path]:
+    """Yield a fresh temporary sibling of ``out``; on success it becomes ``out``.
+
+    If the block raises, the temporary directory is removed and ``out`` is untouched. With
+    ``replace``, an existing run at ``out`` is swapped out only after the block completes
+    (entries that are not run outputs are copied into the new run first) and then deleted.
+    """
+    out = Path(os.path.abspath(out))
+    check_run_dir_writable(out, replace=replace)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        _commit(tmp, out, replace)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _commit(tmp: Path, out: Path, replace: bool) -> None:
+    check_run_dir_writable(out, replace=replace)  # nothing appeared there meanwhile
+    if not (out.is_dir() and any(out.iterdir())):
+        os.replace(tmp, out)  # onto nothing or an empty directory: atomic
+        return
+    for entry in out.iterdir():  # keep what the user put beside the old run
+        if entry.name not in _RUN_OUTPUTS and not (tmp / entry.name).exists():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.copytree(entry, tmp / entry.name, symlinks=True)
+            else:
+                shutil.copy2(entry, tmp / entry.name, follow_symlinks=False)
+    old = out.parent / f".{out.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
+    os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def load_run(path: str | Path) -> RunResult:
-    """Read a directory written by :func:`save_run` (or ``qunsim run --out``)."""
+    """Read a directory written by :func:`save_run` (or ``qunsim run --out``).
+
+    Reads stored data only: a policy ``class`` named in its config is not imported.
+    """
     path = Path(path)
     ts = pd.read_parquet(path / "timeseries.parquet")
     members = pd.read_parquet(path / "members.parquet")
-    summary = json.loads((path / "summary.json").read_text())
+    summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
     cfg = load_config(path / "config.toml")
     seed = summary.pop("seed", None)
     return RunResult(ts, members, summary, cfg, seed)

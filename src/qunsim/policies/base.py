@@ -225,7 +225,7 @@ def _import_class(family: str, name: str, path: str) -> Any:
     try:
         module = importlib.import_module(mod_name)
     except ModuleNotFoundError as e:
-        if e.name and mod_name.startswith(e.name):
+        if e.name and (mod_name == e.name or mod_name.startswith(e.name + ".")):
             raise PolicyError(
                 f"{key}: module {e.name!r} is not importable; make it importable like any Python "
                 f"module (install its package, or put its directory on PYTHONPATH: the current "

@@ -109,7 +109,9 @@ def register(subparsers) -> None:
                    help="worker processes (default: usable cores)")
     p.add_argument("--executor", choices=["serial", "local", "dask"], default=None,
                    help="serial, local process pool (default) or dask")
-    p.add_argument("--scheduler", default=None, metavar="ADDR",
+    from qunsim.cli import scheduler_address
+
+    p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDR",
                    help="address of an existing Dask scheduler (tcp://host:8786); implies --executor dask")
     p.add_argument("--resume", action="store_true", help="finish the sweep in --out: run what is missing or failed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
