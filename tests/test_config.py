@@ -1,9 +1,24 @@
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
-from qunsim.config import ConfigError, Dynamics, dump_toml, load_config
+from _strategies import declared
+from qunsim.config import (
+    LIMITS,
+    Community,
+    Composition,
+    ConfigError,
+    Dynamics,
+    Network,
+    Run,
+    declared_bounds,
+    dump_toml,
+    load_config,
+)
+from qunsim.policies import REGISTRY
 
 
 def test_defaults_and_override():
@@ -87,49 +102,177 @@ def test_pickle_round_trip():
     assert pickle.loads(pickle.dumps(cfg)) == cfg
 
 
-def _bounds(model_cls):
-    """(field, lower, upper, strict_lower) from the pydantic declarations."""
-    out = []
-    for name, f in model_cls.model_fields.items():
-        lo = hi = None
-        strict = False
-        for m in f.metadata:
-            if getattr(m, "ge", None) is not None:
-                lo = m.ge
-            if getattr(m, "gt", None) is not None:
-                lo, strict = m.gt, True
-            if getattr(m, "le", None) is not None:
-                hi = m.le
-            if getattr(m, "lt", None) is not None:
-                hi = m.lt
-        if f.annotation in (int, float) and (lo is not None or hi is not None):
-            out.append((name, f.annotation, lo, hi, strict))
+# ------------------------------------------------------------------ generated from the declarations
+
+TABLES = {"community": Community, "network": Network, "dynamics": Dynamics, "run": Run,
+          "community.composition": Composition}
+TABLES.update({f"{fam}.{key}": cls.Params for fam, reg in REGISTRY.items() for key, cls in reg.items()})
+NUMERIC = [(t, name, b) for t, model in TABLES.items() for name, b in declared_bounds(model).items()]
+
+
+def _nest(dotted: str, value) -> dict:
+    out: dict = value
+    for part in reversed(dotted.split(".")):
+        out = {part: out}
     return out
 
 
-DYN_BOUNDS = _bounds(Dynamics)
+def _invalid(b):
+    """Values outside the declared range, of the wrong type, or not finite."""
+    out = [b.lo if b.lo_open else b.lo - (1 if b.type is int else max(abs(b.lo) * 1e-9, 1e-9)),
+           b.hi if b.hi_open else b.hi + (1 if b.type is int else max(abs(b.hi) * 1e-9, 1e-9)),
+           True, False, "0.3", "1", float("inf"), float("-inf"), float("nan"), [1], {"x": 1}]
+    if b.type is int:
+        out += [1.5, float(max(b.lo, 0) + 1)]  # no float for an integer, even an integral one
+    return out
 
 
-@pytest.mark.parametrize("name, typ, lo, hi, strict", DYN_BOUNDS, ids=[b[0] for b in DYN_BOUNDS])
-def test_invalid_values_generated_from_declarations(name, typ, lo, hi, strict):
-    if lo is not None:
-        bad = lo if strict else lo - 1
-        with pytest.raises(ConfigError, match=f"dynamics.{name}"):
-            load_config({"dynamics": {name: bad}})
-    if hi is not None:
-        with pytest.raises(ConfigError, match=f"dynamics.{name}"):
-            load_config({"dynamics": {name: hi + 1}})
-    with pytest.raises(ConfigError, match=f"dynamics.{name}"):
-        load_config({"dynamics": {name: "text"}})
+CASES = [(t, name, bad) for t, name, b in NUMERIC for bad in _invalid(b)]
 
 
-@settings(max_examples=40, deadline=None)
-@given(hst.dictionaries(hst.sampled_from([b[0] for b in DYN_BOUNDS if b[1] is float]),
-                        hst.floats(0, 1), max_size=4))
+@pytest.mark.parametrize("table, name, bad", CASES, ids=[f"{t}.{n}={b!r}" for t, n, b in CASES])
+def test_invalid_values_generated_from_declarations(table, name, bad):
+    with pytest.raises(ConfigError) as e:
+        load_config(_nest(f"{table}.{name}", bad))
+    msg = str(e.value)
+    assert f"`{table}.{name}" in msg and "\n" not in msg, msg
+
+
+def test_every_numeric_key_is_bounded():
+    """No key is unbounded: the generated invalid values above cover both ends of every key."""
+    assert len(NUMERIC) > 100
+    for t, name, b in NUMERIC:
+        assert abs(b.lo) <= LIMITS["magnitude"] and abs(b.hi) <= LIMITS["magnitude"], (t, name, b)
+
+
+@pytest.mark.parametrize("over, needle", [
+    ({"community": {"n_seed": 5_000_000, "n_prospects": 5_000_001}}, "`community.n_prospects` must keep n_seed + n_prospects at most 10000000"),
+    ({"community": {"n_groups": 100, "group_cap": 100_001}}, "`community.group_cap` must keep group_cap x n_groups at most 10000000"),
+    ({"community": {"n_prospects": 2_000_000}, "network": {"mean_degree": 101}}, "`network.mean_degree` must keep population x mean_degree / 2 at most 100000000"),
+    ({"roles": {"expert": {"post_rate": 1001}}}, "`roles.expert.post_rate` mean must be at most 1000"),
+    ({"roles": {"expert": {"post_rate": {"mean": 2, "sd": 1e4}}}}, "`roles.expert.post_rate` sd must be at most 1000"),
+    ({"roles": {"regular": {"attention": 1e6}}}, "`roles.regular.attention` mean must be at most 100000"),
+    ({"roles": {"regular": {"need": float("inf")}}}, "`roles.regular.need.mean` must be a finite number"),
+    ({"roles": {"regular": {"need": 1e10}}}, "`roles.regular.need.mean` must be between"),
+    ({"roles": {"regular": {"wtp": {"mean": 1, "sd": float("nan")}}}}, "`roles.regular.wtp.sd` must be a finite number"),
+    ({"roles": {"regular": {"need": True}}}, "`roles.regular.need` must be"),
+    ({"roles": {"regular": {"need": "6"}}}, "`roles.regular.need` must be"),
+    ({"community": {"name": "a\udc80"}}, "`community.name` must be valid Unicode text"),
+    ({"activity": {"a\udc80": {"class": "rate_limit"}}}, "must be valid Unicode text"),
+    ({"monetization": {"ladder": {"rungs": [{"name": "x", "price": float("inf")}]}}}, "`monetization.ladder.rungs.0.price` must be a finite number"),
+])
+def test_cross_key_limits_and_role_tables(over, needle):
+    with pytest.raises(ConfigError) as e:
+        load_config(over)
+    assert needle in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_limits_are_reachable():
+    """A config at every size limit at once still validates (the limits are not off by one)."""
+    cfg = load_config({"community": {"n_seed": 1, "n_prospects": LIMITS["population"] - 1, "n_groups": 1,
+                                     "group_cap": LIMITS["population"]},
+                       "network": {"mean_degree": 2 * LIMITS["edges"] / LIMITS["population"]},
+                       "run": {"steps": LIMITS["steps"]}, "dynamics": {"wom_reach": LIMITS["reach"]}})
+    assert cfg.community.n_prospects == LIMITS["population"] - 1
+
+
+VALID = {
+    "dynamics": hst.fixed_dictionaries({}, optional={n: declared(Dynamics, n) for n in declared_bounds(Dynamics)}),
+    "network": hst.fixed_dictionaries({}, optional={
+        **{n: declared(Network, n) for n in declared_bounds(Network) if n != "mean_degree"},
+        "mean_degree": declared(Network, "mean_degree", hi=20.0)}),
+    "community": hst.fixed_dictionaries({}, optional={
+        "n_seed": declared(Community, "n_seed", hi=LIMITS["population"] // 2),
+        "n_prospects": declared(Community, "n_prospects", hi=LIMITS["population"] // 2),
+        "n_groups": declared(Community, "n_groups"),
+        "group_cap": declared(Community, "group_cap", hi=1000),
+        "n_leaders": declared(Community, "n_leaders"),
+        "leader_tie_share": declared(Community, "leader_tie_share"),
+        "chatter_share": declared(Community, "chatter_share", hi=0.5),
+        "spammer_share": declared(Community, "spammer_share", hi=0.5),
+        "moderators": declared(Community, "moderators"),
+    }),
+    "run": hst.fixed_dictionaries({}, optional={"steps": declared(Run, "steps")}),
+}
+
+
+@settings(max_examples=60)
+@given(hst.fixed_dictionaries({}, optional=VALID))
 def test_valid_values_accepted(values):
-    cfg = load_config({"dynamics": values})
-    for k, v in values.items():
-        assert cfg[f"dynamics.{k}"] == pytest.approx(v)
+    cfg = load_config(values)
+    for table, d in values.items():
+        for k, v in d.items():
+            assert cfg[f"{table}.{k}"] == v
+    assert load_config(__import__("tomllib").loads(cfg.to_toml())) == cfg
+
+
+@given(hst.data())
+@settings(max_examples=30)
+def test_declared_strategy_never_draws_a_boundary_it_excludes(data):
+    for model in (Dynamics, Network, Community, Run):
+        for name, b in declared_bounds(model).items():
+            x = data.draw(declared(model, name), label=f"{model.__name__}.{name}")
+            assert x in b and type(x) is b.type
+
+
+def test_declared_strategy_refuses_a_range_outside_the_declaration():
+    with pytest.raises(ValueError, match="outside the declared range"):
+        declared(Dynamics, "hazard_max", hi=2.0)
+
+
+# ------------------------------------------------------------------ every TOML we write reads back
+
+_names = hst.text(max_size=12)
+_scalars = (hst.floats(allow_nan=False, allow_infinity=False) | hst.integers(-(2**63), 2**63 - 1)
+            | hst.booleans() | hst.text(max_size=8))
+_param_key = hst.text(max_size=8).filter(lambda k: k not in ("class", "enabled", "_primary"))
+_param_value = _scalars | hst.lists(_scalars, max_size=3)
+_user_table = hst.fixed_dictionaries(
+    {"class": hst.sampled_from(["mypkg.policies:Quiet", "helpers.Quiet", "a.b.c:D"])},
+    optional={"enabled": hst.booleans()}).flatmap(
+    lambda meta: hst.dictionaries(_param_key, _param_value, max_size=4).map(lambda p: {**p, **meta}))
+_builtin_table = hst.sampled_from([{"class": "rate_limit", "cap": 3}, {"class": "curation"},
+                                   {"class": "spam_moderation", "precision": 0.5}])
+
+
+@settings(max_examples=80)
+@given(name=_names, path=_names,
+       activity=hst.dictionaries(_names, _builtin_table | _user_table, max_size=4),
+       gate=hst.dictionaries(_names, hst.sampled_from([{"class": "fee", "price": 9.5}, {"class": "interest"}]),
+                             max_size=2))
+def test_toml_round_trip_any_names_and_values(tmp_path_factory, name, path, activity, gate):
+    """Names with DEL, quotes, backslashes, newlines, unicode; user-policy params of any type."""
+    cfg = load_config({"community": {"name": name}, "network": {"path": path},
+                       "activity": activity, "gate": gate})
+    p = tmp_path_factory.mktemp("rt") / "c.toml"
+    p.write_text(cfg.to_toml(), encoding="utf-8")
+    again = load_config(p)
+    # a relative edge-list path (relative to the current directory) is written absolute
+    assert again.network.path == (os.path.abspath(path) if path else "")
+    assert again.override({"network.path": cfg.network.path}) == cfg
+    assert again.community.name == name and list(again.to_dict()["activity"]) == list(activity)
+
+
+def test_run_outputs_with_awkward_names_read_back(tmp_path, capsys):
+    """`qunsim run` on a config with a DEL character and unicode policy names: load_run,
+    report and plot all read its output."""
+    from qunsim.cli import main
+
+    src = tmp_path / "c.toml"
+    src.write_text('[community]\nname = "caf\u00e9 \\u007F \\"q\\" \u7fa4"\nn_seed = 30\nn_prospects = 150\n\n'
+                   '[activity."\u9650\u901f \\u007F"]\nclass = "rate_limit"\ncap = 2\n\n'
+                   '[gate."\u00fcber"]\nclass = "fee"\nprice = 5.0\n', encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["run", str(src), "--steps", "4", "--out", str(out)]) == 0
+    import qunsim as qs
+
+    res = qs.load_run(out)
+    assert res.config.community.name == 'caf\u00e9 \x7f "q" \u7fa4'
+    assert list(res.config.to_dict()["activity"]) == ["\u9650\u901f \x7f"]
+    assert res.config == qs.load_config(src)
+    assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0
+    assert main(["plot", str(out), "--out", str(tmp_path / "f"), "--formats", "png"]) == 0
+    assert "\u9650\u901f" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
 def test_dump_toml_nested():

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -556,7 +557,18 @@ class Config:
         return copy.deepcopy(self._data)
 
     def to_toml(self) -> str:
-        return dump_toml(self._data)
+        """The config as TOML that :func:`load_config` reads back to an equal config.
+
+        A relative ``network.path`` (possible in a config built from a dict: relative to the
+        current directory) is written absolute, since a TOML file's relative paths are read
+        relative to the file.
+        """
+        data = self._data
+        path = data.get("network", {}).get("path")
+        if path and not Path(path).is_absolute():
+            data = copy.deepcopy(data)
+            data["network"]["path"] = os.path.abspath(path)
+        return dump_toml(data)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Config) and self._data == other._data
