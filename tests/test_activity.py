@@ -8,10 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 
 import qunsim as qs
+from _strategies import declared
 from qunsim.config import ConfigError, load_config
 from qunsim.kernels.context import MSG_EVENT, MSG_POST
 from qunsim.kernels.reading import GroupIndex
-from qunsim.policies import ActivityPolicy
+from qunsim.policies import REGISTRY, ActivityPolicy
 from qunsim.state import LeaveReason, Role, Status
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -357,30 +358,40 @@ def test_all_policies_together_reproducible_and_finite():
     ({"activity.mine": {"class": "qunsim.policies.gates:FeeGate"}}, "activity.mine.class"),
 ])
 def test_bad_activity_parameters_name_the_key(over, key):
-    with pytest.raises(ConfigError) as e:
-        load_config().override(over)
+    with pytest.raises(ConfigError) as e:  # a user `class` is checked when the model is built
+        qs.CommunityModel(load_config().override({"community.n_prospects": 100}).override(over), rng=0)
     assert f"`{key}" in str(e.value) and "\n" not in str(e.value)
 
 
 # ------------------------------------------------------------------ property test: any combination
 
-unit = hst.floats(0, 1)
+def _p(family: str, key: str, name: str, **narrow):
+    """Values of a built-in policy's parameter, inside its declared range (tests/_strategies.py)."""
+    return declared(REGISTRY[family][key].Params, name, **narrow)
+
+
 policy_tables = {
     "gate.identity": hst.fixed_dictionaries({"roles": hst.sampled_from([["expert", "regular"], ["regular", "chatter"]]),
-                                             "precision": unit}),
-    "gate.fee": hst.fixed_dictionaries({"price": hst.floats(0, 150)}),
-    "gate.process": hst.fixed_dictionaries({"referral_only": hst.booleans(), "precision": unit, "dropout": unit}),
-    "gate.activity_requirement": hst.fixed_dictionaries({"days": hst.integers(1, 10),
+                                             "precision": _p("gate", "identity", "precision")}),
+    "gate.fee": hst.fixed_dictionaries({"price": _p("gate", "fee", "price", hi=150.0)}),
+    "gate.process": hst.fixed_dictionaries({"referral_only": hst.booleans(), "precision": _p("gate", "process", "precision"),
+                                            "dropout": _p("gate", "process", "dropout")}),
+    "gate.activity_requirement": hst.fixed_dictionaries({"days": _p("gate", "activity_requirement", "days", hi=10),
                                                          "window": hst.sampled_from(["first", "rolling"])}),
-    "activity.spam_moderation": hst.fixed_dictionaries({"precision": unit, "warnings": hst.integers(0, 2),
-                                                        "deterrence": unit}),
+    "activity.spam_moderation": hst.fixed_dictionaries({"precision": _p("activity", "spam_moderation", "precision"),
+                                                        "warnings": _p("activity", "spam_moderation", "warnings", hi=2),
+                                                        "deterrence": _p("activity", "spam_moderation", "deterrence")}),
     "activity.chatter_moderation": hst.fixed_dictionaries({"mode": hst.sampled_from(["community", "personal"]),
-                                                           "precision": unit, "false_positive": unit}),
-    "activity.rate_limit": hst.fixed_dictionaries({"cap": hst.integers(0, 4)}),
-    "activity.curation": hst.fixed_dictionaries({"overload_relief": unit}),
-    "activity.events": hst.fixed_dictionaries({"every": hst.integers(1, 5), "lead_time": hst.integers(0, 3)}),
-    "activity.care": hst.fixed_dictionaries({"capacity": hst.floats(0, 10), "threshold": hst.floats(-1, 1)}),
-    "activity.group_cap": hst.fixed_dictionaries({"cap": hst.integers(8, 60), "merge_below": hst.integers(0, 10)}),
+                                                           "precision": _p("activity", "chatter_moderation", "precision"),
+                                                           "false_positive": _p("activity", "chatter_moderation", "false_positive")}),
+    "activity.rate_limit": hst.fixed_dictionaries({"cap": _p("activity", "rate_limit", "cap", hi=4)}),
+    "activity.curation": hst.fixed_dictionaries({"overload_relief": _p("activity", "curation", "overload_relief")}),
+    "activity.events": hst.fixed_dictionaries({"every": _p("activity", "events", "every", hi=5),
+                                               "lead_time": _p("activity", "events", "lead_time", hi=3)}),
+    "activity.care": hst.fixed_dictionaries({"capacity": _p("activity", "care", "capacity", lo=0.0, hi=10.0),
+                                             "threshold": _p("activity", "care", "threshold", lo=-1.0, hi=1.0)}),
+    "activity.group_cap": hst.fixed_dictionaries({"cap": _p("activity", "group_cap", "cap", lo=8, hi=60),
+                                                  "merge_below": _p("activity", "group_cap", "merge_below", hi=10)}),
 }
 
 

@@ -214,8 +214,8 @@ def test_strict_in_lenient_out_is_expressible():
     ({"gate.mine": {"class": "qunsim.policies.activity:RateLimit"}}, "gate.mine.class"),
 ])
 def test_bad_gate_parameters_name_the_key(over, key):
-    with pytest.raises(ConfigError) as e:
-        load_config().override(over)
+    with pytest.raises(ConfigError) as e:  # a user `class` is checked when the model is built
+        qs.CommunityModel(load_config().override({"community.n_prospects": 100}).override(over), rng=0)
     msg = str(e.value)
     assert f"`{key}" in msg and "\n" not in msg
 

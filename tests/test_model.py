@@ -9,6 +9,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as hst
 
 import qunsim as qs
+from _strategies import declared
+from qunsim.config import Community, Dynamics, Network
 from qunsim.state import LeaveReason, Role, Status
 
 SMALL = {"community.n_seed": 40, "community.n_prospects": 400}
@@ -138,21 +140,21 @@ def test_bad_rng_is_a_clear_error():
 
 # ---------------------------------------------------------------------- property tests
 
-config_strategy = hst.fixed_dictionaries({
-    "community.n_seed": hst.integers(1, 60),
-    "community.n_prospects": hst.integers(0, 300),
-    "community.chatter_share": hst.floats(0, 0.5),
-    "community.spammer_share": hst.floats(0, 0.3),
+config_strategy = hst.fixed_dictionaries({  # drawn inside the declared ranges (tests/_strategies.py)
+    "community.n_seed": declared(Community, "n_seed", hi=60),
+    "community.n_prospects": declared(Community, "n_prospects", hi=300),
+    "community.chatter_share": declared(Community, "chatter_share", hi=0.5),
+    "community.spammer_share": declared(Community, "spammer_share", hi=0.3),
     "community.structure": hst.sampled_from(["pyramid", "ring"]),
-    "community.group_cap": hst.integers(2, 80),
+    "community.group_cap": declared(Community, "group_cap", hi=80),
     "network.kind": hst.sampled_from(["er", "ws", "ba", "sbm"]),
-    "network.mean_degree": hst.floats(0.5, 12),
-    "dynamics.reply_prob": hst.floats(0, 1),
-    "dynamics.hazard_max": hst.floats(0, 1),
-    "dynamics.wom_reach": hst.floats(0, 500),
-    "dynamics.chatter_conversion": hst.floats(0, 1),
-    "dynamics.trust_memory": hst.floats(0, 1),
-    "dynamics.contagion_window": hst.integers(0, 40),
+    "network.mean_degree": declared(Network, "mean_degree", lo=0.5, hi=12.0),
+    "dynamics.reply_prob": declared(Dynamics, "reply_prob"),
+    "dynamics.hazard_max": declared(Dynamics, "hazard_max"),
+    "dynamics.wom_reach": declared(Dynamics, "wom_reach", hi=500.0),
+    "dynamics.chatter_conversion": declared(Dynamics, "chatter_conversion"),
+    "dynamics.trust_memory": declared(Dynamics, "trust_memory"),
+    "dynamics.contagion_window": declared(Dynamics, "contagion_window", hi=40),
 })
 
 

@@ -7,9 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 
 import qunsim as qs
+from _strategies import declared
 from qunsim.config import ConfigError
 from qunsim.kernels.context import MSG_AD, MSG_OFFER, MSG_POST
-from qunsim.policies.monetization import Ladder, purchase_evidence
+from qunsim.policies.monetization import Ads, Ladder, MembershipFee, Rung, purchase_evidence
 from qunsim.state import LeaveReason, Role, Status, Tier
 
 # a small, stable community: no contagion cascades, nobody leaves for the first week
@@ -400,17 +401,18 @@ def test_shipped_configs_run(name):
 
 # ----------------------------------------------------------------------------- invariants
 
-rung_strategy = hst.fixed_dictionaries({
-    "price": hst.floats(0, 300), "value": hst.floats(0, 500), "min_trust": hst.floats(0, 1),
-    "cadence": hst.integers(1, 10), "channel": hst.sampled_from(["broadcast", "private"]),
-    "conversion": hst.floats(0, 1), "tier": hst.sampled_from(["member", "fan", "partner", "shareholder"]),
+rung_strategy = hst.fixed_dictionaries({  # inside the declared ranges (tests/_strategies.py)
+    "price": declared(Rung, "price", hi=300.0), "value": declared(Rung, "value", hi=500.0),
+    "min_trust": declared(Rung, "min_trust"), "cadence": declared(Rung, "cadence", hi=10),
+    "channel": hst.sampled_from(["broadcast", "private"]),
+    "conversion": declared(Rung, "conversion"), "tier": hst.sampled_from(["member", "fan", "partner", "shareholder"]),
 })
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rungs=hst.lists(rung_strategy, min_size=1, max_size=4), gradual=hst.booleans(),
-       capacity=hst.floats(0, 50), ads=hst.floats(0, 3), fee=hst.floats(0, 80),
-       seed=hst.integers(0, 2**31 - 1))
+       capacity=declared(Ladder.Params, "capacity", hi=50.0), ads=declared(Ads.Params, "per_day", hi=3.0),
+       fee=declared(MembershipFee.Params, "fee", hi=80.0), seed=hst.integers(0, 2**31 - 1))
 def test_invariants_with_every_monetization_policy(rungs, gradual, capacity, ads, fee, seed):
     rungs = [{**r, "name": f"r{i}"} for i, r in enumerate(rungs)]
     m = qs.CommunityModel(rng=seed, **{
