@@ -55,7 +55,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from qunsim.config import Config, ConfigError, _fmt_msg, _fmt_value, load_config
+from qunsim.config import MAX_STEPS, Config, ConfigError, _fmt_msg, _fmt_value, load_config
 
 __all__ = ["SweepSpec", "Axis", "load_sweep", "AXIS_KEYS"]
 
@@ -63,13 +63,19 @@ AXIS_KEYS = frozenset({"values", "labels", "low", "high", "num", "log", "integer
 _POLICY_FAMILIES = ("gate", "activity", "monetization")
 
 
+# size limits (a sweep too large to hold is refused up front, naming the key and the limit)
+MAX_REPLICATES = 10_000
+MAX_RUNS = 1_000_000  # design points x replicates
+_MAX_SEED = 2**63 - 1
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DesignModel(_Strict):
     kind: Literal["grid", "lhs", "sobol", "csv"] = "grid"
-    n: int | None = Field(default=None, ge=1)  # lhs: points; sobol: base samples (power of 2)
+    n: int | None = Field(default=None, ge=1, le=MAX_RUNS, strict=True)  # lhs: points; sobol: base samples (power of 2)
     path: str | None = None  # csv: a file of points, one column per dotted key
     second_order: bool = False  # sobol: also sample the BA matrices (second-order indices)
     scramble: bool = True  # lhs/sobol: randomised (seeded from the root seed)
@@ -77,7 +83,7 @@ class DesignModel(_Strict):
 
 class KeepModel(_Strict):
     timeseries: Literal["all"] | list[str] = "all"
-    period: int = Field(default=1, ge=1)
+    period: int = Field(default=1, ge=1, le=MAX_STEPS, strict=True)
     summary: Literal["all"] | list[str] = "all"
 
 
@@ -86,7 +92,7 @@ class AxisModel(_Strict):
     labels: list[str] | None = None
     low: float | None = None
     high: float | None = None
-    num: int | None = Field(default=None, ge=1)
+    num: int | None = Field(default=None, ge=1, le=MAX_RUNS, strict=True)
     log: bool = False
     integer: bool = False
 
@@ -94,9 +100,9 @@ class AxisModel(_Strict):
 class SweepModel(_Strict):
     name: str = "sweep"
     base: str | dict[str, Any] | None = None
-    steps: int | None = Field(default=None, ge=0)
-    replicates: int = Field(default=1, ge=1)
-    seed: int = Field(default=0, ge=0)
+    steps: int | None = Field(default=None, ge=0, le=MAX_STEPS, strict=True)
+    replicates: int = Field(default=1, ge=1, le=MAX_REPLICATES, strict=True)
+    seed: int = Field(default=0, ge=0, le=_MAX_SEED, strict=True)
     fixed: dict[str, Any] = Field(default_factory=dict)
     design: DesignModel = DesignModel()
     axes: dict[str, Any] = Field(default_factory=dict)
@@ -253,6 +259,7 @@ class SweepSpec:
                 f"invalid sweep ({source}): `axes.{bad}` must be a range (low, high) for a sobol design")
         if not axes and design.kind != "csv":
             raise ConfigError(f"invalid sweep ({source}): `axes` is required (at least one dotted key)")
+        _check_size(axes, design, m.replicates, csv_points, source)
         bases = None
         if "base" in [a.key for a in axes]:
             if m.base is not None:
@@ -357,6 +364,25 @@ def load_sweep(path: str | Path | dict | SweepSpec) -> SweepSpec:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _check_size(axes: list, design: Any, replicates: int, csv_points: Any, source: str) -> None:
+    """Refuse a design whose runs (points x replicates) exceed MAX_RUNS, before building it."""
+    if design.kind == "csv":
+        points, where = len(csv_points), "the CSV's rows"
+    elif design.kind == "lhs":
+        points, where = design.n, "`design.n`"
+    elif design.kind == "sobol":
+        d = len(axes)
+        points, where = design.n * (d + 2 + (d if design.second_order else 0)), "`design.n` x (axes + 2)"
+    else:
+        points, where = math.prod(len(a.values) if a.values is not None else (a.num or 1) for a in axes), \
+            "the product of the axes' sizes"
+    if points * replicates > MAX_RUNS:
+        raise ConfigError(
+            f"invalid sweep ({source}): the design has {points} points ({where}) x {replicates} "
+            f"replicates = {points * replicates} runs, more than the limit {MAX_RUNS}; use fewer "
+            f"points or replicates, or split the sweep")
 
 
 def _format(err: ValidationError, source: str) -> str:
