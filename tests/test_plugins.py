@@ -85,15 +85,12 @@ def test_report_and_plot_of_a_run_never_import_the_plugin(plugin, tmp_path):
     (tmp_path / "plugins" / f"{name}.py").write_text("import sys\nsys.exit(0)\n")
     loaded = qs.load_run(out)
     assert loaded.config == res.config
-    from qunsim.plotting import plot_run_dir
-    from qunsim.report import build_report
-
-    files = plot_run_dir(out, tmp_path / "figs", formats=("png",))
-    assert files and not any(f.stem == "network" for f in files)  # no replay: it would run the plug-in
-    page = build_report(out, tmp_path / "report.html")
-    assert page.exists() and "user policy" in page.read_text()
-    assert main(["report", str(out), "--out", str(tmp_path / "r2.html")]) == 0
-    assert main(["plot", str(out), "--out", str(tmp_path / "f2"), "--formats", "png"]) == 0
+    assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0
+    assert "user policy" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert main(["plot", str(out), "--out", str(tmp_path / "f"), "--formats", "png"]) == 0
+    drawn = {f.stem for f in (tmp_path / "f").iterdir()}
+    assert drawn and "network" not in drawn  # no replay: it would run the plug-in
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize("body, needle", [
@@ -186,3 +183,20 @@ def test_current_directory_is_not_searched_by_the_cli(tmp_path):
                        cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert marker.exists()
+
+
+def test_sweep_results_report_and_plot_never_import_the_plugin(plugin, tmp_path):
+    name, marker = plugin
+    spec = {"name": "plug", "steps": 3, "replicates": 1,
+            "base": {**SMALL, "activity": {"quiet": {"class": f"{name}:Quiet"}}},
+            "axes": {"community.chatter_share": [0.1, 0.2]}}
+    out = tmp_path / "sw"
+    qs.sweep(spec, out, executor="serial", progress=False)
+    assert marker.exists()  # the runs built models: that is where the plug-in ran
+    marker.unlink()
+    sys.modules.pop(name, None)
+    (tmp_path / "plugins" / f"{name}.py").write_text("import sys\nsys.exit(0)\n")
+    res = qs.load_results(out)
+    assert len(res.summary) == 2
+    assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0  # draws the sweep's figures too
+    assert not marker.exists() and name not in sys.modules
