@@ -280,3 +280,14 @@ def test_dump_toml_nested():
     import tomllib
 
     assert tomllib.loads(text) == {"a": {"b": 1, "c": {"d": [1, 2], "e": "x"}}, "top": True}
+
+
+def test_numpy_scalars_are_numbers_but_numpy_bools_are_not():
+    import numpy as np
+
+    cfg = load_config().override({"community.n_groups": np.int64(3), "community.chatter_share": np.float64(0.25),
+                                  "roles.expert.need": np.float32(4.0)})
+    assert cfg.community.n_groups == 3 and type(cfg["community.n_groups"]) is int
+    assert cfg.community.chatter_share == 0.25 and cfg.roles["expert"].need.mean == 4.0
+    with pytest.raises(ConfigError, match="`community.n_groups` must be a valid integer, got True"):
+        load_config().override({"community.n_groups": np.bool_(True)})

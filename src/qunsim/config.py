@@ -30,6 +30,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -457,6 +458,18 @@ def deep_merge(base: dict, update: dict) -> dict:
     return out
 
 
+def _plain(v: Any) -> Any:
+    """A deep copy with numpy scalars made Python scalars (``np.int64(3)`` -> ``3``), so that
+    values computed with numpy pass the strict checks; ``np.bool_`` stays a boolean."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return copy.deepcopy(v)
+
+
 def _is_dist(v: dict) -> bool:
     return set(v) <= {"mean", "sd"} and "mean" in v
 
@@ -510,7 +523,7 @@ class Config:
 
     def __init__(self, data: dict | None = None, *, source: str = "defaults"):
         self.source = source
-        raw = copy.deepcopy(data or {})
+        raw = _plain(data or {})
         goal = raw.get("community", {}).get("goal", "knowledge") if isinstance(
             raw.get("community"), dict) else "knowledge"
         roles_user = raw.get("roles", {})
