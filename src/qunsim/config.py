@@ -23,6 +23,7 @@ qunsim.config.ConfigError: invalid config (defaults): `community.chatter_share` 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import os
@@ -134,6 +135,11 @@ def declared_bounds(model: type[BaseModel]) -> dict[str, Bounds]:
     return out
 
 
+@functools.cache
+def _bounds_of(model: type[BaseModel]) -> dict[str, Bounds]:
+    return declared_bounds(model)
+
+
 def _fmt_limit(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) and not x.is_integer() else f"{int(x)}"
 
@@ -141,7 +147,7 @@ def _fmt_limit(x: float) -> str:
 def check_magnitude(cls: type[BaseModel], v: Any, info: ValidationInfo) -> Any:
     """Field validator: a number without its own declared bound stays within MAX_MAGNITUDE."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        b = declared_bounds(cls).get(info.field_name)
+        b = _bounds_of(cls).get(info.field_name)
         if b is not None and v not in b:
             raise ValueError(f"must be between {_fmt_limit(b.lo)} and {_fmt_limit(b.hi)} "
                              f"(qunsim's limit for a number without a declared range)")
