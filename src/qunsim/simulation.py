@@ -174,7 +174,10 @@ def _commit(tmp: Path, out: Path, replace: bool) -> None:
     except BaseException:
         os.replace(old, out)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    if old.is_symlink():  # --out was a link to the old run: drop the link, keep its target
+        old.unlink()
+    else:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def load_run(path: str | Path) -> RunResult:
