@@ -4,7 +4,9 @@ A scenario is a TOML file whose tables mirror :class:`ScenarioModel`. Anything n
 takes its default; per-role tables are merged key by key over the defaults of the
 community's goal (``knowledge`` or ``social``). Every value is validated in one place
 (pydantic), and every error names the file, the dotted key, what was expected and what
-was found.
+was found. Types are strict (no ``true`` or ``"0.3"`` for a number), numbers are finite (no
+``inf``/``nan``) and bounded: each key declares its range, sizes and rates have the limits of
+:data:`LIMITS` (so a run fits in memory), and any other number stays within ±10⁹.
 
 Examples
 --------
