@@ -291,3 +291,18 @@ def test_numpy_scalars_are_numbers_but_numpy_bools_are_not():
     assert cfg.community.chatter_share == 0.25 and cfg.roles["expert"].need.mean == 4.0
     with pytest.raises(ConfigError, match="`community.n_groups` must be a valid integer, got True"):
         load_config().override({"community.n_groups": np.bool_(True)})
+
+
+def test_unreadable_or_binary_config_file(tmp_path, monkeypatch):
+    p = tmp_path / "c.toml"
+    p.write_bytes(b"[community]\nname = \"\xff\"\n")
+    with pytest.raises(ConfigError, match="not a UTF-8 text file"):
+        load_config(p)
+    p.write_text("[community]\n")
+
+    def denied(*a, **k):
+        raise PermissionError(13, "Permission denied", str(p))
+
+    monkeypatch.setattr(type(p), "read_text", denied)
+    with pytest.raises(ConfigError, match=r"cannot be read \(Permission denied\)"):
+        load_config(p)

@@ -685,6 +685,8 @@ def load_config(source: str | Path | dict | Config | None = None, overrides: dic
             raise ConfigError(f"invalid config ({path}): not valid TOML: {e}") from None
         except UnicodeDecodeError:
             raise ConfigError(f"invalid config ({path}): not a UTF-8 text file") from None
+        except OSError as e:
+            raise ConfigError(f"invalid config ({path}): cannot be read ({e.strerror or e})") from None
         # relative edge-list paths resolve against the config file
         net = data.get("network")
         if isinstance(net, dict) and isinstance(net.get("path"), str) and net["path"]:
