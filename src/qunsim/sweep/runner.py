@@ -27,7 +27,7 @@ from qunsim.sweep.design import make_design, make_runs
 from qunsim.sweep.executors import ExecutorHandle, SweepError, open_executor
 from qunsim.sweep.spec import SweepSpec, load_sweep
 from qunsim.sweep.plugins import plugin_changes, plugin_sources
-from qunsim.sweep.store import Damage, Store, StoreError, is_disk_full, parquet_bytes
+from qunsim.sweep.store import Damage, Store, StoreError, Verification, is_disk_full, parquet_bytes
 
 __all__ = ["sweep", "run_task", "make_task", "provenance"]
 
@@ -224,6 +224,10 @@ def _inspect(spec: SweepSpec, store: Store, resume: bool, fp: str, plugins: dict
         has_commits = (root / "commits").is_dir() and any((root / "commits").glob("*.json"))
         if not store.manifest_path.exists() and not has_commits:
             raise SweepError(f"output directory {root} is not empty and holds no sweep; choose another") from None
+        if not store.manifest_path.exists():
+            e = StoreError(f"{root} holds sweep results (commit records) but no manifest.json; "
+                           f"`qunsim sweep SWEEP.toml --out {root} --resume` with the sweep file that "
+                           f"made them rebuilds it")
         if not resume:
             raise StoreError(f"{e}. Nothing was changed") from None
         fps = store.commit_fingerprints()
@@ -348,8 +352,10 @@ def _write_manifest_quietly(store: Store, manifest: dict) -> None:
     """The end-of-session manifest update: best effort (on a full disk it stays as it was)."""
     try:
         store.write_manifest(manifest)
-    except OSError:
-        pass
+    except OSError as e:
+        warnings.warn(f"could not update {store.manifest_path} at the end of the session ({e.strerror}); "
+                      f"the committed results are safe, and the next --resume records the sweep's state",
+                      UserWarning, stacklevel=3)
 
 
 def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int | None = None,
@@ -438,7 +444,7 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
             check = store.verify(manifest.get("committed"))
             moved = store.quarantine(check.damaged)
             removed = store.cleanup()
-            v = store.verify()
+            v = Verification(check.good, [], check.done, check.failed)  # the damaged are gone now
         except OSError as e:
             raise SweepError(f"cannot write the sweep in {store.root}: {e.strerror} ({e.filename}); "
                              f"nothing committed was lost; fix that and run the same command with --resume") from None
@@ -446,11 +452,16 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
         if lost:
             notes.append(f"{len(lost)} finished run(s) of {store.root} were lost ({check.describe(store.root)}); "
                          f"the damaged files are moved to damaged/ and these runs run again: {_short(lost)}")
+        claimed = manifest.get("done") or 0
+        if claimed > len(v.done) + len(set(lost)):
+            notes.append(f"manifest.json recorded {claimed} finished runs but only {len(v.done)} are present "
+                         f"and verified (commit records deleted?); the others run again")
         for n in notes:
             warnings.warn(n, UserWarning, stacklevel=2)
         done, failed = v.done, v.failed
         todo = runs[~runs["run_id"].isin(done)]
-        session = len(manifest["sessions"]) + 1
+        # after a rebuilt manifest the sessions list restarts: batch names must not repeat
+        session = max(len(manifest["sessions"]), store.last_session()) + 1
         sess = {"session": session, "started": _now(), "ended": None, "resumed": plan in ("resume", "rebuild"),
                 "to_run": len(todo), "already_done": len(done), "retried_failed": len(failed),
                 "cleaned_uncommitted_files": removed, "lost_rerun": lost, "moved_to_damaged": moved,

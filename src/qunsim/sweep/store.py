@@ -136,6 +136,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _batch_order(p: Path) -> tuple:
+    """Batches sort by session, then sequence number (``s012-000034``), numerically."""
+    try:
+        a, b = p.stem[1:].split("-")
+        return (0, int(a), int(b), p.stem)
+    except ValueError:
+        return (1, 0, 0, p.stem)
+
+
 def _ids(ids: list[str], n: int = 8) -> str:
     ids = sorted(ids)
     return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
@@ -376,7 +385,7 @@ class Store:
         damaged: list[Damage] = []
         d = self.root / "commits"
         seen = set()
-        records = sorted(d.glob("*.json")) if d.is_dir() else []
+        records = sorted(d.glob("*.json"), key=_batch_order) if d.is_dir() else []
         for p in records:
             batch = p.stem
             seen.add(batch)
@@ -402,7 +411,8 @@ class Store:
                     elif not f.is_file():
                         problem = f"{kind}/{f.name} is missing"
                     elif f.stat().st_size != info.get("bytes"):
-                        problem = f"{kind}/{f.name} has {f.stat().st_size} bytes, {info.get('bytes')} were written"
+                        problem = (f"{kind}/{f.name} was truncated or altered ({f.stat().st_size} bytes, "
+                                   f"{info.get('bytes')} were written)")
                     elif file_sha256(f) != info.get("sha256"):
                         problem = f"{kind}/{f.name} was altered (checksum mismatch)"
                 except OSError as e:
@@ -447,10 +457,14 @@ class Store:
         moved = []
         if not damage:
             return moved
-        dest = self.root / "damaged" / time.strftime("%Y%m%dT%H%M%S")
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        dest, i = self.root / "damaged" / stamp, 1
+        while dest.exists():
+            i += 1
+            dest = self.root / "damaged" / f"{stamp}-{i}"
         for d in damage:
             for f in d.files:
-                target = dest / f.parent.name / f.name
+                target = dest / f.relative_to(self.root)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(f, target)
@@ -458,8 +472,13 @@ class Store:
         return moved
 
     def cleanup(self) -> int:
-        """Delete part files of uncommitted batches and stray temporary files."""
-        committed = {c["batch"] for c in self.commits()}
+        """Delete part files of batches without a commit record, and stray temporary files.
+
+        Damaged batches must have been moved aside first (:meth:`quarantine`): a part whose
+        commit record exists is kept, verified or not.
+        """
+        d = self.root / "commits"
+        committed = {p.stem for p in d.glob("*.json")} if d.is_dir() else set()
         n = 0
         for p in self.root.iterdir() if self.root.is_dir() else []:
             if p.is_file() and p.name.startswith(".") and p.name.endswith(".tmp"):
@@ -494,7 +513,8 @@ class Store:
                                                for q in p.iterdir()):
                     return False
         with contextlib.suppress(StoreError):
-            if self.read_manifest().get("committed"):
+            m = self.read_manifest()
+            if m.get("committed") or m.get("done"):
                 return False
         return True
 
@@ -522,9 +542,24 @@ class Store:
     def next_batch_prefix(self, session: int) -> str:
         return f"s{session:03d}"
 
+    def last_session(self) -> int:
+        """The highest session number in any batch name on disk (0 if none)."""
+        n = 0
+        for sub in (*_PARTS, "commits"):
+            d = self.root / sub
+            for p in d.iterdir() if d.is_dir() else []:
+                name = p.name.removeprefix("part-")
+                if name.startswith("s") and "-" in name:
+                    with contextlib.suppress(ValueError):
+                        n = max(n, int(name[1:name.index("-")]))
+        return n
+
     def write_batch(self, batch: str, summary: list[dict], timeseries: list[pd.DataFrame],
                     failures: list[dict], timings: dict[str, float], fingerprint: str | None = None) -> None:
         """Write one batch's parts, then its commit record with their checksums (the commit point)."""
+        path = self.root / "commits" / f"{batch}.json"
+        if path.exists():  # never replace a committed batch (or its parts)
+            raise FileExistsError(errno.EEXIST, "a commit record of that name exists", str(path))
         parts = {}
         frames = {"timeseries": pd.concat(timeseries, ignore_index=True) if timeseries else None,
                   "failures": pd.DataFrame(failures) if failures else None,
@@ -545,7 +580,7 @@ class Store:
             "seconds": timings,
         }
         rec["check"] = _record_check(rec)
-        atomic_write_json(self.root / "commits" / f"{batch}.json", rec)
+        atomic_write_json(path, rec)
 
     # ------------------------------------------------------------------ reading parts
     def read_parts(self, kind: str, columns: list[str] | None = None,
