@@ -77,6 +77,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     n_done, n_fail = len(res.summary), len(res.failures)
     print(f"sweep {m['name']}: {n_done}/{m['n_runs']} runs done, {n_fail} failed "
           f"({m['n_points']} points x {m['replicates']} replicates, {m['steps']} days) -> {args.out}")
+    if n_done + n_fail < m["n_runs"]:  # not every run has a verified result (status says so too)
+        print(f"{m['n_runs'] - n_done - n_fail} run(s) have no result (manifest status {m['status']!r}); "
+              f"run the same command with --resume to finish them", file=sys.stderr)
+        return 1
     if n_fail:
         first = res.failures.iloc[0]
         print(f"first failure: {first['run_id']}: {first['error']} "
