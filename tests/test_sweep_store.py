@@ -607,3 +607,37 @@ def test_lock_refusal_is_a_sweep_error(tmp_path):
                 pass
     with s.lock():  # released: taken again
         pass
+
+
+def test_without_flock_an_exclusive_lock_file_is_used(spec_file, reference, done_copy, monkeypatch):
+    """On a filesystem that refuses flock, the lock is an exclusive-create file naming its owner."""
+    import fcntl
+
+    def no_flock(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    s = store.Store(done_copy)
+    with s.lock():
+        assert json.loads((done_copy / ".lock.excl").read_text())["pid"] == os.getpid()
+        with pytest.raises(SweepError, match=f"another sweep process \\(pid {os.getpid()} on host"):
+            with store.Store(done_copy).lock():
+                pass
+    assert not (done_copy / ".lock.excl").exists()
+    # left by a process of this host that is gone: stale, taken over
+    import socket
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (done_copy / ".lock.excl").write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()}))
+    res = qs.sweep(spec_file, done_copy, executor="serial", resume=True)
+    assert_same(res, reference)
+    assert not (done_copy / ".lock.excl").exists()
+
+
+def test_a_plugin_not_found_at_the_start_does_not_block_a_resume():
+    from qunsim.sweep.plugins import plugin_changes
+
+    a = {"m": {"path": "/x/m.py", "sha256": "aa"}, "gone": {"path": None, "sha256": None}}
+    assert plugin_changes(a, {"m": {"path": "/x/m.py", "sha256": "aa"}, "gone": {"path": "/y.py", "sha256": "bb"}}) == []
+    assert plugin_changes(a, {"m": {"path": "/x/m.py", "sha256": "cc"}, "gone": {"path": None, "sha256": None}}) == \
+        ["m (/x/m.py) changed: sha256 aa -> cc"]

@@ -98,15 +98,16 @@ def plugin_sources(spec) -> dict[str, dict]:
 
 
 def plugin_changes(before: dict, now: dict) -> list[str]:
-    """Human-readable differences between two :func:`plugin_sources` results."""
+    """The modules whose source changed between two :func:`plugin_sources` results.
+
+    Only a module found both times counts: one not found when the sweep started could not
+    have run (those runs failed and are retried), and one not found now will fail the same
+    way, so neither mixes two versions of the code.
+    """
     out = []
-    for mod in sorted(set(before) | set(now)):
-        b, n = before.get(mod), now.get(mod)
-        if b is None:
-            out.append(f"{mod} is new (not named when the sweep started)")
-        elif n is None:
-            out.append(f"{mod} is no longer named")
-        elif b.get("sha256") != n.get("sha256"):
+    for mod in sorted(set(before) & set(now)):
+        b, n = before.get(mod) or {}, now.get(mod) or {}
+        if b.get("sha256") and n.get("sha256") and b["sha256"] != n["sha256"]:
             where = n.get("path") or b.get("path") or "not found"
             out.append(f"{mod} ({where}) changed: sha256 {str(b.get('sha256'))[:12]} -> {str(n.get('sha256'))[:12]}")
     return out

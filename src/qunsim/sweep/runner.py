@@ -211,7 +211,7 @@ def _inspect(spec: SweepSpec, store: Store, resume: bool, fp: str, plugins: dict
     if not root.is_dir():
         raise SweepError(f"output path {root} is a file, not a directory")
     try:
-        entries = [p for p in root.iterdir() if p.name != ".lock"]
+        entries = [p for p in root.iterdir() if p.name not in (".lock", ".lock.excl")]
     except OSError as e:
         raise SweepError(f"cannot read the output directory {root}: {e.strerror}") from None
     if not entries:

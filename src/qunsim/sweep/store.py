@@ -44,7 +44,7 @@ from qunsim.sweep.executors import SweepError
 __all__ = ["Store", "StoreError", "Verification", "atomic_write_bytes", "atomic_write_json", "file_sha256"]
 
 _PARTS = ("summary", "timeseries", "failures")
-_KNOWN = {"manifest.json", "design.parquet", ".lock", "damaged", "commits", *_PARTS}
+_KNOWN = {"manifest.json", "design.parquet", ".lock", ".lock.excl", "damaged", "commits", *_PARTS}
 FORMAT = 2  # commit record format: 2 = with part checksums
 
 # Testing hook: when set, called as ``_HOOK(event, path)`` at every write point of the store
@@ -279,9 +279,14 @@ class Store:
                 raise SweepError(f"cannot write in the output directory {self.root}: {e.strerror}") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            except BlockingIOError:
                 os.close(fd)
                 raise SweepError(self._locked_message(path)) from None
+            except OSError:  # a filesystem without flock (some network mounts)
+                os.close(fd)
+                with self._lock_excl():
+                    yield
+                return
             # a holder removes the file as it releases: make sure ours is still the one in place
             try:
                 same = os.stat(path).st_ino == os.fstat(fd).st_ino
@@ -315,8 +320,10 @@ class Store:
                 f"it first (a killed process releases the lock by itself)")
 
     @contextlib.contextmanager
-    def _lock_excl(self):  # pragma: no cover - used only where fcntl is missing
-        path = self.root / ".lock"
+    def _lock_excl(self):
+        """Where ``flock`` is missing: an exclusive-create file naming its owner; a file left
+        by a process of this host that is gone is stale and taken over."""
+        path = self.root / ".lock.excl"
         me = {"pid": os.getpid(), "host": socket.gethostname()}
         for _ in range(2):
             try:
@@ -523,7 +530,7 @@ class Store:
         import shutil
 
         for p in list(self.root.iterdir()):
-            if p.name == ".lock":
+            if p.name in (".lock", ".lock.excl"):
                 continue
             if p.is_dir():
                 shutil.rmtree(p)
