@@ -221,6 +221,10 @@ class Store:
         if not isinstance(m, dict):
             raise StoreError(f"{p} is damaged (expected a JSON object, got {type(m).__name__}); "
                              f"`qunsim sweep SWEEP.toml --out {self.root} --resume` rebuilds it")
+        if "check" in m and m["check"] != _record_check(m):  # older manifests have no checksum
+            raise StoreError(f"{p} is damaged (it was altered: its checksum does not match); "
+                             f"`qunsim sweep SWEEP.toml --out {self.root} --resume` with the sweep file "
+                             f"that made it rebuilds it from the commit records")
         need = {"fingerprint": str, "n_runs": int, "axes": list, "sessions": list, "name": str}
         for k, t in need.items():
             if not isinstance(m.get(k), t):
@@ -230,7 +234,10 @@ class Store:
         return m
 
     def write_manifest(self, manifest: dict) -> None:
-        atomic_write_json(self.manifest_path, manifest)
+        """Write the manifest with a checksum of itself (``check``)."""
+        body = json.loads(_json_bytes({k: v for k, v in manifest.items() if k != "check"}))
+        body["check"] = _record_check(body)
+        atomic_write_bytes(self.manifest_path, _json_bytes(body))
 
     def write_design(self, runs: pd.DataFrame, data: bytes | None = None) -> str:
         """Write ``design.parquet``; return its SHA-256."""
