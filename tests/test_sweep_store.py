@@ -19,9 +19,8 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest

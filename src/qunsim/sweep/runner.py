@@ -25,8 +25,8 @@ import pandas as pd
 from qunsim.config import Config, ConfigError
 from qunsim.sweep.design import make_design, make_runs
 from qunsim.sweep.executors import ExecutorHandle, SweepError, open_executor
-from qunsim.sweep.spec import SweepSpec, load_sweep
 from qunsim.sweep.plugins import plugin_changes, plugin_sources
+from qunsim.sweep.spec import SweepSpec, load_sweep
 from qunsim.sweep.store import Damage, Store, StoreError, Verification, is_disk_full, parquet_bytes
 
 __all__ = ["sweep", "run_task", "make_task", "provenance"]
@@ -220,7 +220,7 @@ def _inspect(spec: SweepSpec, store: Store, resume: bool, fp: str, plugins: dict
         return "replace", None
     try:
         manifest = store.read_manifest()
-    except StoreError as e:
+    except StoreError:
         has_commits = (root / "commits").is_dir() and any((root / "commits").glob("*.json"))
         if not store.manifest_path.exists() and not has_commits:
             raise SweepError(f"output directory {root} is not empty and holds no sweep; choose another") from None
