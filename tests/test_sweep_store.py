@@ -245,16 +245,20 @@ def test_failed_start_is_replaced_by_the_same_command(spec_file, reference, tmp_
     assert qs.load_results(out).manifest["root_seed"] == 8
 
 
-def test_a_directory_of_other_files_is_refused_and_left_alone(spec_file, tmp_path, capsys):
+@pytest.mark.parametrize("mine", ["notes.txt", "summary/notes.txt", "manifest.json/notes.txt"])
+def test_a_directory_of_other_files_is_refused_and_left_alone(spec_file, tmp_path, capsys, mine):
     out = tmp_path / "mine"
-    out.mkdir()
-    (out / "notes.txt").write_text("mine")
+    (out / mine).parent.mkdir(parents=True)
+    (out / mine).write_text("mine")
     (out / "design.parquet").write_bytes(b"not ours?")
-    assert cli_main(sweep_cli(spec_file, out)) == 2
-    err = capsys.readouterr().err
-    assert "not empty and holds no sweep" in err
-    one_paragraph(err)
-    assert sorted(p.name for p in out.iterdir()) == ["design.parquet", "notes.txt"]
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    for extra in ([], ["--resume"]):
+        assert cli_main(sweep_cli(spec_file, out, *extra)) == 2
+        err = capsys.readouterr().err
+        assert "not empty and holds no sweep" in err or "manifest.json is damaged" in err
+        one_paragraph(err)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert (out / mine).read_text() == "mine"
 
 
 # ---------------------------------------------------------------------- corrupting each file kind

@@ -220,7 +220,8 @@ def _inspect(spec: SweepSpec, store: Store, resume: bool, fp: str, plugins: dict
         return "replace", None
     try:
         manifest = store.read_manifest()
-    except StoreError:
+    except StoreError as damaged:
+        e = damaged
         has_commits = (root / "commits").is_dir() and any((root / "commits").glob("*.json"))
         if not store.manifest_path.exists() and not has_commits:
             raise SweepError(f"output directory {root} is not empty and holds no sweep; choose another") from None

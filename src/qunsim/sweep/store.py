@@ -215,7 +215,8 @@ class Store:
         except FileNotFoundError:
             raise StoreError(f"{p} is missing: this directory holds no readable sweep manifest") from None
         except (OSError, ValueError) as e:
-            raise StoreError(f"{p} is damaged (not valid JSON: {e}); the sweep's results may be intact: "
+            what = f"cannot be read: {e.strerror}" if isinstance(e, OSError) else f"not valid JSON: {e}"
+            raise StoreError(f"{p} is damaged ({what}); the sweep's results may be intact: "
                              f"`qunsim sweep SWEEP.toml --out {self.root} --resume` with the sweep file "
                              f"that made it rebuilds the manifest from the commit records") from None
         if not isinstance(m, dict):
@@ -522,10 +523,14 @@ class Store:
                 continue
             if p.name not in _KNOWN or p.name == "damaged":
                 return False
-            if p.is_dir() and p.name in (*_PARTS, "commits"):
-                if p.name == "commits" and any(not (q.name.startswith(".") and q.name.endswith(".tmp"))
-                                               for q in p.iterdir()):
-                    return False
+            if p.is_dir() != (p.name in (*_PARTS, "commits")):  # e.g. a directory named manifest.json
+                return False
+            if p.is_dir():  # only temporaries; part files (of no batch) too, but no commit record
+                for q in p.iterdir():
+                    tmp = q.name.startswith(".") and q.name.endswith(".tmp")
+                    part = p.name != "commits" and q.name.startswith("part-") and q.suffix == ".parquet"
+                    if not (tmp or part) or not q.is_file():
+                        return False
         with contextlib.suppress(StoreError):
             m = self.read_manifest()
             if m.get("committed") or m.get("done"):
