@@ -676,3 +676,21 @@ def test_any_flipped_byte_is_caught_or_harmless_and_resume_recovers(spec_file, r
         warnings.simplefilter("ignore", UserWarning)
         res = qs.sweep(spec_file, out, executor="serial", resume=True)
     assert_same(res, reference)
+
+
+def test_a_damaged_batch_whose_runs_cannot_be_named_still_refuses(spec_file, reference, tmp_path):
+    out = tmp_path / "out"
+    _interrupted(spec_file, out)  # status interrupted: no completeness claim to check against
+    rec = sorted((out / "commits").glob("*.json"))[0]
+    rec.write_bytes(b"garbage")
+    for kind in ("summary", "timeseries"):
+        _truncate(_part(out, kind))
+    s = store.Store(out)
+    m = s.read_manifest()
+    m["committed"] = {}  # as if killed before the session's end listed its batches
+    s.write_manifest(m)
+    with pytest.raises(StoreError, match="has lost the runs of damaged batches: batch s001-000001: its commit record"):
+        qs.load_results(out)
+    with pytest.warns(UserWarning, match="the finished runs of damaged batches of .* were lost"):
+        res = qs.sweep(spec_file, out, executor="serial", resume=True)
+    assert_same(res, reference)

@@ -450,11 +450,13 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
             raise SweepError(f"cannot write the sweep in {store.root}: {e.strerror} ({e.filename}); "
                              f"nothing committed was lost; fix that and run the same command with --resume") from None
         lost = check.lost
-        if lost:
-            notes.append(f"{len(lost)} finished run(s) of {store.root} were lost ({check.describe(store.root)}); "
-                         f"the damaged files are moved to damaged/ and these runs run again: {_short(lost)}")
+        if check.damaged:
+            which = f"{len(lost)} finished run(s)" if lost else "the finished runs of damaged batches"
+            notes.append(f"{which} of {store.root} were lost ({check.describe(store.root)}); the damaged "
+                         f"files are moved to damaged/ and these runs run again"
+                         + (f": {_short(lost)}" if lost else ""))
         claimed = manifest.get("done") or 0
-        if claimed > len(v.done) + len(set(lost)):
+        if not check.damaged and claimed > len(v.done):
             notes.append(f"manifest.json recorded {claimed} finished runs but only {len(v.done)} are present "
                          f"and verified (commit records deleted?); the others run again")
         for n in notes:

@@ -643,8 +643,9 @@ class Store:
                                f"{len(gone - lost_ids)} of its runs have no committed result")
             lost_ids |= gone
         lost_ids = sorted(lost_ids)
-        if lost_ids:
-            msg = (f"the sweep in {self.root} has lost {len(lost_ids)} run(s) ({_ids(lost_ids)}): "
+        if lost_ids or v.damaged:  # a damaged batch whose runs cannot be named still counts
+            which = f"{len(lost_ids)} run(s) ({_ids(lost_ids)})" if lost_ids else "the runs of damaged batches"
+            msg = (f"the sweep in {self.root} has lost {which}: "
                    f"{'; '.join(reasons)}. `qunsim sweep SWEEP.toml --out {self.root} --resume` moves "
                    f"the damaged files to damaged/ and runs them again")
             if lost == "raise":
