@@ -49,3 +49,19 @@ class Hang(ActivityPolicy):
             import time
 
             time.sleep(600)
+
+
+class Exit(ActivityPolicy):
+    """Calls ``sys.exit(0)`` (as a script-minded plug-in might) on day ``day`` when ``exit``."""
+
+    key = "exit"
+
+    class Params(PolicyParams):
+        exit: bool = False
+        day: int = Field(default=2, ge=0)
+
+    def on_step_end(self, model, ctx, rng):
+        if self.params.exit and model.steps >= self.params.day:
+            import sys
+
+            sys.exit(0)

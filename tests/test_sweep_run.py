@@ -413,19 +413,25 @@ def test_missing_dask_is_a_clear_error(spec_file, tmp_path, monkeypatch, capsys)
 
 def test_a_live_sweep_locks_its_directory(spec_file, reference, tmp_path):
     import shutil
-    import socket
 
     out = tmp_path / "copy"
     shutil.copytree(reference.path, out)
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # another process holds the sweep's lock (as a running sweep does) until it is killed
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from qunsim.sweep.store import Store
+        with Store({str(out)!r}).lock():
+            print("locked", flush=True)
+            time.sleep(60)
+    """)], stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(Path(qs.__file__).parents[1])})
     try:
-        (out / ".lock").write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname()}))
-        with pytest.raises(SweepError, match=f"another sweep process \\(pid {holder.pid}\\)"):
+        assert holder.stdout.readline().strip() == b"locked"
+        with pytest.raises(SweepError, match=f"another sweep process \\(pid {holder.pid} on host"):
             qs.sweep(spec_file, out, executor="serial", resume=True)
     finally:
-        holder.kill()
+        holder.kill()  # SIGKILL: no clean-up; the kernel drops its lock, its lock file stays
         holder.wait()
-    # the holder is gone: its lock is stale and taken over
+    assert (out / ".lock").exists()
     res = qs.sweep(spec_file, out, executor="serial", resume=True)
     assert res.manifest["status"] == "complete" and not (out / ".lock").exists()
 
@@ -463,6 +469,7 @@ def test_resume_with_other_code_warns(spec_file, reference, tmp_path):
     shutil.copytree(reference.path, out)
     m = json.loads((out / "manifest.json").read_text())
     m["sessions"][-1]["git"] = {"commit": "0" * 40, "dirty": False}
+    del m["check"]  # as a manifest written by an older qunsim (no checksum): edits are read as is
     (out / "manifest.json").write_text(json.dumps(m))
     with pytest.warns(UserWarning, match="different qunsim"):
         res = qs.sweep(spec_file, out, executor="serial", resume=True)

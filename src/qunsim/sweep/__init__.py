@@ -27,6 +27,7 @@ __all__ = [
     "SweepSpec",
     "Axis",
     "SweepError",
+    "StoreError",
     "make_design",
     "make_runs",
     "run_seed",
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "StoreError": "qunsim.sweep.store",
     "make_design": "qunsim.sweep.design",
     "make_runs": "qunsim.sweep.design",
     "run_seed": "qunsim.sweep.design",

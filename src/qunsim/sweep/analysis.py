@@ -22,6 +22,8 @@ class SweepResults:
     Attributes
     ----------
     manifest : dict — provenance (``manifest.json``).
+    lost : run ids whose committed results failed verification (empty unless opened with
+        ``lost="warn"``).
     design : one row per planned run: ``run_id, point, replicate, seed`` and axis values.
     summary : one row per finished run: the design columns and the run's summary statistics.
     timeseries : tidy: ``run_id, step`` and the kept metrics, for finished runs.
@@ -29,19 +31,18 @@ class SweepResults:
     axes : the swept dotted keys.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, lost: str = "raise"):
         self.path = Path(path)
         self._store = Store(self.path)
         if not self._store.exists():
             raise FileNotFoundError(2, "no sweep here (manifest.json missing)", str(self.path / "manifest.json"))
+        # every part file is checked against its commit record's checksum; only verified
+        # batches are read, and lost runs raise (or, with lost="warn", warn and are listed)
+        self.manifest, self._verified, self.lost = self._store.open_verified(lost)
 
     def __repr__(self) -> str:
         return (f"SweepResults({str(self.path)!r}: {len(self.summary)}/{len(self.design)} runs done, "
                 f"{len(self.failures)} failed)")
-
-    @cached_property
-    def manifest(self) -> dict:
-        return self._store.read_manifest()
 
     @cached_property
     def design(self) -> pd.DataFrame:
@@ -53,7 +54,7 @@ class SweepResults:
 
     @cached_property
     def summary(self) -> pd.DataFrame:
-        df = self._store.read_parts("summary")
+        df = self._store.read_parts("summary", batches=self._verified.good)
         if df.empty:
             return self.design.iloc[:0].copy()
         return df.drop_duplicates("run_id", keep="last").sort_values("run_id").reset_index(drop=True)
@@ -66,7 +67,7 @@ class SweepResults:
         """Time series of some columns and/or runs only (for sweeps too big to load whole)."""
         cols = None if columns is None else list(dict.fromkeys(["run_id", "step", *columns]))
         filters = None if run_ids is None else [("run_id", "in", list(run_ids))]
-        df = self._store.read_parts("timeseries", columns=cols, filters=filters)
+        df = self._store.read_parts("timeseries", columns=cols, filters=filters, batches=self._verified.good)
         if df.empty:
             return df
         ok = set(self.summary["run_id"])
@@ -83,7 +84,7 @@ class SweepResults:
 
     @cached_property
     def failures(self) -> pd.DataFrame:
-        df = self._store.read_parts("failures")
+        df = self._store.read_parts("failures", batches=self._verified.good)
         if df.empty:
             return pd.DataFrame(columns=[*self.design.columns, "error", "traceback"])
         df = df[~df["run_id"].isin(set(self.summary["run_id"]))]
@@ -109,8 +110,14 @@ class SweepResults:
         return sobol_indices(self, metric, **kw)
 
 
-def load_results(path: str | Path) -> SweepResults:
+def load_results(path: str | Path, *, lost: str = "raise") -> SweepResults:
     """Open a sweep directory written by :func:`qunsim.sweep` (complete or not).
+
+    Every part file is verified against the checksum in its commit record. Runs whose results
+    are damaged or missing are *lost*: with ``lost="raise"`` (default) a
+    :class:`~qunsim.sweep.store.StoreError` names them (``qunsim sweep ... --resume`` runs
+    them again); with ``lost="warn"`` a warning names them and only verified runs are read
+    (listed in ``.lost``).
 
     Examples
     --------
@@ -133,7 +140,7 @@ def load_results(path: str | Path) -> SweepResults:
     >>> len(ts_m), ts_m.n.unique().tolist()   # 2 points x 3 kept steps, 3 replicates each
     (6, [3])
     """
-    return SweepResults(path)
+    return SweepResults(path, lost=lost)
 
 
 def replicate_means(df: pd.DataFrame, by: list[str], metrics: list[str] | str | None = None,

@@ -6,12 +6,17 @@ import argparse
 import signal
 import sys
 import threading
+import warnings
 
 __all__ = ["register"]
 
 
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"qunsim sweep: warning: {message}", file=sys.stderr if file is None else file)
 
 
 def _positive_int(text: str) -> int:
@@ -51,6 +56,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     # a batch system's SIGTERM (time limit, scancel) stops as cleanly as Ctrl-C
     main_thread = threading.current_thread() is threading.main_thread()
     old_term = signal.signal(signal.SIGTERM, _raise_interrupt) if main_thread else None
+    old_show = warnings.showwarning
+    warnings.showwarning = _show_warning  # one paragraph, no source line
     try:
         res = sweep(args.sweep, args.out, workers=args.workers, executor=executor,
                     scheduler=args.scheduler, resume=args.resume,
@@ -63,12 +70,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               f"run the same command with --resume to finish the rest", file=sys.stderr)
         return 130
     finally:
+        warnings.showwarning = old_show
         if main_thread:
             signal.signal(signal.SIGTERM, old_term)
     m = res.manifest
     n_done, n_fail = len(res.summary), len(res.failures)
     print(f"sweep {m['name']}: {n_done}/{m['n_runs']} runs done, {n_fail} failed "
           f"({m['n_points']} points x {m['replicates']} replicates, {m['steps']} days) -> {args.out}")
+    if n_done + n_fail < m["n_runs"]:  # not every run has a verified result (status says so too)
+        print(f"{m['n_runs'] - n_done - n_fail} run(s) have no result (manifest status {m['status']!r}); "
+              f"run the same command with --resume to finish them", file=sys.stderr)
+        return 1
     if n_fail:
         first = res.failures.iloc[0]
         print(f"first failure: {first['run_id']}: {first['error']} "

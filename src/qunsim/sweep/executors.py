@@ -48,7 +48,9 @@ class SerialExecutor(cf.Executor):
         f: cf.Future = cf.Future()
         try:
             f.set_result(fn(*args, **kwargs))
-        except Exception as e:  # noqa: BLE001 - delivered through the future
+        except KeyboardInterrupt:  # the user's Ctrl-C stops the caller
+            raise
+        except BaseException as e:  # noqa: BLE001 - delivered through the future (SystemExit too)
             f.set_exception(e)
         return f
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as _dt
 import getpass
 import hashlib
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 from concurrent.futures.process import BrokenProcessPool
 from importlib import metadata
 from pathlib import Path
@@ -23,8 +25,9 @@ import pandas as pd
 from qunsim.config import Config, ConfigError
 from qunsim.sweep.design import make_design, make_runs
 from qunsim.sweep.executors import ExecutorHandle, SweepError, open_executor
+from qunsim.sweep.plugins import plugin_changes, plugin_sources
 from qunsim.sweep.spec import SweepSpec, load_sweep
-from qunsim.sweep.store import Store
+from qunsim.sweep.store import Damage, Store, StoreError, Verification, is_disk_full, parquet_bytes
 
 __all__ = ["sweep", "run_task", "make_task", "provenance"]
 
@@ -116,7 +119,9 @@ def run_task(task: dict) -> dict:
             summary = {k: summary[k] for k in task["keep_summary"]}
         return {"run_id": task["run_id"], "ok": True, "summary": summary, "timeseries": ts,
                 "seconds": time.perf_counter() - t0}
-    except Exception as e:  # noqa: BLE001 - a failing run is data, not a crash
+    except KeyboardInterrupt:  # the user's Ctrl-C (or SIGTERM): stop the sweep
+        raise
+    except BaseException as e:  # noqa: BLE001 - a failing run is data, not a crash (SystemExit too)
         return {"run_id": task["run_id"], "ok": False, "error": f"{type(e).__name__}: {e}",
                 "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0}
 
@@ -192,27 +197,74 @@ def _check_keep(spec: SweepSpec) -> None:
                 f"known: {sorted(known)}")
 
 
-def _precheck(spec: SweepSpec, store: Store, resume: bool) -> None:
-    """Refuse an unusable output directory before starting any executor."""
-    if store.exists():
+def _inspect(spec: SweepSpec, store: Store, resume: bool, fp: str, plugins: dict) -> tuple[str, dict | None]:
+    """What to do with the output directory, read-only: ``(plan, manifest)``.
+
+    Plans: ``fresh`` (nothing there), ``replace`` (the remains of a start that never committed
+    a run), ``resume`` (a sweep, ``--resume``), ``rebuild`` (results whose manifest is lost or
+    damaged, ``--resume`` with the sweep file that made them). Raises :class:`SweepError`
+    (one paragraph) for a directory that cannot be used.
+    """
+    root = store.root
+    if not root.exists():
+        return "fresh", None
+    if not root.is_dir():
+        raise SweepError(f"output path {root} is a file, not a directory")
+    try:
+        entries = [p for p in root.iterdir() if p.name not in (".lock", ".lock.excl")]
+    except OSError as e:
+        raise SweepError(f"cannot read the output directory {root}: {e.strerror}") from None
+    if not entries:
+        return "fresh", None
+    if store.is_skeleton():
+        return "replace", None
+    try:
+        manifest = store.read_manifest()
+    except StoreError as damaged:
+        e = damaged
+        has_commits = (root / "commits").is_dir() and any((root / "commits").glob("*.json"))
+        if not store.manifest_path.exists() and not has_commits:
+            raise SweepError(f"output directory {root} is not empty and holds no sweep; choose another") from None
+        if not store.manifest_path.exists():
+            e = StoreError(f"{root} holds sweep results (commit records) but no manifest.json; "
+                           f"`qunsim sweep SWEEP.toml --out {root} --resume` with the sweep file that "
+                           f"made them rebuilds it")
         if not resume:
-            raise SweepError(
-                f"{store.root} already holds a sweep; pass --resume (resume=True) to finish it, "
-                f"or choose another output directory")
-        _check_fingerprint(spec, store.read_manifest(), store)
-    elif store.root.exists() and not store.root.is_dir():
-        raise SweepError(f"output path {store.root} is a file, not a directory")
-    elif store.root.exists() and any(store.root.iterdir()):
-        raise SweepError(f"output directory {store.root} is not empty and holds no sweep; choose another")
+            raise StoreError(f"{e}. Nothing was changed") from None
+        fps = store.commit_fingerprints()
+        if fps != {fp}:
+            raise StoreError(
+                f"{e}; and its commit records do not all name this sweep (fingerprint {fp}; the records "
+                f"name {sorted(str(f) for f in fps) or 'none readable'}), so it cannot be rebuilt from "
+                f"{spec.source}. Use the sweep file that made it, or another output directory") from None
+        return "rebuild", None
+    if not resume:
+        raise SweepError(
+            f"{root} already holds a sweep; pass --resume (resume=True) to finish it, "
+            f"or choose another output directory")
+    _check_fingerprint(spec, manifest, store, fp)
+    _check_plugins(manifest, plugins, store)
+    return "resume", manifest
 
 
 def _check_fingerprint(spec: SweepSpec, manifest: dict, store: Store, fp: str | None = None) -> None:
     fp = fp or spec.fingerprint()
     if manifest.get("fingerprint") != fp:
         raise SweepError(
-            f"{store.root} holds a different sweep ({manifest.get('sweep', {}).get('source')}, "
+            f"{store.root} holds a different sweep ({(manifest.get('sweep') or {}).get('source')}, "
             f"fingerprint {manifest.get('fingerprint')}); the sweep file, its base scenario or "
             f"its points changed since it started (now {fp}). Use another output directory.")
+
+
+def _check_plugins(manifest: dict, plugins: dict, store: Store) -> None:
+    if "plugins" not in manifest:  # a sweep started by a qunsim that did not record them
+        return
+    changes = plugin_changes(manifest["plugins"], plugins)
+    if changes:
+        raise SweepError(
+            f"cannot resume the sweep in {store.root}: the user policy code it runs changed since it "
+            f"started ({'; '.join(changes)}); runs of the two versions would be mixed. Restore the "
+            f"module as it was, or run the sweep into another output directory")
 
 
 def _warn_if_code_changed(manifest: dict, sess: dict, store: Store) -> None:
@@ -222,34 +274,16 @@ def _warn_if_code_changed(manifest: dict, sess: dict, store: Store) -> None:
     before = (last.get("qunsim_version"), (last.get("git") or {}).get("commit"))
     now = (sess.get("qunsim_version"), (sess.get("git") or {}).get("commit"))
     if before != now:
-        import warnings
-
         warnings.warn(f"resuming the sweep in {store.root} with a different qunsim "
                       f"(version/commit {before} -> {now}); runs of the two sessions may not be "
                       f"comparable (both are recorded in manifest.json)", stacklevel=3)
 
 
-def _prepare(spec: SweepSpec, store: Store, resume: bool) -> tuple[pd.DataFrame, dict]:
-    runs = make_runs(spec, make_design(spec))
-    fp = spec.fingerprint()
-    if store.exists():
-        if not resume:
-            raise SweepError(
-                f"{store.root} already holds a sweep; pass --resume (resume=True) to finish it, "
-                f"or choose another output directory")
-        manifest = store.read_manifest()
-        _check_fingerprint(spec, manifest, store, fp)
-        old = store.read_design()
-        if list(old["run_id"]) != list(runs["run_id"]) or list(old["seed"]) != list(runs["seed"]):
-            raise SweepError(f"{store.root}/design.parquet does not match the sweep's runs; use another output directory")
-        return runs, manifest
-    if store.root.exists() and any(store.root.iterdir()):
-        raise SweepError(f"output directory {store.root} is not empty and holds no sweep; choose another")
-    store.create()
-    manifest = {
+def _new_manifest(spec: SweepSpec, runs: pd.DataFrame, fp: str, plugins: dict, design_sha: str) -> dict:
+    return {
         "name": spec.name,
         "fingerprint": fp,
-        "status": "running",
+        "status": "starting",
         "root_seed": spec.seed,
         "seeds": "per run in design.parquet: SeedSequence(root_seed, spawn_key=(point, replicate))",
         "n_points": int(runs["point"].nunique()),
@@ -258,16 +292,71 @@ def _prepare(spec: SweepSpec, store: Store, resume: bool) -> tuple[pd.DataFrame,
         "steps": spec.steps,
         "axes": spec.keys,
         "design": spec.design.model_dump(),
+        "design_sha256": design_sha,
         "keep": spec.keep.model_dump(),
+        "plugins": plugins,
         "sweep": {"source": spec.source, "text": spec.text, "resolved": spec.raw, "fixed": spec.fixed},
         "base_config": ({k: c.to_dict() for k, c in spec.bases.items()} if spec.bases else spec.base.to_dict()),
         "base_source": ({k: c.source for k, c in spec.bases.items()} if spec.bases else spec.base.source),
         "created": _now(),
         "sessions": [],
+        "committed": {},
     }
-    store.write_design(runs)
-    store.write_manifest(manifest)
-    return runs, manifest
+
+
+def _prepare(spec: SweepSpec, store: Store, plan: str, manifest: dict | None, runs: pd.DataFrame,
+             fp: str, plugins: dict) -> tuple[dict, list[str]]:
+    """Bring the directory to a resumable state for ``plan``: ``(manifest, notes)``.
+
+    A new sweep writes its manifest first (atomically), then the directories and the design,
+    so a kill at any point leaves either a skeleton (replaced by the next start) or a sweep
+    that ``--resume`` finishes.
+    """
+    notes = []
+    if plan == "replace":
+        notes.append(f"{store.root} held the start of a sweep that never committed a run (a failed or "
+                     f"killed start); it was removed and the sweep started afresh")
+        store.remove_skeleton()
+        plan = "fresh"
+    if plan in ("fresh", "rebuild"):
+        data = parquet_bytes(runs)
+        new = _new_manifest(spec, runs, fp, plugins, hashlib.sha256(data).hexdigest())
+        if plan == "rebuild":
+            moved = store.quarantine([Damage("manifest", "", [store.manifest_path])]) \
+                if store.manifest_path.exists() else []
+            new["rebuilt"] = {"at": _now(), "damaged_manifest": moved[0] if moved else None,
+                              "note": "manifest.json was missing or damaged and was rebuilt from the sweep "
+                                      "file and the commit records; earlier sessions' provenance is lost"}
+            notes.append(f"{store.manifest_path} was missing or damaged: rebuilt from {spec.source} and the "
+                         f"commit records (earlier sessions' provenance is lost"
+                         + (f"; the damaged file is kept as {moved[0]})" if moved else ")"))
+            new["status"] = "running"
+        store.write_manifest(new)  # first: from here on the directory is a sweep
+        store.create()
+        if plan == "fresh":
+            store.write_design(runs, data)
+            return new, notes
+        manifest = new
+    store.create()  # a deleted commits/ or part directory comes back
+    try:
+        old = store.read_design(manifest.get("design_sha256"))
+    except StoreError:
+        manifest["design_sha256"] = store.write_design(runs)
+        notes.append(f"{store.design_path} was missing or damaged: rewritten from {spec.source}")
+        return manifest, notes
+    if list(old["run_id"]) != list(runs["run_id"]) or list(old["seed"]) != list(runs["seed"]):
+        raise SweepError(f"{store.root}/design.parquet does not match the sweep's runs; use another output directory")
+    return manifest, notes
+
+
+def _write_manifest_quietly(store: Store, manifest: dict) -> None:
+    """The end-of-session manifest update: best effort (on a full disk it stays as it was)."""
+    try:
+        store.write_manifest(manifest)
+    except OSError as e:
+        warnings.warn(f"could not update {store.manifest_path} at the end of the session ({e.strerror}); "
+                      f"the committed results are safe, and the next --resume records the sweep's state",
+                      UserWarning, stacklevel=3)
 
 
 def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int | None = None,
@@ -285,7 +374,8 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
     executor : "serial", "local" (process pool, default), "dask", or any
         ``concurrent.futures.Executor`` instance (used as is, not shut down).
     scheduler : Dask scheduler address; without it ``executor="dask"`` starts a LocalCluster.
-    resume : finish a sweep already in ``out``: runs only what is missing or failed.
+    resume : finish a sweep already in ``out``: runs only what is missing, failed or lost
+        (a result whose files fail verification is moved to ``damaged/`` and run again).
     progress : show a tqdm bar; default only when stderr is a terminal.
     flush_runs, flush_seconds : results are committed every ``flush_runs`` finished runs or
         ``flush_seconds`` seconds, whichever comes first: a crash loses at most that much work;
@@ -304,7 +394,9 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
     ConfigError
         the sweep file is malformed.
     SweepError
-        the output directory, executor or resume request is unusable.
+        the output directory, executor or resume request is unusable (another process holds
+        its lock, a user policy module changed since the sweep started, ...), or results
+        could not be written (disk full: what was committed is kept; resume later).
     KeyboardInterrupt
         after a clean stop on Ctrl-C (finished runs are committed; resume later).
 
@@ -323,62 +415,109 @@ def sweep(spec: SweepSpec | str | Path | dict, out: str | Path, *, workers: int 
     spec = load_sweep(spec)
     _check_keep(spec)
     store = Store(out)
-    _precheck(spec, store, resume)
+    fp = spec.fingerprint()
+    plugins = plugin_sources(spec)
+    runs = make_runs(spec, make_design(spec))
 
     def owned():
         if isinstance(executor, cf.Executor):
-            import contextlib
-
             return contextlib.nullcontext(ExecutorHandle(executor, workers or 1, "custom",
                                                          {"executor": type(executor).__name__}))
         return open_executor(executor, workers, scheduler)
 
-    with owned() as handle:  # started first: a cluster that cannot be reached writes nothing
-        runs, manifest = _prepare(spec, store, resume)
-        with store.lock():
-            removed = store.cleanup()
-            done, failed = store.status()
-            todo = runs[~runs["run_id"].isin(done)]
-            session = len(manifest["sessions"]) + 1
-            sess = {"session": session, "started": _now(), "ended": None, "resumed": session > 1,
-                    "to_run": len(todo), "already_done": len(done), "retried_failed": len(failed),
-                    "cleaned_uncommitted_files": removed, **provenance(), "executor": handle.info}
-            _warn_if_code_changed(manifest, sess, store)
-            manifest["sessions"].append(sess)
-            manifest["status"] = "running"
-            store.write_manifest(manifest)
-            status = "interrupted"
+    with contextlib.ExitStack() as stack:
+        # the lock comes before anything is read; a directory that does not exist yet is only
+        # created once the executor is up (a cluster that cannot be reached writes nothing)
+        locked = store.root.is_dir()
+        if locked:
+            stack.enter_context(store.lock())
+        _inspect(spec, store, resume, fp, plugins)  # refuse before starting any executor
+        handle = stack.enter_context(owned())
+        if not locked:
             try:
-                timeout = timeout if timeout is not None else spec.timeout
-                if timeout is not None and handle.kind != "local":
-                    import warnings
-
-                    warnings.warn(f"the run timeout ({timeout} s) is enforced on the local pool only, "
-                                  f"not on the {handle.kind} executor", stacklevel=3)
-                    timeout = None
-                counts = _drive(spec, store, todo, handle, session, progress, flush_runs,
-                                flush_seconds, max_pending, total=len(runs), initial=len(done),
-                                timeout=timeout)
-                status = "complete"
-            except KeyboardInterrupt:
-                handle.stop()
-                raise
-            finally:
-                done, failed = store.status()
-                sess["ended"] = _now()
-                sess["status"] = status
-                if status == "complete":
-                    sess.update(counts)
-                manifest["status"] = "complete" if status == "complete" and len(done) == len(runs) else (
-                    "complete_with_failures" if status == "complete" else "interrupted")
-                manifest["done"], manifest["failed"] = len(done), len(failed)
-                manifest["updated"] = _now()
-                store.write_manifest(manifest)
+                store.root.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise SweepError(f"cannot create the output directory {store.root}: {e.strerror}") from None
+            stack.enter_context(store.lock())
+        plan, manifest = _inspect(spec, store, resume, fp, plugins)
+        try:
+            manifest, notes = _prepare(spec, store, plan, manifest, runs, fp, plugins)
+            check = store.verify(manifest.get("committed"))
+            moved = store.quarantine(check.damaged)
+            removed = store.cleanup()
+            v = Verification(check.good, [], check.done, check.failed)  # the damaged are gone now
+        except OSError as e:
+            raise SweepError(f"cannot write the sweep in {store.root}: {e.strerror} ({e.filename}); "
+                             f"nothing committed was lost; fix that and run the same command with --resume") from None
+        lost = check.lost
+        if check.damaged:
+            which = f"{len(lost)} finished run(s)" if lost else "the finished runs of damaged batches"
+            notes.append(f"{which} of {store.root} were lost ({check.describe(store.root)}); the damaged "
+                         f"files are moved to damaged/ and these runs run again"
+                         + (f": {_short(lost)}" if lost else ""))
+        claimed = manifest.get("done") or 0
+        if not check.damaged and claimed > len(v.done):
+            notes.append(f"manifest.json recorded {claimed} finished runs but only {len(v.done)} are present "
+                         f"and verified (commit records deleted?); the others run again")
+        for n in notes:
+            warnings.warn(n, UserWarning, stacklevel=2)
+        done, failed = v.done, v.failed
+        todo = runs[~runs["run_id"].isin(done)]
+        # after a rebuilt manifest the sessions list restarts: batch names must not repeat
+        session = max(len(manifest["sessions"]), store.last_session()) + 1
+        sess = {"session": session, "started": _now(), "ended": None, "resumed": plan in ("resume", "rebuild"),
+                "to_run": len(todo), "already_done": len(done), "retried_failed": len(failed),
+                "cleaned_uncommitted_files": removed, "lost_rerun": lost, "moved_to_damaged": moved,
+                **provenance(), "executor": handle.info}
+        _warn_if_code_changed(manifest, sess, store)
+        manifest["sessions"].append(sess)
+        manifest["status"] = "running"
+        manifest["plugins"] = plugins
+        manifest["committed"] = Store.committed_table(v)
+        try:
+            store.write_manifest(manifest)
+        except OSError as e:
+            raise SweepError(f"cannot write {store.manifest_path}: {e.strerror}; nothing committed was "
+                             f"lost; fix that and run the same command with --resume") from None
+        status = "interrupted"
+        try:
+            timeout = timeout if timeout is not None else spec.timeout
+            if timeout is not None and handle.kind != "local":
+                warnings.warn(f"the run timeout ({timeout} s) is enforced on the local pool only, "
+                              f"not on the {handle.kind} executor", stacklevel=2)
+                timeout = None
+            counts = _drive(spec, store, todo, handle, session, progress, flush_runs,
+                            flush_seconds, max_pending, total=len(runs), initial=len(done),
+                            timeout=timeout, fingerprint=fp)
+            status = "complete"
+        except BaseException as e:
+            if handle.kind != "custom" or isinstance(e, KeyboardInterrupt):
+                handle.stop()  # a write error: no point waiting for the runs in flight
+            raise
+        finally:
+            v = store.verify()
+            done, failed = v.done, v.failed
+            sess["ended"] = _now()
+            sess["status"] = status
+            if status == "complete":
+                sess.update(counts)
+            all_ids = set(runs["run_id"])
+            manifest["status"] = "complete" if status == "complete" and all_ids <= done else (
+                "complete_with_failures" if status == "complete" and all_ids <= done | set(failed)
+                else "interrupted")
+            manifest["done"], manifest["failed"] = len(done), len(failed)
+            manifest["committed"] = Store.committed_table(v)
+            manifest["updated"] = _now()
+            _write_manifest_quietly(store, manifest)
     return load_results(store.root)
 
 
+def _short(ids: list[str], n: int = 8) -> str:
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
 def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_seconds, max_pending,
-           total, initial, timeout=None) -> dict:
+           total, initial, timeout=None, fingerprint=None) -> dict:
     """Submit runs (at most ``limit`` ahead), record results as they finish, commit batches.
 
     A worker process that dies (segfault, out of memory, ``os._exit``) breaks a local pool and
@@ -410,8 +549,18 @@ def _drive(spec, store, todo, handle, session, progress, flush_runs, flush_secon
     def flush():
         if buf["summary"] or buf["failures"]:
             state["batch"] += 1
-            store.write_batch(f"{store.next_batch_prefix(session)}-{state['batch']:06d}",
-                              buf["summary"], buf["timeseries"], buf["failures"], buf["timings"])
+            n = len(buf["summary"]) + len(buf["failures"])
+            try:
+                store.write_batch(f"{store.next_batch_prefix(session)}-{state['batch']:06d}",
+                                  buf["summary"], buf["timeseries"], buf["failures"], buf["timings"],
+                                  fingerprint=fingerprint)
+            except OSError as e:
+                what = "the disk is full" if is_disk_full(e) else e.strerror or type(e).__name__
+                raise SweepError(
+                    f"could not write the results of {n} finished run(s) to {store.root}: {what} "
+                    f"({e.filename or store.root}); the sweep stopped. Runs committed before are kept and "
+                    f"these were not committed: free space (or fix the cause) and run the same command "
+                    f"with --resume to finish") from None
             for k in ("summary", "timeseries", "failures"):
                 buf[k] = []
             buf["timings"] = {}
