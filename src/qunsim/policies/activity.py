@@ -210,12 +210,8 @@ class ChatterModeration(_Daily, ActivityPolicy):
         kw = dict(spam_penalty=dp.spam_penalty, read_cost=dp.read_cost, overload_cost=dp.overload_cost)
         args = (st.attention[ids], st.taste[ids], st.interest[ids], ctx.curated, ctx.overload_relief)
         filt = read(GroupIndex.build(msgs.select(~flag), ctx.n_groups, ctx.curated), g, *args, **kw)
-        # the unfiltered utility, as the model's own reading computed it (same formula as read())
-        a = np.maximum(st.attention[ids].astype(np.float64), 1e-9)
-        over = np.maximum(ctx.group_volume[g] - a, 0.0) / a
-        full = (ctx.read_value - dp.read_cost * ctx.read_k
-                - dp.overload_cost * (1.0 - ctx.overload_relief[g]) * np.log1p(over))
-        gain = filt.utility - full
+        # against the unfiltered utility of the model's own reading
+        gain = filt.utility - ctx.read_utility
         uses = (gain > 0) & (rng.random(len(ids)) < self.params.adoption)
         ctx.utility[ids[uses]] += gain[uses]
         hidden = np.bincount(msgs.group[flag], minlength=ctx.n_groups)
