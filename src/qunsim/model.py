@@ -500,7 +500,7 @@ class CommunityModel(mesa.Model):
             st.member_neighbors, p.recognition, p.habituation, p.spam_distrust, p.trust_memory,
             p.satisfaction_memory, p.commit_sunk, p.commit_tier, p.commit_ties, p.commit_identity,
             p.hazard_base, p.hazard_max, p.hazard_slope, p.hazard_midpoint, p.grace_days,
-            bool(p.contagion), self.rng)
+            bool(p.contagion), self.rng.random(len(ids)))
         self.remove_members(ids[conta], LeaveReason.CONTAGION)
         self.remove_members(ids[diss], LeaveReason.DISSATISFIED)
 
@@ -512,8 +512,11 @@ class CommunityModel(mesa.Model):
         st, p = self.state, self.p
         if p.chatter_conversion <= 0:
             return
-        conv = chatter_candidates(ids, st.role, st.status, st.taste, self.social.indptr,
-                                  self.social.indices, float(p.chatter_conversion), self.rng)
+        reg = ids[(st.role[ids] == Role.REGULAR) & (st.status[ids] == Status.ACTIVE)]
+        if not len(reg):
+            return
+        conv = chatter_candidates(reg, self.rng.random(len(reg)), st.role, st.status, st.taste,
+                                  self.social.indptr, self.social.indices, float(p.chatter_conversion))
         if len(conv):
             ch = self.config.roles["chatter"]
             st.role[conv] = Role.CHATTER

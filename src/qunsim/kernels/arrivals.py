@@ -39,13 +39,14 @@ def inviters(status, role, trust_r, trust_s, referral_trust):
 
 
 @njit
-def _referrals(inviters, invites, indptr, indices, status, rng):
+def _referrals(inviters, invites, indptr, indices, status, u):
     total = 0
     for j in range(len(inviters)):
         total += invites[j]
     cand = np.empty(total, np.int64)
     src = np.empty(total, np.int64)
     m = 0
+    x = 0
     for j in range(len(inviters)):
         i = inviters[j]
         lo = indptr[i]
@@ -53,7 +54,8 @@ def _referrals(inviters, invites, indptr, indices, status, rng):
         if deg == 0:
             continue
         for _ in range(invites[j]):
-            c = np.int64(indices[lo + np.int64(rng.random() * deg)])
+            c = np.int64(indices[lo + np.int64(u[x] * deg)])
+            x += 1
             if status[c] == _PROSPECT:
                 cand[m] = c
                 src[m] = i
@@ -65,8 +67,11 @@ def referral_candidates(inviters, invites, indptr, indices, status, rng: np.rand
     """Each inviter (with ties) sends ``invites[i]`` invitations to random neighbours (裂变),
     one uniform per invitation in order. Returns ``(candidate, inviter)`` for invitations
     that reached a prospect."""
-    return _referrals(np.asarray(inviters, np.int64), np.asarray(invites, np.int64), indptr, indices,
-                      status, rng)
+    inviters = np.asarray(inviters, np.int64)
+    invites = np.asarray(invites, np.int64)
+    deg = indptr[inviters + 1] - indptr[inviters]
+    u = rng.random(int(invites[deg > 0].sum()))
+    return _referrals(inviters, invites, indptr, indices, status, u)
 
 
 def accept_probability(interest: np.ndarray, heard: np.ndarray, referred: np.ndarray, *,
@@ -85,18 +90,16 @@ def accept_probability(interest: np.ndarray, heard: np.ndarray, referred: np.nda
 
 
 @njit
-def _tell_ties(heard, leavers, indptr, indices, reach, rng):
-    """Offline word of mouth; returns the expected number of online tellings left over."""
-    rest = 0.0
-    k_max = np.int64(np.floor(reach))
+def _tell_ties(heard, leavers, indptr, indices, k_max, u):
+    """Offline word of mouth: each leaver tells up to ``k_max`` of its ties (with replacement,
+    one uniform of ``u`` per telling)."""
+    x = 0
     for i in leavers:
         lo = indptr[i]
         deg = indptr[i + 1] - lo
-        k_off = min(deg, k_max)
-        for _ in range(k_off):
-            heard[indices[lo + np.int64(rng.random() * deg)]] += 1.0
-        rest += max(reach - k_off, 0.0)
-    return rest
+        for _ in range(min(deg, k_max)):
+            heard[indices[lo + np.int64(u[x] * deg)]] += 1.0
+            x += 1
 
 
 def spread_word_of_mouth(heard: np.ndarray, leavers: np.ndarray, indptr: np.ndarray,
@@ -106,8 +109,11 @@ def spread_word_of_mouth(heard: np.ndarray, leavers: np.ndarray, indptr: np.ndar
     Adds 1 to ``heard`` per telling (in place) and returns ``heard``."""
     if len(leavers) == 0 or reach <= 0:
         return heard
-    rest = _tell_ties(heard, np.asarray(leavers, np.int64), indptr, indices, float(reach), rng)
-    n_online = int(rng.poisson(rest))
+    leavers = np.asarray(leavers, np.int64)
+    k_off = np.minimum(indptr[leavers + 1] - indptr[leavers], int(np.floor(reach)))
+    u = rng.random(int(k_off.sum()))
+    _tell_ties(heard, leavers, indptr, indices, np.int64(np.floor(reach)), u)
+    n_online = int(rng.poisson(np.maximum(reach - k_off, 0.0).sum()))
     if n_online:
         np.add.at(heard, rng.integers(0, len(heard), n_online), 1.0)
     return heard

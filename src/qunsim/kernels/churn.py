@@ -115,7 +115,7 @@ def members_day(ids, t, read_utility, spam_read, received, extra_utility, extra_
                 leader_tie, commitment, threshold, left_n, member_n, recognition, habituation,
                 spam_distrust, trust_memory, satisfaction_memory, commit_sunk, commit_tier,
                 commit_ties, commit_identity, hazard_base, hazard_max, hazard_slope,
-                hazard_midpoint, grace_days, contagion, rng):
+                hazard_midpoint, grace_days, contagion, uniforms):
     """Stage *trust, satisfaction and churn* for readers ``ids`` (in place on the state).
 
     Per member: utility ``u`` = reading utility + ``recognition`` × replies received + what
@@ -124,8 +124,8 @@ def members_day(ids, t, read_utility, spam_read, received, extra_utility, extra_
     ``neg = surplus^- + spam_distrust × spam read + policy`` discounted by ``trust_memory``;
     satisfaction an EWMA of the surplus; then the leaving hazard damped by commitment
     (sunk cost ``log(1 + spend)``, tier, strong ties, trust — doubled with a leader tie —
-    and policy commitment), zero within ``grace_days`` or without need, drawn with one
-    uniform per member in order. With ``contagion``, a member whose left/ever-member
+    and policy commitment), zero within ``grace_days`` or without need, decided by the
+    uniform ``uniforms[j]`` (one per member, aligned with ``ids``). With ``contagion``, a member whose left/ever-member
     neighbour counts (``left_n``, ``member_n``) pass its threshold (< 1) leaves by contagion.
 
     Arrays ``read_utility``, ``spam_read`` are aligned with ``ids``; the others are population
@@ -158,7 +158,7 @@ def members_day(ids, t, read_utility, spam_read, received, extra_utility, extra_
         pl = leave_hazard(S, damping, hazard_base, hazard_max, hazard_slope, hazard_midpoint)
         if tenure < grace_days or not need[i] > 0:
             pl = 0.0
-        d = rng.random() < pl
+        d = uniforms[j] < pl
         if contagion and threshold[i] < 1.0 and contagious(np.float64(left_n[i]), np.float64(member_n[i]),
                                                             np.float64(threshold[i])):
             conta[j] = True

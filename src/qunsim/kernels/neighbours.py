@@ -121,26 +121,25 @@ def recount_strong(keys, weight, n, status, strong, strong_ties):
 
 
 @njit
-def chatter_candidates(ids, role, status, taste, indptr, indices, rate, rng):
-    """Stage *chatter conversion*: which active regulars among ``ids`` turn chatter today.
+def chatter_candidates(regulars, u, role, status, taste, indptr, indices, rate):
+    """Stage *chatter conversion*: which of today's active ``regulars`` turn chatter.
 
-    One uniform per active regular, in order; a regular with ``taste < 0.5`` converts with
+    ``u``: one uniform per regular (aligned); a regular with ``taste < 0.5`` converts with
     probability ``rate * (1 - taste) * s``, ``s`` the share of its active ties who chat
     (shares taken before anyone converts). Only members whose uniform falls under the largest
     possible probability (``s = 1``) have their neighbourhood looked at. Returns their ids.
     """
-    out = np.empty(len(ids), np.int64)
+    out = np.empty(len(regulars), np.int64)
     m = 0
-    us = np.empty(len(ids))
-    cand = np.empty(len(ids), np.int64)
+    us = np.empty(len(regulars))
+    cand = np.empty(len(regulars), np.int64)
     c = 0
-    for i in ids:
-        if role[i] == _REGULAR and status[i] == _ACTIVE:
-            u = rng.random()
-            if taste[i] < 0.5 and u < rate * (1.0 - taste[i]):
-                cand[c] = i
-                us[c] = u
-                c += 1
+    for x in range(len(regulars)):
+        i = regulars[x]
+        if taste[i] < 0.5 and u[x] < rate * (1.0 - taste[i]):
+            cand[c] = i
+            us[c] = u[x]
+            c += 1
     for x in range(c):
         i = cand[x]
         chat = 0

@@ -69,21 +69,32 @@ def posting_rates(ids, role, post_rate, group, newcomer, replies_yesterday, ques
 
 
 @njit
+def _posting_means(ids, role, post_rate, group, join_step, entry_path, replies_yesterday, qpa, chat, t,
+                   newcomer_days, answer_base, answer_halfsat, chatter_contagion, reply_reward):
+    mu = np.empty(len(ids))
+    for j in range(len(ids)):
+        i = ids[j]
+        newcomer = (t - join_step[i]) <= newcomer_days and entry_path[i] != _SEED
+        g = group[i]
+        mu[j] = posting_rate(role[i], post_rate[i], qpa[g], chat[g], newcomer, replies_yesterday[i],
+                             answer_base, answer_halfsat, chatter_contagion, reply_reward)
+    return mu
+
+
 def draw_posts(ids, role, post_rate, group, join_step, entry_path, replies_yesterday, qpa, chat, t,
                newcomer_days, answer_base, answer_halfsat, chatter_contagion, reply_reward, rng):
-    """Stage *posting*: today's post counts, ``Poisson(mu_i)`` for members ``ids`` in order.
+    """Stage *posting*: today's post counts, ``Poisson(mu_i)`` for members ``ids`` (one vector
+    draw in ``ids``' order).
 
     Inputs are population arrays (``qpa``, ``chat``: yesterday's questions per answerer and
     chatter share by group). A newcomer joined at most ``newcomer_days`` ago, not as a seed.
     Returns ``counts`` int64[n] (0 outside ``ids``).
     """
+    mu = _posting_means(ids, role, post_rate, group, join_step, entry_path, replies_yesterday, qpa, chat,
+                        int(t), int(newcomer_days), float(answer_base), float(answer_halfsat),
+                        float(chatter_contagion), float(reply_reward))
     counts = np.zeros(len(role), np.int64)
-    for i in ids:
-        newcomer = (t - join_step[i]) <= newcomer_days and entry_path[i] != _SEED
-        g = group[i]
-        mu = posting_rate(role[i], post_rate[i], qpa[g], chat[g], newcomer, replies_yesterday[i],
-                          answer_base, answer_halfsat, chatter_contagion, reply_reward)
-        counts[i] = rng.poisson(mu)
+    counts[ids] = rng.poisson(mu)
     return counts
 
 
@@ -93,9 +104,10 @@ def _clip01(x):
 
 
 @njit
-def _make_messages(authors, at, counts, group, quality, warmth, spam_role, is_spam, noise, rng):
+def _make_messages(authors, at, counts, group, quality, warmth, spam_role, is_spam, noise_q, noise_w):
     """Messages of ``authors``; attribute ``x`` of author j is ``x[at[j]]``. Spam is
-    ``role == SPAMMER`` when ``spam_role`` (``is_spam`` holds roles), else ``is_spam``."""
+    ``role == SPAMMER`` when ``spam_role`` (``is_spam`` holds roles), else ``is_spam``.
+    ``noise_q``, ``noise_w``: one Gaussian noise per message (or empty: no noise)."""
     m = 0
     for j in range(len(authors)):
         m += counts[at[j]]
@@ -115,16 +127,25 @@ def _make_messages(authors, at, counts, group, quality, warmth, spam_role, is_sp
             w[pos] = warmth[a]
             spam[pos] = s
             pos += 1
-    if noise > 0:  # all quality noises, then all warmth noises (as two vector draws)
+    if len(noise_q):
         for j in range(m):
-            q[j] = _clip01(q[j] + np.float32(rng.normal(0.0, noise)))
-        for j in range(m):
-            w[j] = _clip01(w[j] + np.float32(rng.normal(0.0, noise)))
+            q[j] = _clip01(q[j] + np.float32(noise_q[j]))
+            w[j] = _clip01(w[j] + np.float32(noise_w[j]))
     for j in range(m):
         if spam[j]:
             q[j] = 0.0
             w[j] = 0.0
     return author, grp, q, w, spam
+
+
+_EMPTY = np.empty(0)
+
+
+def _noise(m: int, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """All quality noises, then all warmth noises (two vector draws; none if ``noise = 0``)."""
+    if noise <= 0 or m == 0:
+        return _EMPTY, _EMPTY
+    return rng.normal(0, noise, m), rng.normal(0, noise, m)
 
 
 def make_messages(authors, counts, group, quality, warmth, is_spam, noise: float,
@@ -134,9 +155,11 @@ def make_messages(authors, counts, group, quality, warmth, is_spam, noise: float
     ``authors``."""
     authors = np.asarray(authors, np.int64)
     at = np.arange(len(authors), dtype=np.int64)
-    parts = _make_messages(authors, at, np.asarray(counts, np.int64), np.asarray(group),
+    counts = np.asarray(counts, np.int64)
+    nq, nw = _noise(int(counts.sum()), noise, rng)
+    parts = _make_messages(authors, at, counts, np.asarray(group),
                            np.asarray(quality, np.float32), np.asarray(warmth, np.float32), False,
-                           np.asarray(is_spam, np.bool_), float(noise), rng)
+                           np.asarray(is_spam, np.bool_), nq, nw)
     return Messages(*parts, np.full(len(parts[0]), MSG_POST, dtype=np.int8))
 
 
@@ -144,7 +167,8 @@ def messages_from_counts(posters, counts, group, quality, warmth, role, noise: f
                          rng: np.random.Generator) -> Messages:
     """:func:`make_messages` over population arrays: ``posters`` (ascending ids) with
     ``counts[i]`` posts each; spam is posted by spammers (``role``)."""
-    parts = _make_messages(posters, posters, counts, group, quality, warmth, True, role, float(noise), rng)
+    nq, nw = _noise(int(counts[posters].sum()), noise, rng)
+    parts = _make_messages(posters, posters, counts, group, quality, warmth, True, role, nq, nw)
     return Messages(*parts, np.full(len(parts[0]), MSG_POST, dtype=np.int8))
 
 

@@ -112,7 +112,7 @@ def reply_weight_read(cum_reply, s0, V, k, cur):
 
 @njit
 def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w, cum_s, cum_reply,
-          curated, overload_relief, spam_penalty, read_cost, overload_cost, reply_prob, rng):
+          curated, overload_relief, spam_penalty, read_cost, overload_cost, want_replies):
     """Reading of readers ``ids`` (attributes at ``at``), and their reply counts.
 
     Reader i reads ``k = min(V_g, a_i)`` of the ``V_g`` messages of its group: the group's in
@@ -120,8 +120,8 @@ def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w
     in a curated group (prefix sums of the quality-sorted messages). Value of a message:
     ``iota * omega * q + (1 - omega) * w - spam_penalty * spam``. Utility: value minus
     ``read_cost * k`` minus ``overload_cost * (1 - relief_g) * log(1 + (V - a)^+ / a)``.
-    With ``reply_prob > 0`` reader i then makes ``R_i ~ Poisson(reply_prob * W_i)`` replies,
-    ``W_i`` the reply weight it read (expected, in random order); drawn in reader order.
+    With ``want_replies`` also returns ``W_i``, the reply weight reader i read (expected, in
+    random order): it makes ``Poisson(reply_prob * W_i)`` replies.
     """
     n = len(ids)
     k_out = np.empty(n)
@@ -131,7 +131,7 @@ def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w
     overflow = np.empty(n)
     buried = np.empty(n)
     utility = np.empty(n)
-    R = np.zeros(n, np.int64)
+    W = np.zeros(n if want_replies else 0)
     for j in range(n):
         i = at[j]
         g = group[i]
@@ -164,9 +164,9 @@ def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w
         overflow[j] = ovf
         buried[j] = over / V if V > 0 else 0.0
         utility[j] = val - read_cost * k - (1.0 - overload_relief[g]) * overload_cost * np.log1p(ovf)
-        if reply_prob > 0:
-            R[j] = rng.poisson(reply_prob * reply_weight_read(cum_reply, s0, count[g], k, curated[g]))
-    return k_out, value, info, spam, overflow, buried, utility, R
+        if want_replies:
+            W[j] = reply_weight_read(cum_reply, s0, count[g], k, curated[g])
+    return k_out, value, info, spam, overflow, buried, utility, W
 
 
 @njit
@@ -182,13 +182,13 @@ def _bisect_right(cum, lo, hi, t):
 
 
 @njit
-def _reply_targets(ids, at, group, k, R, start, count, cum_reply, curated, order, author, n_pop, rng):
+def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, order, author, n_pop):
     """Reply pairs ``(reader, author)`` and replies received per member (int64[n_pop]).
 
     Each of reader i's ``R_i`` replies goes to the message where a uniform falls on the
     cumulative reply weight of the messages it read (the group's in random order, the
-    ``floor(k_i)`` best if curated). Uniforms are drawn reader by reader; self-replies and
-    replies to operator content are dropped.
+    ``floor(k_i)`` best if curated); ``u`` holds one uniform per reply, reader by reader.
+    Self-replies and replies to operator content are dropped.
     """
     total = 0
     for j in range(len(ids)):
@@ -197,6 +197,7 @@ def _reply_targets(ids, at, group, k, R, start, count, cum_reply, curated, order
     target = np.empty(total, np.int64)
     received = np.zeros(n_pop, np.int64)
     pos = 0
+    x = 0
     for j in range(len(ids)):
         if R[j] == 0:
             continue
@@ -208,7 +209,8 @@ def _reply_targets(ids, at, group, k, R, start, count, cum_reply, curated, order
         top = hi - 1 if hi - 1 > lo else lo
         me = ids[j]
         for _ in range(R[j]):
-            idx = _bisect_right(cum_reply, lo, hi + 1, base + rng.random() * span) - 1
+            idx = _bisect_right(cum_reply, lo, hi + 1, base + u[x] * span) - 1
+            x += 1
             if idx < lo:
                 idx = lo
             if idx > top:
@@ -243,11 +245,9 @@ def read(gi: GroupIndex, group, attention, taste, interest, curated, overload_re
     out = _read(at, at, group, np.asarray(attention), np.asarray(taste), np.asarray(interest),
                 gi.start, gi.count, gi.cum_q, gi.cum_w, gi.cum_s, gi.cum_reply,
                 np.asarray(curated, np.bool_), np.asarray(overload_relief, np.float64),
-                float(spam_penalty), float(read_cost), float(overload_cost), 0.0, _NO_DRAWS)
+                float(spam_penalty), float(read_cost), float(overload_cost), False)
     return ReadResult(*out[:7])
 
-
-_NO_DRAWS = np.random.default_rng(0)  # a placeholder generator: read() draws nothing
 
 
 def read_and_reply(gi: GroupIndex, msgs: Messages, ids, group, attention, taste, interest, curated,
@@ -257,18 +257,22 @@ def read_and_reply(gi: GroupIndex, msgs: Messages, ids, group, attention, taste,
 
     Attribute arrays are population arrays read at ``at`` (default ``ids``). Returns
     ``(ReadResult, reader, author, received)``: reply pairs (reader, author) and replies
-    received per member, int64[len(attention)]. Draws: one Poisson per reader (reader order),
-    then one uniform per reply.
+    received per member, int64[len(attention)]. Draws (vector draws from ``rng``): one
+    Poisson per reader (reader order), then one uniform per reply.
     """
     ids = np.asarray(ids, np.int64)
     at = ids if at is None else at
-    p = float(reply_prob) if (len(ids) and len(msgs)) else 0.0
-    *res, R = _read(ids, at, group, attention, taste, interest, gi.start, gi.count, gi.cum_q, gi.cum_w,
-                    gi.cum_s, gi.cum_reply, np.asarray(curated, np.bool_),
-                    np.asarray(overload_relief, np.float64), float(spam_penalty), float(read_cost),
-                    float(overload_cost), p, rng)
+    want = bool(reply_prob > 0 and len(ids) and len(msgs))
+    curated = np.asarray(curated, np.bool_)
+    *res, W = _read(ids, at, group, attention, taste, interest, gi.start, gi.count, gi.cum_q, gi.cum_w,
+                    gi.cum_s, gi.cum_reply, curated, np.asarray(overload_relief, np.float64),
+                    float(spam_penalty), float(read_cost), float(overload_cost), want)
     rr = ReadResult(*res)
-    reader, author, received = _reply_targets(ids, at, group, rr.k, R, gi.start, gi.count, gi.cum_reply,
-                                              np.asarray(curated, np.bool_), gi.order, msgs.author,
-                                              len(attention), rng)
+    if not want:
+        e = np.empty(0, np.int64)
+        return rr, e, e, np.zeros(len(attention), np.int64)
+    R = rng.poisson(reply_prob * W)
+    u = rng.random(int(R.sum()))
+    reader, author, received = _reply_targets(ids, at, group, rr.k, R, u, gi.start, gi.count, gi.cum_reply,
+                                              curated, gi.order, msgs.author, len(attention))
     return rr, reader, author, received

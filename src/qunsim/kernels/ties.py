@@ -16,12 +16,12 @@ _ACTIVE = 1
 
 
 @njit
-def _reply_counts(group, k, start, count, cum_reply, curated, reply_prob, rng):
-    R = np.zeros(len(group), np.int64)
+def _reply_weights(group, k, start, count, cum_reply, curated):
+    W = np.empty(len(group))
     for j in range(len(group)):
         g = group[j]
-        R[j] = rng.poisson(reply_prob * reply_weight_read(cum_reply, start[g], count[g], k[j], curated[g]))
-    return R
+        W[j] = reply_weight_read(cum_reply, start[g], count[g], k[j], curated[g])
+    return W
 
 
 def draw_replies(gi: GroupIndex, msgs: Messages, readers, group, k, curated, reply_prob: float,
@@ -41,11 +41,12 @@ def draw_replies(gi: GroupIndex, msgs: Messages, readers, group, k, curated, rep
     group = np.asarray(group)
     k = np.asarray(k, np.float64)
     curated = np.asarray(curated, np.bool_)
-    R = _reply_counts(group, k, gi.start, gi.count, gi.cum_reply, curated, float(reply_prob), rng)
+    R = rng.poisson(reply_prob * _reply_weights(group, k, gi.start, gi.count, gi.cum_reply, curated))
+    u = rng.random(int(R.sum()))
     at = np.arange(len(readers), dtype=np.int64)
     n_pop = int(max(readers.max(), msgs.author.max(initial=0))) + 1
-    reader, author, _ = _reply_targets(readers, at, group, k, R, gi.start, gi.count, gi.cum_reply,
-                                       curated, gi.order, msgs.author, n_pop, rng)
+    reader, author, _ = _reply_targets(readers, at, group, k, R, u, gi.start, gi.count, gi.cum_reply,
+                                       curated, gi.order, msgs.author, n_pop)
     return reader, author
 
 
