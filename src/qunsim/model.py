@@ -23,7 +23,7 @@ from qunsim.kernels.neighbours import (
     recount_strong,
 )
 from qunsim.kernels.reading import GroupIndex
-from qunsim.kernels.record import core_quality, gresham_counts, group_stats, message_counts, population_counts
+from qunsim.kernels.record import gresham_day, group_stats, message_counts, population_counts, reading_totals
 from qunsim.metrics import MetricsCollector, metcalfe_value
 from qunsim.network import SocialGraph, bfs_ball, build_graph, from_networkx, read_edgelist
 from qunsim.policies import build_policies
@@ -36,6 +36,13 @@ _POS_ATTRS = ("post_rate", "attention", "need", "wtp")
 _UNHAPPY = (LeaveReason.DISSATISFIED, LeaveReason.CONTAGION)
 MODEL_REPORTERS = ("active", "joins", "leaves", "churn_rate", "messages", "low_quality_share",
                    "value_density", "expert_retention", "gresham_index", "trust_mean")
+
+
+_ACTIVE_COLS = tuple(f"active_{name}" for name in ROLE_ORDER)
+_MESSAGE_COLS = tuple(f"messages_{name}" for name in ROLE_ORDER)
+_LEAVE_COLS = tuple((int(r), f"leaves_{r.name.lower()}") for r in LeaveReason if r != LeaveReason.NONE)
+_TRUST_COLS = tuple(f"trust_{lvl.name.lower()}" for lvl in TrustLevel)
+_TIER_COLS = tuple(f"tier_{t.name.lower()}" for t in Tier)
 
 
 def _latest(key: str, model: CommunityModel):
@@ -313,6 +320,8 @@ class CommunityModel(mesa.Model):
             except KeyError:
                 raise ValueError(f"unknown leave reason {reason!r}; expected one of "
                                  f"{[r.name.lower() for r in LeaveReason if r]}") from None
+        if len(ids) == 0:
+            return
         ids = np.unique(np.asarray(ids, dtype=np.int64))
         if len(ids) and (ids.min() < 0 or ids.max() >= self.state.n):
             raise ValueError(f"member ids must be in [0, {self.state.n}), got {ids.min()}..{ids.max()}")
@@ -589,15 +598,14 @@ class CommunityModel(mesa.Model):
             st.join_step, st.strong_ties, self.n_groups, p.trust_weak, p.trust_strong, p.strong_evidence)
         n_act = int(ints[0])
         row: dict[str, Any] = {"step": int(self.steps), "active": n_act}
-        for r, name in enumerate(ROLE_ORDER):
-            row[f"active_{name}"] = int(ints[1 + r])
+        for r, col in enumerate(_ACTIVE_COLS):
+            row[col] = int(ints[1 + r])
         joins = int(self._joins_today) if ctx is not None else 0
         row["joins"] = joins
         leaves = self._leaves_today if ctx is not None else np.zeros(len(LeaveReason), np.int64)
         row["leaves"] = int(leaves.sum())
-        for r in LeaveReason:
-            if r != LeaveReason.NONE:
-                row[f"leaves_{r.name.lower()}"] = int(leaves[r])
+        for r, col in _LEAVE_COLS:
+            row[col] = int(leaves[r])
         # leaves over the members at risk today: active at the start of the day plus joiners
         at_risk = (self._active0 if ctx is not None else n_act) + joins
         row["churn_rate"] = float(row["leaves"] / at_risk) if at_risk else 0.0
@@ -613,36 +621,32 @@ class CommunityModel(mesa.Model):
             self._yesterday_q = np.zeros(self.n_groups)
             self._yesterday_chat = np.zeros(self.n_groups)
         row["messages"] = m
-        for r, name in enumerate(ROLE_ORDER):
-            row[f"messages_{name}"] = int(by_role[r])
+        for r, col in enumerate(_MESSAGE_COLS):
+            row[col] = int(by_role[r])
         row["messages_operator"] = int(operator)
         row["removed_messages"] = int(ctx.removed) if ctx is not None else 0
         row["low_quality_share"] = float(low / m) if m else 0.0
-        if rr is not None:
-            k_sum = float(rr.k.sum())
-            row["value_density"] = float(rr.value.sum() / k_sum) if k_sum > 0 else 0.0
+        if rr is not None and len(rr.k):
+            tot = reading_totals(rr.k, rr.value, rr.info, rr.buried, rr.utility)
+            k_sum = tot[0]
+            row["value_density"] = float(tot[1] / k_sum) if k_sum > 0 else 0.0
             # information value alone (iota * omega * q): does the knowledge get buried?
-            row["info_density"] = float(rr.info.sum() / k_sum) if k_sum > 0 else 0.0
-            row["overload"] = float(rr.buried.mean()) if len(rr.buried) else 0.0
-            row["utility_mean"] = float(rr.utility.mean()) if len(rr.utility) else 0.0
+            row["info_density"] = float(tot[2] / k_sum) if k_sum > 0 else 0.0
+            row["overload"] = float(tot[3] / len(rr.k))
+            row["utility_mean"] = float(tot[4] / len(rr.k))
         else:
             row["value_density"] = row["info_density"] = row["overload"] = row["utility_mean"] = 0.0
         row["expert_retention"] = float(ints[18] / ints[17]) if ints[17] else 1.0
         # Gresham: leaving of the top vs bottom quality quartile among today's members
         if readers is not None and len(readers):
-            qc = core_quality(readers, st.quality, st.initial_role)
-            if len(qc) >= 4:
-                lo, hi = np.quantile(qc, [0.25, 0.75])
-                c = gresham_counts(readers, st.quality, st.initial_role, st.status, float(lo), float(hi))
-                g = self.metrics.gresham_update(float(c[0]), float(c[1]), float(c[2]), float(c[3]))
-            else:
-                g = self.metrics.gresham_update(0, 0, 0, 0)
+            c = gresham_day(readers, st.quality, st.initial_role, st.status)
+            g = self.metrics.gresham_update(float(c[0]), float(c[1]), float(c[2]), float(c[3]))
         else:
             g = self.metrics.gresham_update(0, 0, 0, 0) if ctx is not None else 1.0
         row["gresham_index"] = g
         row["trust_mean"] = float(fl[0] / n_act) if n_act else 0.0
-        for lvl in TrustLevel:
-            row[f"trust_{lvl.name.lower()}"] = int(ints[12 + lvl])
+        for lvl, col in enumerate(_TRUST_COLS):
+            row[col] = int(ints[12 + lvl])
         row["satisfaction_mean"] = float(fl[1] / n_act) if n_act else 0.0
         n_strong = int(ints[19]) // 2
         row["strong_ties"] = n_strong
@@ -657,8 +661,8 @@ class CommunityModel(mesa.Model):
             for k, v in ctx.revenue.items():
                 row[f"revenue_{k}"] = float(v)
         row["operator_capacity_used"] = float(ctx.operator_capacity_used) if ctx is not None else 0.0
-        for tier in Tier:
-            row[f"tier_{tier.name.lower()}"] = int(ints[8 + tier])
+        for tier, col in enumerate(_TIER_COLS):
+            row[col] = int(ints[8 + tier])
         for pol in self._metric_policies:
             row.update(pol.metrics(self, ctx))
         self.metrics.append(row)

@@ -9,7 +9,7 @@ from qunsim._jit import njit
 from qunsim.kernels.trust import trust_level, trust_value
 
 __all__ = ["population_counts", "message_counts", "group_stats", "gresham_counts", "core_quality",
-           "end_of_day"]
+           "end_of_day", "reading_totals", "gresham_day"]
 
 _ACTIVE = 1
 _OWNER, _EXPERT, _CONTRIBUTOR, _REGULAR, _CHATTER, _SPAMMER = 0, 1, 2, 3, 4, 5
@@ -150,3 +150,49 @@ def end_of_day(ids, counts, received, posts, posts_yesterday, replies_yesterday,
         replies_yesterday[i] = min(received[i], 32767)
         if c > 0:
             last_post[i] = t
+
+
+@njit
+def reading_totals(k, value, info, buried, utility):
+    """Sums over readers of messages read, value, information value, buried share, utility."""
+    out = np.zeros(5)
+    for j in range(len(k)):
+        out[0] += k[j]
+        out[1] += value[j]
+        out[2] += info[j]
+        out[3] += buried[j]
+        out[4] += utility[j]
+    return out
+
+
+@njit
+def _lerp(a, b, t):
+    """numpy's linear interpolation between order statistics (``np.quantile``'s default)."""
+    d = b - a
+    if t >= 0.5:
+        return b - d * (1.0 - t)
+    return a + d * t
+
+
+@njit
+def _quantile(sorted_part, n, q):
+    """``np.quantile(x, q)`` (linear) of ``n`` values given a partition that places the needed
+    order statistics."""
+    v = q * (n - 1)
+    lo = np.int64(np.floor(v))
+    hi = min(lo + 1, n - 1)
+    return _lerp(np.float64(sorted_part[lo]), np.float64(sorted_part[hi]), v - lo)
+
+
+@njit
+def gresham_day(readers, quality, initial_role, status):
+    """Today's Gresham counts: among core readers, (left top quartile, top quartile, left bottom
+    quartile, bottom quartile) by quality; all 0 with fewer than 4 core readers."""
+    qc = core_quality(readers, quality, initial_role)
+    n = len(qc)
+    if n < 4:
+        return np.zeros(4)
+    x = np.sort(qc)
+    lo = _quantile(x, n, 0.25)
+    hi = _quantile(x, n, 0.75)
+    return gresham_counts(readers, quality, initial_role, status, lo, hi)
