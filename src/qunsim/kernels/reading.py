@@ -171,23 +171,26 @@ def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w
 
 @njit
 def _bisect_right(cum, lo, hi, t):
-    """First index in ``cum[lo:hi]`` whose value exceeds ``t`` (``hi`` if none)."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cum[mid] <= t:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    """First index in ``cum[lo:hi]`` whose value exceeds ``t`` (``hi`` if none); branch-free
+    halving (the comparisons of a bisection over random targets are unpredictable)."""
+    n = hi - lo
+    if n <= 0:
+        return lo
+    b = lo
+    while n > 1:
+        half = n >> 1
+        b = b + half if cum[b + half] <= t else b
+        n -= half
+    return b + 1 if cum[b] <= t else b
 
 
 @njit
-def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, order, author, n_pop):
+def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, author, n_pop):
     """Reply pairs ``(reader, author)`` and replies received per member (int64[n_pop]).
 
     Each of reader i's ``R_i`` replies goes to the message where a uniform falls on the
     cumulative reply weight of the messages it read (the group's in random order, the
-    ``floor(k_i)`` best if curated); ``u`` holds one uniform per reply, reader by reader.
+    ``floor(k_i)`` best if curated; ``author`` in reading order); ``u`` holds one uniform per reply, reader by reader.
     Self-replies and replies to operator content are dropped.
     """
     total = 0
@@ -215,7 +218,7 @@ def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, or
                 idx = lo
             if idx > top:
                 idx = top
-            a = author[order[idx]]
+            a = author[idx]
             if a >= 0 and a != me:
                 reader[pos] = me
                 target[pos] = a
@@ -274,5 +277,5 @@ def read_and_reply(gi: GroupIndex, msgs: Messages, ids, group, attention, taste,
     R = rng.poisson(reply_prob * W)
     u = rng.random(int(R.sum()))
     reader, author, received = _reply_targets(ids, at, group, rr.k, R, u, gi.start, gi.count, gi.cum_reply,
-                                              curated, gi.order, msgs.author, len(attention))
+                                              curated, msgs.author[gi.order], len(attention))
     return rr, reader, author, received

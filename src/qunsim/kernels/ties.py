@@ -46,7 +46,7 @@ def draw_replies(gi: GroupIndex, msgs: Messages, readers, group, k, curated, rep
     at = np.arange(len(readers), dtype=np.int64)
     n_pop = int(max(readers.max(), msgs.author.max(initial=0))) + 1
     reader, author, _ = _reply_targets(readers, at, group, k, R, u, gi.start, gi.count, gi.cum_reply,
-                                       curated, gi.order, msgs.author, n_pop)
+                                       curated, msgs.author[gi.order], n_pop)
     return reader, author
 
 
