@@ -23,7 +23,9 @@ from qunsim.kernels.neighbours import (
     recount_strong,
 )
 from qunsim.kernels.reading import GroupIndex
-from qunsim.kernels.record import gresham_day, group_stats, message_counts, population_counts, reading_totals
+from qunsim.kernels.context import Messages
+from qunsim.kernels.reading import ReadResult
+from qunsim.kernels.record import day_row, gresham_day
 from qunsim.metrics import MetricsCollector, metcalfe_value
 from qunsim.network import SocialGraph, bfs_ball, build_graph, from_networkx, read_edgelist
 from qunsim.policies import build_policies
@@ -38,6 +40,8 @@ MODEL_REPORTERS = ("active", "joins", "leaves", "churn_rate", "messages", "low_q
                    "value_density", "expert_retention", "gresham_index", "trust_mean")
 
 
+_NO_IDS = np.empty(0, np.int64)
+_NO_READING = ReadResult(*(np.empty(0) for _ in range(7)))
 _ACTIVE_COLS = tuple(f"active_{name}" for name in ROLE_ORDER)
 _MESSAGE_COLS = tuple(f"messages_{name}" for name in ROLE_ORDER)
 _LEAVE_COLS = tuple((int(r), f"leaves_{r.name.lower()}") for r in LeaveReason if r != LeaveReason.NONE)
@@ -593,9 +597,14 @@ class CommunityModel(mesa.Model):
         """Stage *record*: the day's metrics row (one compiled pass over the population, one
         over the messages) and tomorrow's group statistics."""
         st, p = self.state, self.p
-        ints, fl, answerers = population_counts(
+        msgs = ctx.messages if ctx is not None else Messages.empty()
+        readers = readers if readers is not None and rr is not None else _NO_IDS
+        rr_ = rr if rr is not None else _NO_READING
+        ints, fl, by_role, operator, low, self._yesterday_q, self._yesterday_chat, tot, qc = day_row(
             st.status, st.role, st.initial_role, st.tier, st.trust_r, st.trust_s, st.satisfaction, st.group,
-            st.join_step, st.strong_ties, self.n_groups, p.trust_weak, p.trust_strong, p.strong_evidence)
+            st.join_step, st.strong_ties, self.n_groups, p.trust_weak, p.trust_strong, p.strong_evidence,
+            msgs.author, msgs.group, msgs.spam, self.steps, p.newcomer_days, readers, st.quality,
+            rr_.k, rr_.value, rr_.info, rr_.buried, rr_.utility)
         n_act = int(ints[0])
         row: dict[str, Any] = {"step": int(self.steps), "active": n_act}
         for r, col in enumerate(_ACTIVE_COLS):
@@ -609,40 +618,27 @@ class CommunityModel(mesa.Model):
         # leaves over the members at risk today: active at the start of the day plus joiners
         at_risk = (self._active0 if ctx is not None else n_act) + joins
         row["churn_rate"] = float(row["leaves"] / at_risk) if at_risk else 0.0
-        msgs = ctx.messages if ctx is not None else None
-        m = len(msgs) if msgs is not None else 0
-        if m:
-            by_role, operator, low = message_counts(msgs.author, msgs.spam, st.role)
-            self._yesterday_q, self._yesterday_chat = group_stats(
-                msgs.author, msgs.group, msgs.spam, st.role, st.join_step, self.steps, p.newcomer_days,
-                answerers, self.n_groups)
-        else:
-            by_role, operator, low = np.zeros(7, np.int64), 0, 0
-            self._yesterday_q = np.zeros(self.n_groups)
-            self._yesterday_chat = np.zeros(self.n_groups)
+        m = len(msgs)
         row["messages"] = m
         for r, col in enumerate(_MESSAGE_COLS):
             row[col] = int(by_role[r])
         row["messages_operator"] = int(operator)
         row["removed_messages"] = int(ctx.removed) if ctx is not None else 0
         row["low_quality_share"] = float(low / m) if m else 0.0
-        if rr is not None and len(rr.k):
-            tot = reading_totals(rr.k, rr.value, rr.info, rr.buried, rr.utility)
-            k_sum = tot[0]
-            row["value_density"] = float(tot[1] / k_sum) if k_sum > 0 else 0.0
-            # information value alone (iota * omega * q): does the knowledge get buried?
-            row["info_density"] = float(tot[2] / k_sum) if k_sum > 0 else 0.0
-            row["overload"] = float(tot[3] / len(rr.k))
-            row["utility_mean"] = float(tot[4] / len(rr.k))
-        else:
-            row["value_density"] = row["info_density"] = row["overload"] = row["utility_mean"] = 0.0
+        n_read = len(rr_.k)
+        k_sum = tot[0]
+        row["value_density"] = float(tot[1] / k_sum) if k_sum > 0 else 0.0
+        # information value alone (iota * omega * q): does the knowledge get buried?
+        row["info_density"] = float(tot[2] / k_sum) if k_sum > 0 else 0.0
+        row["overload"] = float(tot[3] / n_read) if n_read else 0.0
+        row["utility_mean"] = float(tot[4] / n_read) if n_read else 0.0
         row["expert_retention"] = float(ints[18] / ints[17]) if ints[17] else 1.0
         # Gresham: leaving of the top vs bottom quality quartile among today's members
-        if readers is not None and len(readers):
-            c = gresham_day(readers, st.quality, st.initial_role, st.status)
-            g = self.metrics.gresham_update(float(c[0]), float(c[1]), float(c[2]), float(c[3]))
+        if ctx is None:
+            g = 1.0
         else:
-            g = self.metrics.gresham_update(0, 0, 0, 0) if ctx is not None else 1.0
+            c = gresham_day(readers, st.quality, st.initial_role, st.status, qc)
+            g = self.metrics.gresham_update(float(c[0]), float(c[1]), float(c[2]), float(c[3]))
         row["gresham_index"] = g
         row["trust_mean"] = float(fl[0] / n_act) if n_act else 0.0
         for lvl, col in enumerate(_TRUST_COLS):

@@ -54,6 +54,14 @@ def _prefix_sums(order, quality, warmth, spam):
     return cq, cw, cs, cr
 
 
+@njit
+def _group_index(group, n_groups, quality, warmth, spam):
+    """Counting-sort order and prefix sums in one call (groups read in posting order)."""
+    order, start, count = _counting_order(group, n_groups)
+    cq, cw, cs, cr = _prefix_sums(order, quality, warmth, spam)
+    return order, start, count, cq, cw, cs, cr
+
+
 @dataclass
 class GroupIndex:
     """Messages ordered by group (and by quality, best first, in curated groups).
@@ -73,13 +81,14 @@ class GroupIndex:
     @classmethod
     def build(cls, msgs: Messages, n_groups: int, curated: np.ndarray) -> GroupIndex:
         g = np.asarray(msgs.group)
-        order, start, count = _counting_order(g, int(n_groups))
         if curated.any() and len(g):
+            order, start, count = _counting_order(g, int(n_groups))
             # best first inside curated groups: sort key group + (1 - q) in [g, g + 1)
             g64 = g.astype(np.int64)
             key = g64.astype(np.float64) + np.where(curated[g64], 0.999 * (1.0 - msgs.quality), 0.0)
             order = np.argsort(key, kind="stable")
-        return cls(order, start, count, *_prefix_sums(order, msgs.quality, msgs.warmth, msgs.spam))
+            return cls(order, start, count, *_prefix_sums(order, msgs.quality, msgs.warmth, msgs.spam))
+        return cls(*_group_index(g, int(n_groups), msgs.quality, msgs.warmth, msgs.spam))
 
 
 @dataclass

@@ -191,14 +191,39 @@ def _quartile_counts(part, readers, quality, initial_role, status):
                           _quantile(part, n, 0.75))
 
 
-def gresham_day(readers, quality, initial_role, status) -> np.ndarray:
+@njit
+def _sorted_quartile_counts(qc, readers, quality, initial_role, status):
+    return _quartile_counts(np.sort(qc), readers, quality, initial_role, status)
+
+
+def gresham_day(readers, quality, initial_role, status, qc=None) -> np.ndarray:
     """Today's Gresham counts: among core readers, (left top quartile, top quartile, left bottom
-    quartile, bottom quartile) by quality (``np.quantile``'s linear quartiles, found by one
-    partition); all 0 with fewer than 4 core readers."""
-    qc = core_quality(readers, quality, initial_role)
+    quartile, bottom quartile) by quality (``np.quantile``'s linear quartiles: a compiled sort
+    for a small community, one numpy partition for a large one); all 0 with fewer than 4 core
+    readers. ``qc``: their qualities (:func:`core_quality`), if already gathered."""
+    if qc is None:
+        qc = core_quality(readers, quality, initial_role)
     n = len(qc)
     if n < 4:
         return np.zeros(4)
+    if n <= 20_000:
+        return _sorted_quartile_counts(qc, readers, quality, initial_role, status)
     kth = sorted({int(np.floor(q * (n - 1))) + d for q in (0.25, 0.75) for d in (0, 1) if
                   int(np.floor(q * (n - 1))) + d < n})
     return _quartile_counts(np.partition(qc, kth), readers, quality, initial_role, status)
+
+
+@njit
+def day_row(status, role, initial_role, tier, trust_r, trust_s, satisfaction, group, join_step, strong_ties,
+            n_groups, weak, strong, strong_evidence, author, mgroup, spam, t, newcomer_days, readers,
+            quality, k, value, info, buried, utility):
+    """Stage *record* in one call: :func:`population_counts`, :func:`message_counts`,
+    :func:`group_stats` (tomorrow's posting), :func:`reading_totals` and the core readers'
+    qualities (:func:`core_quality`, for the Gresham quartiles)."""
+    ints, fl, answerers = population_counts(status, role, initial_role, tier, trust_r, trust_s, satisfaction,
+                                            group, join_step, strong_ties, n_groups, weak, strong,
+                                            strong_evidence)
+    by_role, operator, low = message_counts(author, spam, role)
+    q, chat = group_stats(author, mgroup, spam, role, join_step, t, newcomer_days, answerers, n_groups)
+    return (ints, fl, by_role, operator, low, q, chat, reading_totals(k, value, info, buried, utility),
+            core_quality(readers, quality, initial_role))

@@ -78,6 +78,38 @@ def _strengthen(keys, rowptr, weight, n, a, b, increment, strong, status, strong
     return missing[:n_missing]
 
 
+@njit
+def _pair_keys(a, b, pos, n):
+    k = np.empty(len(pos), np.int64)
+    for x in range(len(pos)):
+        u, v = a[pos[x]], b[pos[x]]
+        k[x] = min(u, v) * n + max(u, v)
+    return k
+
+
+@njit
+def _unique_first_counts(k):
+    """:func:`qunsim.network.unique_first_counts` compiled (faster below ~10^4 keys; numpy's
+    vectorised sort is faster above)."""
+    order = np.argsort(k)
+    uk = np.empty(len(k), np.int64)
+    first = np.empty(len(k), np.int64)
+    counts = np.empty(len(k), np.int64)
+    m = -1
+    for x in range(len(order)):
+        j = order[x]
+        if m < 0 or k[j] != uk[m]:
+            m += 1
+            uk[m] = k[j]
+            first[m] = j
+            counts[m] = 1
+        else:
+            counts[m] += 1
+            if j < first[m]:
+                first[m] = j
+    return uk[:m + 1], first[:m + 1], counts[:m + 1]
+
+
 def strengthen_ties(keys, rowptr, weight, n, a, b, increment: float, new_tie_uniforms,
                     new_tie_prob: float, strong: float, status, strong_ties):
     """Stage *replies and ties*: each pair (a, b) strengthens its tie; an absent tie is created
@@ -90,9 +122,8 @@ def strengthen_ties(keys, rowptr, weight, n, a, b, increment: float, new_tie_uni
                        status, strong_ties)
     if not len(miss):
         return np.empty(0, np.int64), np.empty(0, np.float32)
-    am, bm = a[miss], b[miss]
-    k = np.minimum(am, bm) * n + np.maximum(am, bm)
-    uk, first, counts = unique_first_counts(k)
+    k = _pair_keys(a, b, miss, np.int64(n))
+    uk, first, counts = unique_first_counts(k) if len(k) > 20_000 else _unique_first_counts(k)
     create = np.ones(len(uk), bool)
     if new_tie_prob < 1.0:
         create = np.asarray(new_tie_uniforms)[miss[first]] < new_tie_prob
