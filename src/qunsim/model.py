@@ -486,6 +486,7 @@ class CommunityModel(mesa.Model):
         ctx.group_volume = gi.count
         ctx.extra["ids"] = ids
         ctx.extra["received"] = received
+        ctx.extra["group_index"] = gi
         self.social.strengthen(reader, author, p.tie_increment, new_tie_uniforms=rng.random(len(reader)),
                                new_tie_prob=p.tie_formation, status=st.status, strong=p.strong_tie,
                                strong_ties=st.strong_ties)

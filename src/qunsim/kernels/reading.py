@@ -10,7 +10,7 @@ import numpy as np
 from qunsim._jit import njit
 from qunsim.kernels.context import Messages
 
-__all__ = ["GroupIndex", "read", "ReadResult", "read_and_reply"]
+__all__ = ["GroupIndex", "read", "ReadResult", "read_and_reply", "filtered_index"]
 
 
 @njit
@@ -89,6 +89,38 @@ class GroupIndex:
             order = np.argsort(key, kind="stable")
             return cls(order, start, count, *_prefix_sums(order, msgs.quality, msgs.warmth, msgs.spam))
         return cls(*_group_index(g, int(n_groups), msgs.quality, msgs.warmth, msgs.spam))
+
+
+@njit
+def _filtered_index(order, drop, group, n_groups, quality, warmth, spam):
+    m = 0
+    for jj in range(len(order)):
+        if not drop[order[jj]]:
+            m += 1
+    kept = np.empty(m, np.int64)
+    count = np.zeros(n_groups, np.int64)
+    x = 0
+    for jj in range(len(order)):
+        j = order[jj]
+        if not drop[j]:
+            kept[x] = j
+            count[group[j]] += 1
+            x += 1
+    start = np.empty(n_groups, np.int64)
+    acc = 0
+    for g in range(n_groups):
+        start[g] = acc
+        acc += count[g]
+    cq, cw, cs, cr = _prefix_sums(kept, quality, warmth, spam)
+    return kept, start, count, cq, cw, cs, cr
+
+
+def filtered_index(gi: GroupIndex, msgs: Messages, drop: np.ndarray) -> GroupIndex:
+    """The group index of the messages without those in ``drop`` (bool[m]), derived from
+    ``gi`` without sorting again (the kept messages keep their reading order). ``order``
+    indexes ``msgs``."""
+    return GroupIndex(*_filtered_index(gi.order, np.asarray(drop, np.bool_), msgs.group, len(gi.count),
+                                       msgs.quality, msgs.warmth, msgs.spam))
 
 
 @dataclass

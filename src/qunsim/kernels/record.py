@@ -191,23 +191,16 @@ def _quartile_counts(part, readers, quality, initial_role, status):
                           _quantile(part, n, 0.75))
 
 
-@njit
-def _sorted_quartile_counts(qc, readers, quality, initial_role, status):
-    return _quartile_counts(np.sort(qc), readers, quality, initial_role, status)
-
-
 def gresham_day(readers, quality, initial_role, status, qc=None) -> np.ndarray:
     """Today's Gresham counts: among core readers, (left top quartile, top quartile, left bottom
-    quartile, bottom quartile) by quality (``np.quantile``'s linear quartiles: a compiled sort
-    for a small community, one numpy partition for a large one); all 0 with fewer than 4 core
+    quartile, bottom quartile) by quality (``np.quantile``'s linear quartiles, found by one
+    numpy partition); all 0 with fewer than 4 core
     readers. ``qc``: their qualities (:func:`core_quality`), if already gathered."""
     if qc is None:
         qc = core_quality(readers, quality, initial_role)
     n = len(qc)
     if n < 4:
         return np.zeros(4)
-    if n <= 20_000:
-        return _sorted_quartile_counts(qc, readers, quality, initial_role, status)
     kth = sorted({int(np.floor(q * (n - 1))) + d for q in (0.25, 0.75) for d in (0, 1) if
                   int(np.floor(q * (n - 1))) + d < n})
     return _quartile_counts(np.partition(qc, kth), readers, quality, initial_role, status)
