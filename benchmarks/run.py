@@ -224,6 +224,9 @@ def machine() -> dict:
 
 def run(smoke: bool = False, steps: int | None = None, repeat: int | None = None,
         warmup: int | None = None, log=print) -> dict:
+    from qunsim.kernels import warm_up
+
+    log(f"kernels compiled or loaded from the cache in {warm_up():.1f} s (not timed)")
     sizes = SMOKE_SIZES if smoke else SIZES
     ref_size = SMOKE_SIZES[0] if smoke else REFERENCE_SIZE
     steps = steps or (2 if smoke else 3)
@@ -295,6 +298,9 @@ def profile(n: int, steps: int, top: int = 25) -> None:
     import cProfile
     import pstats
 
+    from qunsim.kernels import warm_up
+
+    warm_up()
     model = build(n)
     for _ in range(3):
         model.step()
