@@ -8,7 +8,7 @@ import numpy as np
 from qunsim._jit import njit
 from qunsim.kernels.context import Messages
 from qunsim.kernels.reading import GroupIndex, _reply_targets, reply_weight_read
-from qunsim.network import find_edge, unique_first_counts
+from qunsim.network import find_edge
 
 __all__ = ["draw_replies", "strengthen_ties"]
 
@@ -88,10 +88,40 @@ def _pair_keys(a, b, pos, n):
 
 
 @njit
-def _unique_first_counts(k):
-    """:func:`qunsim.network.unique_first_counts` compiled (faster below ~10^4 keys; numpy's
-    vectorised sort is faster above)."""
-    order = np.argsort(k)
+def _radix_order(k):
+    """Stable sorting order of non-negative int64 keys: least-significant-digit radix sort,
+    11 bits a pass (keys carried along), as many passes as the largest key needs."""
+    n = len(k)
+    order = np.arange(n)
+    if n == 0:
+        return order
+    top = k.max()
+    key = k.copy()
+    key2 = np.empty(n, np.int64)
+    tmp = np.empty(n, np.int64)
+    shift = 0
+    while (top >> shift) > 0:
+        count = np.zeros(2049, np.int64)
+        for x in range(n):
+            count[((key[x] >> shift) & 2047) + 1] += 1
+        for d in range(2048):
+            count[d + 1] += count[d]
+        for x in range(n):
+            d = (key[x] >> shift) & 2047
+            p = count[d]
+            tmp[p] = order[x]
+            key2[p] = key[x]
+            count[d] = p + 1
+        order, tmp = tmp, order
+        key, key2 = key2, key
+        shift += 11
+    return order
+
+
+@njit
+def _unique_first_counts(k, order):
+    """:func:`qunsim.network.unique_first_counts` given a sorting order of ``k``: distinct keys
+    (ascending), the first position of each and its count."""
     uk = np.empty(len(k), np.int64)
     first = np.empty(len(k), np.int64)
     counts = np.empty(len(k), np.int64)
@@ -123,7 +153,7 @@ def strengthen_ties(keys, rowptr, weight, n, a, b, increment: float, new_tie_uni
     if not len(miss):
         return np.empty(0, np.int64), np.empty(0, np.float32)
     k = _pair_keys(a, b, miss, np.int64(n))
-    uk, first, counts = unique_first_counts(k) if len(k) > 20_000 else _unique_first_counts(k)
+    uk, first, counts = _unique_first_counts(k, _radix_order(k) if len(k) > 4096 else np.argsort(k))
     create = np.ones(len(uk), bool)
     if new_tie_prob < 1.0:
         create = np.asarray(new_tie_uniforms)[miss[first]] < new_tie_prob
