@@ -5,7 +5,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as hst
 
 import qunsim as qs
@@ -160,6 +160,13 @@ config_strategy = hst.fixed_dictionaries({
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(overrides=config_strategy, seed=hst.integers(0, 2**31 - 1),
        moderation=hst.booleans())
+@example(overrides={  # a merge that only raises existing ties to strong must recount them
+    "community.structure": "pyramid", "network.kind": "ws", "dynamics.wom_reach": 96.8,
+    "dynamics.reply_prob": 0.227, "network.mean_degree": 11.77, "community.n_prospects": 10,
+    "dynamics.trust_memory": 0.779, "community.n_seed": 10, "community.spammer_share": 0.0805,
+    "dynamics.chatter_conversion": 0.492, "dynamics.hazard_max": 0.331,
+    "dynamics.contagion_window": 28, "community.chatter_share": 0.0061, "community.group_cap": 10},
+    seed=16949, moderation=False)
 def test_invariants_hold_every_step(overrides, seed, moderation):
     if moderation:
         overrides = {**overrides, "activity.spam_moderation": {"precision": 0.8, "ban_after": 2}}

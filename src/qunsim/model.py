@@ -565,8 +565,10 @@ class CommunityModel(mesa.Model):
 
     # ------------------------------------------------------------------ neighbour bookkeeping
     def _merge_ties(self) -> None:
-        """Merge queued ties into the graph, then recount what depends on neighbourhoods."""
-        if self.social.merge_pending():
+        """Merge queued ties into the graph, then recount what depends on neighbourhoods (a merge
+        may also raise the strength of existing ties)."""
+        if self.social.pending:
+            self.social.merge_pending()
             self._recount_neighbours()
 
     def _recount_neighbours(self) -> None:
