@@ -90,7 +90,8 @@ def _direct(spec) -> float:
 
 
 def measure(smoke: bool = False, repeat: int | None = None, verbose: bool = False) -> dict:
-    """Return ``{"sweep_speedup_2_workers": float, "sweep_overhead_ms_per_run": float}``."""
+    """Return ``{"sweep_speedup_2_workers": float, "sweep_overhead_ms_per_run": float,
+    "sweep_control_speedup_2_workers": float}`` (the control: the same pools on pure CPU work)."""
     repeat = repeat or (1 if smoke else 3)
     detail: dict = {}
 
@@ -129,7 +130,8 @@ def measure(smoke: bool = False, repeat: int | None = None, verbose: bool = Fals
                   serial_overhead_ms_per_run=max(0.0, (min(serial_t) - min(direct_t)) / n * 1000))
     if verbose:
         print(json.dumps(detail, indent=2), file=sys.stderr)
-    return {"sweep_speedup_2_workers": float(speedup), "sweep_overhead_ms_per_run": float(overhead)}
+    return {"sweep_speedup_2_workers": float(speedup), "sweep_overhead_ms_per_run": float(overhead),
+            "sweep_control_speedup_2_workers": float(detail["control_speedup_2_workers"])}
 
 
 def main(argv: list[str] | None = None) -> int:

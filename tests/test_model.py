@@ -5,7 +5,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as hst
 
 import qunsim as qs
@@ -162,6 +162,13 @@ config_strategy = hst.fixed_dictionaries({  # drawn inside the declared ranges (
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(overrides=config_strategy, seed=hst.integers(0, 2**31 - 1),
        moderation=hst.booleans())
+@example(overrides={  # a merge that only raises existing ties to strong must recount them
+    "community.structure": "pyramid", "network.kind": "ws", "dynamics.wom_reach": 96.8,
+    "dynamics.reply_prob": 0.227, "network.mean_degree": 11.77, "community.n_prospects": 10,
+    "dynamics.trust_memory": 0.779, "community.n_seed": 10, "community.spammer_share": 0.0805,
+    "dynamics.chatter_conversion": 0.492, "dynamics.hazard_max": 0.331,
+    "dynamics.contagion_window": 28, "community.chatter_share": 0.0061, "community.group_cap": 10},
+    seed=16949, moderation=False)
 def test_invariants_hold_every_step(overrides, seed, moderation):
     if moderation:
         overrides = {**overrides, "activity.spam_moderation": {"precision": 0.8, "ban_after": 2}}
@@ -181,6 +188,7 @@ def test_invariants_hold_every_step(overrides, seed, moderation):
         assert np.all(st.trust_r >= 0) and np.all(st.trust_s >= 0)
         assert np.all((m.social.weight >= 0) & (m.social.weight <= 1))
         assert np.all(st.group[st.status == Status.ACTIVE] >= 0)
+        _assert_incremental_counts_match_a_recount(m)
     ts = m.timeseries()
     num = ts.select_dtypes("number")
     assert not num.isna().any().any()
@@ -189,3 +197,83 @@ def test_invariants_hold_every_step(overrides, seed, moderation):
     nonneg = num.drop(columns=[c for c in num if c.startswith(signed)])
     assert (nonneg >= 0).all().all(), list(nonneg.columns[(nonneg < 0).any()])
     assert (ts["joins"].sum() + ts["active"].iloc[0]) == ts["active"].iloc[-1] + ts["leaves"].sum()
+    assert (ts["churn_rate"] <= 1.0).all()
+    roles = ts[[c for c in ts if c.startswith("messages_")]].sum(axis=1)
+    assert (ts["messages"] == roles).all()  # messages_<role> for every role, and messages_operator
+
+
+def _assert_incremental_counts_match_a_recount(m):
+    """The counts the model keeps up to date on events (strong ties to active members, left
+    and ever-member neighbours) equal a from-scratch recount over all ties (numpy/scipy)."""
+    st, g, p = m.state, m.social, m.p
+    act = st.status == Status.ACTIVE
+    u, v = g.endpoints()
+    s = (g.weight >= np.float32(p.strong_tie)) & act[u] & act[v]
+    strong = np.bincount(u[s], minlength=st.n) + np.bincount(v[s], minlength=st.n)
+    np.testing.assert_array_equal(st.strong_ties, strong)
+    gone = (st.status == Status.LEFT) | (st.status == Status.BANNED)
+    if p.contagion_window > 0:
+        # as seen by tomorrow's contagion check, after ageing (the model ages out lazily)
+        gone &= st.leave_step > m.steps - p.contagion_window
+        aged = {s_: ids for s_, ids in m._gone.items() if s_ <= m.steps - p.contagion_window}
+        left = st.left_neighbors.astype(np.int64).copy()
+        for ids in aged.values():
+            for i in ids:
+                left[g.indices[g.indptr[i]:g.indptr[i + 1]]] -= 1
+    else:
+        left = st.left_neighbors
+    np.testing.assert_array_equal(left, g.neighbor_sum(gone.astype(np.float64)).astype(np.int64))
+    ever = (st.join_step >= 0).astype(np.float64)
+    np.testing.assert_array_equal(st.member_neighbors, g.neighbor_sum(ever).astype(np.int64))
+
+
+def test_churn_rate_is_leaves_over_members_at_risk():
+    """churn_rate = leaves / (active at the start of the day + joins): at most 1, also when
+    an operator removes members between steps (they count in the next day's row)."""
+    m = qs.CommunityModel(rng=8, **SMALL, **{"dynamics.hazard_max": 0.5})
+    m.run_for(5)
+    m.remove_members(np.flatnonzero(m.state.status == Status.ACTIVE)[:-3])  # all but 3
+    m.run_for(5)
+    ts = m.timeseries()
+    assert (ts["churn_rate"] <= 1.0).all() and ts["churn_rate"].iloc[6] > 0.9
+    at_risk = ts["active"].shift(1) + ts["joins"]
+    expect = (ts["leaves"] / at_risk).where(at_risk > 0, 0.0)
+    np.testing.assert_allclose(ts["churn_rate"].iloc[1:], expect.iloc[1:])
+
+
+def test_messages_count_every_role_and_the_operator():
+    """Ads are operator messages (author -1): messages = sum of messages_<role> + messages_operator."""
+    from pathlib import Path
+
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "monetization_ads.toml"
+    m = qs.CommunityModel(cfg, rng=3, **SMALL)
+    m.run_for(30)
+    ts = m.timeseries()
+    roles = ts[[f"messages_{r}" for r in qs.state.ROLE_ORDER]].sum(axis=1)
+    assert (ts["messages"] == roles + ts["messages_operator"]).all()
+    assert ts["messages_operator"].sum() > 0
+
+
+def test_numba_disable_jit_runs_the_same_model(tmp_path):
+    """NUMBA_DISABLE_JIT=1 runs every kernel as plain Python, with the same results."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    kw = {**SMALL, "community.chatter_share": 0.3, "activity.chatter_moderation": {"mode": "personal"}}
+    code = ("import sys, qunsim as qs; m = qs.CommunityModel(rng=9, **%r); m.run_for(15); "
+            "m.timeseries().to_csv(sys.argv[1], index=False)" % (kw,))
+    src = str(Path(qs.__file__).resolve().parents[1])
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = tmp_path / "ts.csv"
+    subprocess.run([sys.executable, "-c", code, str(out)], env=env, check=True, timeout=600)
+    plain = pd.read_csv(out)
+    m = qs.CommunityModel(rng=9, **kw)
+    m.run_for(15)
+    jit = m.timeseries()
+    ints = [c for c in plain if pd.api.types.is_integer_dtype(plain[c])]
+    assert len(ints) > 10
+    pd.testing.assert_frame_equal(plain[ints], jit[ints], check_dtype=False)
+    floats = [c for c in plain if c not in ints and c != "phase"]
+    np.testing.assert_allclose(plain[floats].to_numpy(float), jit[floats].to_numpy(float), rtol=1e-9, atol=1e-12)

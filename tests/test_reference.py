@@ -331,16 +331,22 @@ def test_ties_strengthen_and_merge(seed, n, k, days, inc, form):
                 [(a_, b_) for a_, b_ in ties] + [(b_, a_) for a_, b_ in ties])
 
 
-def test_reply_search_in_sorted_order_is_searchsorted():
-    """draw_replies searches many targets in sorted order (cache-friendly); the answer must be
-    np.searchsorted's, also with runs of equal prefix sums (zero-weight spam messages)."""
-    from qunsim.kernels.ties import _search_right
+def test_reply_window_bisection_is_searchsorted():
+    """Reply targets are found by bisection inside the reader's group window of the prefix sums;
+    the answer must be np.searchsorted's over the whole array (clipped to the window), also
+    with runs of equal prefix sums (zero-weight spam messages)."""
+    from qunsim.kernels.reading import _bisect_right
 
     rng = np.random.default_rng(0)
-    w = np.where(rng.random(100_000) < 0.2, 0.0, rng.random(100_000))
+    w = np.where(rng.random(5_000) < 0.2, 0.0, rng.random(5_000))
     cum = np.concatenate([[0.0], np.cumsum(w)])
-    target = np.concatenate([rng.random(20_000) * cum[-1], rng.choice(cum, 1000), [0.0, cum[-1]]])
-    np.testing.assert_array_equal(_search_right(cum, target), np.searchsorted(cum, target, side="right"))
+    for _ in range(300):
+        lo = int(rng.integers(0, 4_000))
+        hi = lo + int(rng.integers(0, 1_000))
+        t = float(rng.choice([cum[lo], cum[hi], cum[lo] + rng.random() * (cum[hi] - cum[lo])]))
+        want = min(max(int(np.searchsorted(cum, t, side="right")) - 1, lo), max(hi - 1, lo))
+        got = min(max(_bisect_right(cum, lo, hi + 1, t) - 1, lo), max(hi - 1, lo))
+        assert got == want
 
 
 # ------------------------------------------------------------------ (b) the whole model

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from qunsim.kernels.trust import trust_value
 from qunsim.state import LeaveReason, Role, Status, TrustLevel
 
 __all__ = ["Member", "Role", "Status", "TrustLevel", "LeaveReason"]
@@ -81,7 +82,7 @@ class Member(mesa.Agent):
     @property
     def trust(self) -> float:
         st = self.model.state
-        return float((st.trust_r[self.index] + 1.0) / (st.trust_r[self.index] + st.trust_s[self.index] + 2.0))
+        return float(trust_value(float(st.trust_r[self.index]), float(st.trust_s[self.index])))
 
     @property
     def trust_level(self) -> TrustLevel:

@@ -14,26 +14,22 @@ import pandas as pd
 from qunsim import kernels as K
 from qunsim.agents import Member
 from qunsim.config import ROLE_NAMES, Config, ConfigError, load_config
+from qunsim.kernels.neighbours import (
+    age_out,
+    chatter_candidates,
+    departures_update,
+    joins_update,
+    recount_neighbours,
+    recount_strong,
+)
 from qunsim.kernels.reading import GroupIndex
-from qunsim.metrics import (
-    MetricsCollector,
-    active_by_role,
-    expert_retention,
-    low_quality_share,
-    metcalfe_value,
-    trust_counts,
-    value_density,
-)
-from qunsim.network import (
-    SocialGraph,
-    bfs_ball,
-    build_graph,
-    from_networkx,
-    gather_neighbors,
-    read_edgelist,
-)
+from qunsim.kernels.context import Messages
+from qunsim.kernels.reading import ReadResult
+from qunsim.kernels.record import day_row, gresham_day
+from qunsim.metrics import MetricsCollector, metcalfe_value
+from qunsim.network import SocialGraph, bfs_ball, build_graph, from_networkx, read_edgelist
 from qunsim.policies import build_policies
-from qunsim.state import ROLE_ORDER, EntryPath, LeaveReason, MemberState, Role, Status, Tier
+from qunsim.state import ROLE_ORDER, EntryPath, LeaveReason, MemberState, Role, Status, Tier, TrustLevel
 
 __all__ = ["CommunityModel"]
 
@@ -42,6 +38,15 @@ _POS_ATTRS = ("post_rate", "attention", "need", "wtp")
 _UNHAPPY = (LeaveReason.DISSATISFIED, LeaveReason.CONTAGION)
 MODEL_REPORTERS = ("active", "joins", "leaves", "churn_rate", "messages", "low_quality_share",
                    "value_density", "expert_retention", "gresham_index", "trust_mean")
+
+
+_NO_IDS = np.empty(0, np.int64)
+_NO_READING = ReadResult(*(np.empty(0) for _ in range(7)))
+_ACTIVE_COLS = tuple(f"active_{name}" for name in ROLE_ORDER)
+_MESSAGE_COLS = tuple(f"messages_{name}" for name in ROLE_ORDER)
+_LEAVE_COLS = tuple((int(r), f"leaves_{r.name.lower()}") for r in LeaveReason if r != LeaveReason.NONE)
+_TRUST_COLS = tuple(f"trust_{lvl.name.lower()}" for lvl in TrustLevel)
+_TIER_COLS = tuple(f"tier_{t.name.lower()}" for t in Tier)
 
 
 def _latest(key: str, model: CommunityModel):
@@ -101,8 +106,12 @@ class CommunityModel(mesa.Model):
         self._unhappy_today: list[np.ndarray] = []
         self._leaves_today = np.zeros(len(LeaveReason), dtype=np.int64)
         self._joins_today = 0
+        self._active0 = 0
+        self._gone: dict[int, np.ndarray] = {}  # departures still in the contagion window, by step
         self._labels: list | None = None
+        self.policies: dict[str, list] = {"gate": [], "activity": [], "monetization": []}
         self._build_population(graph)
+        self._recount_neighbours()
         self.policies = build_policies(cfg)  # imports user classes (plug-ins), if any
         for fam in self.policies.values():
             for pol in fam:
@@ -112,9 +121,22 @@ class CommunityModel(mesa.Model):
         self.cumulative = {"revenue": 0.0}
         self.datacollector = mesa.DataCollector(
             model_reporters={k: partial(_latest, k) for k in MODEL_REPORTERS})
-        self._record(ctx=None, rr=None, msgs_role=None, msgs_spam=None, readers=None)
+        self._index_policies()
+        self._record(ctx=None, rr=None, readers=None)
         self.datacollector.collect(self)
         self._reset_day_counters()
+
+    def _index_policies(self) -> None:
+        """Which policies take part in which hook (re-read every day: policies may change)."""
+        pol = self.policies
+        act_mon = pol["activity"] + pol["monetization"]
+        self._hook_order = {"on_posting": pol["activity"], "on_messages": act_mon,
+                            "after_reading": act_mon,
+                            "on_step_end": pol["gate"] + pol["activity"] + pol["monetization"]}
+        self._curates = any(x.curates for x in pol["activity"])
+        self._referral_boosts = [f for f in (getattr(x, "referral_boost", None) for x in pol["monetization"])
+                                 if f is not None]
+        self._metric_policies = [x for fam in pol.values() for x in fam if getattr(x, "metrics", None) is not None]
 
     def _reset_day_counters(self) -> None:
         # departures made between steps (an operator's remove_members) count in the next row
@@ -281,7 +303,10 @@ class CommunityModel(mesa.Model):
             st.leader_tie[tied] = True
             self.social.add_ties(tied, lead, self.config.dynamics.strong_tie)
             if seed_round:
-                self.social.merge_pending()
+                self.social.merge_pending()  # neighbour counts are recounted after construction
+        joins_update(ids, self.social.indptr, self.social.indices, self.social.keys, self.social.rowptr,
+                     self.social.weight, st.status, np.float32(self.p.strong_tie), st.member_neighbors,
+                     st.strong_ties)
         if self._agent_views:
             for i in ids.tolist():
                 self._views[i] = Member(self, i)
@@ -299,6 +324,8 @@ class CommunityModel(mesa.Model):
             except KeyError:
                 raise ValueError(f"unknown leave reason {reason!r}; expected one of "
                                  f"{[r.name.lower() for r in LeaveReason if r]}") from None
+        if len(ids) == 0:
+            return
         ids = np.unique(np.asarray(ids, dtype=np.int64))
         if len(ids) and (ids.min() < 0 or ids.max() >= self.state.n):
             raise ValueError(f"member ids must be in [0, {self.state.n}), got {ids.min()}..{ids.max()}")
@@ -310,6 +337,11 @@ class CommunityModel(mesa.Model):
         st.leave_step[ids] = self.steps
         st.leave_reason[ids] = reason
         self._leaves_today[reason] += len(ids)
+        g = self.social
+        departures_update(ids, g.indptr, g.indices, g.keys, g.rowptr, g.weight, st.status,
+                          np.float32(self.p.strong_tie), st.left_neighbors, st.strong_ties)
+        t = int(self.steps)
+        self._gone[t] = np.concatenate([self._gone[t], ids]) if t in self._gone else ids
         lead_gone = ids[st.role[ids] == Role.OWNER]
         if len(lead_gone):
             orphans = np.flatnonzero(np.isin(self.leader, lead_gone))
@@ -325,223 +357,198 @@ class CommunityModel(mesa.Model):
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
-        st, p, rng = self.state, self.p, self.rng
-        t = self.steps
-        active0 = int(self.metrics.latest("active", 0))  # active at the end of yesterday
+        """One day: the stages below in order (docs/model.md describes each).
 
-        # 1. arrivals (gates may record revenue in the day's context)
-        ctx = K.StepContext(step=t, n=st.n, n_groups=self.n_groups)
-        self.ctx = ctx
-        self._arrivals(t)
-        ids = st.active_ids()
-        if self.n_groups > ctx.n_groups:  # arrivals opened new groups
-            ctx.n_groups = self.n_groups
-            ctx.curated = np.zeros(self.n_groups, dtype=bool)
-            ctx.overload_relief = np.zeros(self.n_groups)
+        Policy hooks run between stages: ``admit``/``on_join`` (gates, in arrivals),
+        ``on_posting``, ``on_messages``, ``after_reading``, ``on_step_end``.
+        """
+        ctx = self._stage_open_day()
+        ids = self._stage_arrivals(ctx)
         if len(ids) == 0:
-            self._finish_day(ctx, None, None, None, None, active0)
+            self._stage_close_day(ctx, None, ids)
             return
+        self._stage_posting(ctx, ids)
+        self._stage_policies_on_messages(ctx)
+        rr = self._stage_reading_replies_ties(ctx, ids)
+        self._hooks("after_reading", ctx)
+        self._stage_trust_satisfaction_churn(ctx, ids, rr)
+        self._stage_chatter_conversion(ids)
+        self._hooks("on_step_end", ctx)
+        self._stage_bookkeeping(ctx, ids)
+        self._stage_close_day(ctx, rr, ids)
 
-        # 2. posting
-        g = st.group[ids]
-        newcomer = ((t - st.join_step[ids]) <= p.newcomer_days) & (st.entry_path[ids] != EntryPath.SEED)
-        mu = K.posting_rates(ids, st.role[ids], st.post_rate[ids], g, newcomer,
-                             st.replies_yesterday[ids], self._yesterday_q, self._yesterday_chat,
-                             answer_base=p.answer_base, answer_halfsat=p.answer_halfsat,
-                             chatter_contagion=p.chatter_contagion, reply_reward=p.reply_reward)
-        counts = np.zeros(st.n, dtype=np.int64)
-        counts[ids] = rng.poisson(mu)
-        ctx.post_counts = counts
-        for pol in self.policies["activity"]:
-            pol.on_posting(self, ctx, rng)
-        counts = ctx.post_counts
-        posters = ids[counts[ids] > 0]
-        ctx.messages = K.make_messages(posters, counts[posters], st.group[posters], st.quality[posters],
-                                       st.warmth[posters], st.role[posters] == Role.SPAMMER,
-                                       p.message_noise, rng)
-        # 3. activity and monetization policies on messages
-        for pol in self.policies["activity"] + self.policies["monetization"]:
-            pol.on_messages(self, ctx, rng)
-        msgs = ctx.messages
-        for pol in self.policies["activity"]:
-            if pol.curates:
-                ctx.curated[:] = True
+    def _hooks(self, name: str, ctx: K.StepContext) -> None:
+        for pol in self._hook_order[name]:
+            getattr(pol, name)(self, ctx, self.rng)
 
-        # 4. reading
-        gi = GroupIndex.build(msgs, self.n_groups, ctx.curated)
-        rr = K.read(gi, g, st.attention[ids], st.taste[ids], st.interest[ids], ctx.curated,
-                    ctx.overload_relief, spam_penalty=p.spam_penalty, read_cost=p.read_cost,
-                    overload_cost=p.overload_cost)
-        ctx.read_k = rr.k
-        ctx.read_value = rr.value
-        ctx.spam_read = rr.spam
-        ctx.group_volume = gi.count
-        ctx.extra["ids"] = ids
+    def _stage_open_day(self) -> K.StepContext:
+        """The day's scratch context (policies write extra utility/evidence into it)."""
+        self._index_policies()
+        self._active0 = int(self.metrics.latest("active", 0))  # active at the end of yesterday
+        ctx = K.StepContext(step=self.steps, n=self.state.n, n_groups=self.n_groups)
+        self.ctx = ctx
+        return ctx
 
-        # 5. replies and ties
-        reader, author = K.draw_replies(gi, msgs, ids, g, rr.k, ctx.curated, p.reply_prob, rng)
-        replies = np.bincount(author, minlength=st.n)
-        self.social.strengthen(reader, author, p.tie_increment,
-                               new_tie_uniforms=rng.random(len(reader)), new_tie_prob=p.tie_formation)
-        if p.tie_decay > 0:
-            self.social.weight *= np.float32(1.0 - p.tie_decay)
+    def _stage_arrivals(self, ctx: K.StepContext) -> np.ndarray:
+        """Stage *arrivals*: word of mouth fades, prospects are reached by content/ads and by
+        members' invitations, decide to join, pass the gates and join a group.
 
-        for pol in self.policies["activity"] + self.policies["monetization"]:
-            pol.after_reading(self, ctx, rng)
-
-        # 6. trust
-        u = rr.utility + p.recognition * replies[ids] + ctx.utility[ids]
-        st.utility[ids] = u
-        tenure = (t - st.join_step[ids]).astype(np.float64)
-        need = st.need[ids] * (1.0 + p.habituation * tenure / 365.0)
-        surplus = K.churn.relative_surplus(u, need)
-        pos = np.maximum(surplus, 0.0) + 0.1 * np.minimum(replies[ids], 5) + ctx.pos[ids]
-        neg = np.maximum(-surplus, 0.0) + p.spam_distrust * rr.spam + ctx.neg[ids]
-        r_new, s_new = K.update_trust(st.trust_r[ids], st.trust_s[ids], pos, neg, p.trust_memory)
-        st.trust_r[ids] = r_new
-        st.trust_s[ids] = s_new
-
-        # 8. satisfaction and churn
-        S = K.update_satisfaction(st.satisfaction[ids], surplus, p.satisfaction_memory)
-        st.satisfaction[ids] = S
-        trust = (r_new + 1.0) / (r_new + s_new + 2.0)
-        # commitment: sunk cost (diminishing: log of the amount paid), tier, strong ties
-        # (bond-based attachment), trust in the community, doubled for members tied to a leader
-        # (identity-based attachment), and what policies added
-        damping = (1.0 + p.commit_sunk * np.log1p(st.spend[ids]) + p.commit_tier * st.tier[ids]
-                   + p.commit_ties * st.strong_ties[ids]
-                   + p.commit_identity * trust * (0.5 + 0.5 * st.leader_tie[ids]) + st.commitment[ids])
-        pl = K.leave_probability(S, damping, base=p.hazard_base, maximum=p.hazard_max,
-                                 slope=p.hazard_slope, midpoint=p.hazard_midpoint)
-        pl[(tenure < p.grace_days) | (st.need[ids] <= 0)] = 0.0
-        dissatisfied = rng.random(len(ids)) < pl
-        contagious = np.zeros(len(ids), dtype=bool)
-        if p.contagion:
-            gone = (st.status == Status.LEFT) | (st.status == Status.BANNED)
-            if p.contagion_window > 0:
-                gone &= st.leave_step > t - p.contagion_window
-            gone = gone.astype(np.float32)
-            ever = (st.join_step >= 0).astype(np.float32)
-            adj = self._adjacency()
-            left_n = (adj @ gone)[ids]
-            mem_n = (adj @ ever)[ids]
-            contagious = K.contagion_mask(left_n, mem_n, st.threshold[ids]) & (st.threshold[ids] < 1.0)
-        self.remove_members(ids[contagious], LeaveReason.CONTAGION)
-        self.remove_members(ids[dissatisfied & ~contagious], LeaveReason.DISSATISFIED)
-
-        # chatter contagion among regulars ("one starts, others follow")
-        if p.chatter_conversion > 0:
-            reg = ids[(st.role[ids] == Role.REGULAR) & (st.status[ids] == Status.ACTIVE)]
-            if len(reg):
-                # only those whose uniform falls under the largest possible probability
-                # (share = 1) can convert: the neighbourhood share is computed for them alone
-                u = rng.random(len(reg))
-                maybe = (st.taste[reg] < 0.5) & (u < p.chatter_conversion * (1.0 - st.taste[reg]))
-                reg, u = reg[maybe], u[maybe]
-                act = st.status == Status.ACTIVE
-                share = self._neighbor_share(reg, act & (st.role == Role.CHATTER), act)
-                conv = reg[K.chatter_conversion(st.taste[reg], share, p.chatter_conversion, u)]
-                if len(conv):
-                    ch = self.config.roles["chatter"]
-                    st.role[conv] = Role.CHATTER
-                    st.post_rate[conv] = np.maximum(st.post_rate[conv], ch.post_rate.mean)
-                    st.quality[conv] = np.minimum(st.quality[conv], ch.quality.mean)
-                    st.warmth[conv] = np.maximum(st.warmth[conv], ch.warmth.mean)
-
-        for fam in ("gate", "activity", "monetization"):
-            for pol in self.policies[fam]:
-                pol.on_step_end(self, ctx, rng)
-
-        # bookkeeping for tomorrow
-        st.posts[ids] += counts[ids].astype(np.int32)
-        st.posts_yesterday[ids] = np.minimum(counts[ids], 32767)
-        st.replies_yesterday[:] = 0
-        st.replies_yesterday[ids] = np.minimum(replies[ids], 32767)
-        st.last_post[posters] = t
-        self._yesterday_stats(msgs)
-        self._finish_day(ctx, rr, msgs, ids, replies, active0)
-
-    def _adjacency(self):
-        """The unweighted adjacency as a scipy CSR, rebuilt only when ties were merged."""
-        if getattr(self, "_adj_for", None) is not self.social.indices:
-            self._adj = self.social.adjacency()
-            self._adj_for = self.social.indices
-        return self._adj
-
-    def _neighbor_share(self, nodes: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-        src, nbr = gather_neighbors(self.social.indptr, self.social.indices, nodes)
-        pos = np.searchsorted(nodes, src) if len(nodes) else src
-        num = np.bincount(pos, weights=numerator[nbr], minlength=len(nodes))
-        den = np.bincount(pos, weights=denominator[nbr], minlength=len(nodes))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(den > 0, num / np.maximum(den, 1), 0.0)
-
-    def _yesterday_stats(self, msgs: K.Messages) -> None:
-        st, G = self.state, self.n_groups
-        if len(msgs):
-            a = msgs.author
-            valid = a >= 0
-            ar = np.full(len(a), -1, dtype=np.int64)
-            ar[valid] = st.role[a[valid]]
-            newcomer = np.zeros(len(a), dtype=bool)
-            newcomer[valid] = (self.steps - st.join_step[a[valid]]) <= self.p.newcomer_days
-            # questions come from regulars and from newcomers other than experts: experts
-            # answer, they do not ask (an all-expert group falls silent)
-            asking = valid & ((ar == Role.REGULAR) | (newcomer & (ar != Role.EXPERT))) & ~msgs.spam
-            q = np.bincount(msgs.group[asking], minlength=G).astype(np.float64)
-            chat = np.bincount(msgs.group[ar == Role.CHATTER], minlength=G).astype(np.float64)
-            tot = np.bincount(msgs.group, minlength=G).astype(np.float64)
-        else:
-            q = chat = tot = np.zeros(G)
-        act = st.status == Status.ACTIVE
-        answerers = np.bincount(st.group[act & ((st.role == Role.EXPERT) | (st.role == Role.CONTRIBUTOR))],
-                                minlength=G).astype(np.float64)
-        self._yesterday_q = q[:G] / np.maximum(answerers[:G], 1.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self._yesterday_chat = np.where(tot > 0, chat / np.maximum(tot, 1), 0.0)[:G]
-
-    def _arrivals(self, t: int) -> None:
-        st, p, rng = self.state, self.p, self.rng
+        Inputs: status, trust, interest, heard, the graph. Outputs: new members (status,
+        group, join_step, entry_path, leader ties), ``_last_referrals``. Returns the ids of
+        today's members (readers), ascending.
+        """
+        st, p, rng, t = self.state, self.p, self.rng, self.steps
         st.heard *= np.float32(p.wom_memory)
         ramp = min(1.0, t / p.inflow_ramp) if p.inflow_ramp > 0 else 1.0
         rate = p.inflow * ramp * 0.5 ** ((t - 1) / p.inflow_halflife)
         exposed = K.exposure_candidates(st.status, rate, rng)
-        act = st.status == Status.ACTIVE
-        trust = st.trust
-        can_invite = act & (trust >= p.referral_trust) & (st.role != Role.SPAMMER)
-        inviters = np.flatnonzero(can_invite)
-        boost = np.ones(len(inviters))
-        for pol in self.policies["monetization"]:
-            f = getattr(pol, "referral_boost", None)
-            if f is not None:
-                boost *= f(self, inviters)
-        invites = rng.poisson(p.referral_rate * boost) if len(inviters) else np.empty(0, np.int64)
-        referred, inviter = K.referral_candidates(inviters, invites, self.social.indptr,
-                                                  self.social.indices, st.status, rng)
-        cand = np.concatenate([referred, exposed])
-        is_ref = np.concatenate([np.ones(len(referred), bool), np.zeros(len(exposed), bool)])
-        inv = np.concatenate([inviter, np.full(len(exposed), -1)])
-        if not len(cand):
-            self._last_referrals = (np.empty(0, np.int64), np.empty(0, np.int64))
-            return
-        cand, first = np.unique(cand, return_index=True)  # one decision per person per day
-        is_ref, inv = is_ref[first], inv[first]
-        pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref,
-                                  accept=p.accept, wom_weight=p.wom_weight)
-        ok = rng.random(len(cand)) < pa
-        cand, is_ref, inv = cand[ok], is_ref[ok], inv[ok]
-        for gate in self.policies["gate"]:
-            if not len(cand):
-                break
-            keep = np.asarray(gate.admit(self, cand, is_ref, rng), dtype=bool)
-            cand, is_ref, inv = cand[keep], is_ref[keep], inv[keep]
-        path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
-        self._join(cand, path)
-        self._last_referrals = (cand[is_ref], inv[is_ref])
-        for gate in self.policies["gate"]:
-            gate.on_join(self, cand, rng)
+        inviters = K.inviters(st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust))
+        if len(inviters):
+            lam = p.referral_rate
+            for f in self._referral_boosts:
+                lam = lam * f(self, inviters)
+            invites = rng.poisson(np.broadcast_to(lam, inviters.shape))
+            referred, inviter = K.referral_candidates(inviters, invites, self.social.indptr,
+                                                      self.social.indices, st.status, rng)
+        else:
+            referred = inviter = np.empty(0, np.int64)
+        self._last_referrals = (np.empty(0, np.int64), np.empty(0, np.int64))
+        if len(referred) or len(exposed):
+            cand = np.concatenate([referred, exposed])
+            is_ref = np.concatenate([np.ones(len(referred), bool), np.zeros(len(exposed), bool)])
+            inv = np.concatenate([inviter, np.full(len(exposed), -1)])
+            cand, first = np.unique(cand, return_index=True)  # one decision per person per day
+            is_ref, inv = is_ref[first], inv[first]
+            pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref,
+                                      accept=p.accept, wom_weight=p.wom_weight)
+            ok = rng.random(len(cand)) < pa
+            cand, is_ref, inv = cand[ok], is_ref[ok], inv[ok]
+            for gate in self.policies["gate"]:
+                if not len(cand):
+                    break
+                keep = np.asarray(gate.admit(self, cand, is_ref, rng), dtype=bool)
+                cand, is_ref, inv = cand[keep], is_ref[keep], inv[keep]
+            path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
+            self._join(cand, path)
+            self._last_referrals = (cand[is_ref], inv[is_ref])
+            for gate in self.policies["gate"]:
+                gate.on_join(self, cand, rng)
+        if self.n_groups > ctx.n_groups:  # arrivals opened new groups
+            ctx.n_groups = self.n_groups
+            ctx.curated = np.zeros(self.n_groups, dtype=bool)
+            ctx.overload_relief = np.zeros(self.n_groups)
+        return st.active_ids()
 
-    def _finish_day(self, ctx, rr, msgs, ids, replies, active0) -> None:
+    def _stage_posting(self, ctx: K.StepContext, ids: np.ndarray) -> None:
+        """Stage *posting*: post counts ``Poisson(mu_i)`` (:func:`~qunsim.kernels.draw_posts`),
+        the ``on_posting`` hooks (which may change ``ctx.post_counts``), then the messages.
+
+        Inputs: role, post_rate, group, join_step, entry_path, replies_yesterday, yesterday's
+        group statistics. Outputs: ``ctx.post_counts`` int64[n], ``ctx.messages``.
+        """
+        st, p, rng = self.state, self.p, self.rng
+        ctx.post_counts = K.draw_posts(ids, st.role, st.post_rate, st.group, st.join_step, st.entry_path,
+                                       st.replies_yesterday, self._yesterday_q, self._yesterday_chat,
+                                       self.steps, p.newcomer_days, p.answer_base, p.answer_halfsat,
+                                       p.chatter_contagion, p.reply_reward, rng)
+        self._hooks("on_posting", ctx)
+        counts = ctx.post_counts
+        posters = ids[counts[ids] > 0]
+        ctx.messages = K.messages_from_counts(posters, counts, st.group, st.quality, st.warmth, st.role,
+                                              p.message_noise, rng)
+
+    def _stage_policies_on_messages(self, ctx: K.StepContext) -> None:
+        """Stage *policies on messages*: activity then monetization ``on_messages`` hooks
+        (moderation removes, operators add events, offers and ads); curating policies mark
+        every group curated."""
+        self._hooks("on_messages", ctx)
+        if self._curates:
+            ctx.curated[:] = True
+
+    def _stage_reading_replies_ties(self, ctx: K.StepContext, ids: np.ndarray) -> K.reading.ReadResult:
+        """Stage *reading, replies and ties* (:func:`~qunsim.kernels.read_and_reply`, one
+        compiled loop over readers, then :meth:`SocialGraph.strengthen`).
+
+        Inputs: ``ctx.messages``, ``ctx.curated``, ``ctx.overload_relief``, attention, taste,
+        interest, group. Outputs: the reading result (also ``ctx.read_k``, ``read_value``,
+        ``read_utility``, ``spam_read``, ``group_volume``, ``extra["ids"]``), replies received
+        per member (``ctx.extra["received"]``), tie strengths and new ties (queued), strong-tie
+        counts of ties that crossed ``strong_tie``.
+        """
+        st, p, rng = self.state, self.p, self.rng
+        msgs = ctx.messages
+        gi = GroupIndex.build(msgs, self.n_groups, ctx.curated)
+        rr, reader, author, received = K.read_and_reply(
+            gi, msgs, ids, st.group, st.attention, st.taste, st.interest, ctx.curated, ctx.overload_relief,
+            spam_penalty=p.spam_penalty, read_cost=p.read_cost, overload_cost=p.overload_cost,
+            reply_prob=p.reply_prob, rng=rng)
+        ctx.read_k, ctx.read_value, ctx.read_utility, ctx.spam_read = rr.k, rr.value, rr.utility, rr.spam
+        ctx.group_volume = gi.count
+        ctx.extra["ids"] = ids
+        ctx.extra["received"] = received
+        ctx.extra["group_index"] = gi
+        self.social.strengthen(reader, author, p.tie_increment, new_tie_uniforms=rng.random(len(reader)),
+                               new_tie_prob=p.tie_formation, status=st.status, strong=p.strong_tie,
+                               strong_ties=st.strong_ties)
+        if p.tie_decay > 0:
+            self.social.weight *= np.float32(1.0 - p.tie_decay)
+            self._recount_strong()
+        return rr
+
+    def _stage_trust_satisfaction_churn(self, ctx: K.StepContext, ids: np.ndarray, rr) -> None:
+        """Stage *trust, satisfaction and churn* (:func:`~qunsim.kernels.members_day`):
+        utility, trust evidence, satisfaction, the leaving hazard and threshold contagion,
+        then the departures (:meth:`remove_members`).
+
+        Inputs: the reading result, replies received, ``ctx.utility``/``pos``/``neg``,
+        commitment (spend, tier, strong ties, leader ties), left/ever-member neighbour counts.
+        Outputs: utility, trust_r, trust_s, satisfaction; departures (contagion first).
+        """
+        st, p = self.state, self.p
+        if p.contagion:
+            self._age_departures()
+        conta, diss = K.members_day(
+            ids, self.steps, rr.utility, rr.spam, ctx.extra["received"], ctx.utility, ctx.pos, ctx.neg,
+            st.join_step, st.need, st.trust_r, st.trust_s, st.satisfaction, st.utility, st.spend, st.tier,
+            st.strong_ties, st.leader_tie, st.commitment, st.threshold, st.left_neighbors,
+            st.member_neighbors, p.recognition, p.habituation, p.spam_distrust, p.trust_memory,
+            p.satisfaction_memory, p.commit_sunk, p.commit_tier, p.commit_ties, p.commit_identity,
+            p.hazard_base, p.hazard_max, p.hazard_slope, p.hazard_midpoint, p.grace_days,
+            bool(p.contagion), self.rng.random(len(ids)))
+        self.remove_members(ids[conta], LeaveReason.CONTAGION)
+        self.remove_members(ids[diss], LeaveReason.DISSATISFIED)
+
+    def _stage_chatter_conversion(self, ids: np.ndarray) -> None:
+        """Stage *chatter conversion* ("one starts, others follow",
+        :func:`~qunsim.kernels.neighbours.chatter_candidates`): converted regulars take the
+        chatter role and at least the chatter role's mean posting rate and warmth, at most its
+        mean quality."""
+        st, p = self.state, self.p
+        if p.chatter_conversion <= 0:
+            return
+        reg = ids[(st.role[ids] == Role.REGULAR) & (st.status[ids] == Status.ACTIVE)]
+        if not len(reg):
+            return
+        conv = chatter_candidates(reg, self.rng.random(len(reg)), st.role, st.status, st.taste,
+                                  self.social.indptr, self.social.indices, float(p.chatter_conversion))
+        if len(conv):
+            ch = self.config.roles["chatter"]
+            st.role[conv] = Role.CHATTER
+            st.post_rate[conv] = np.maximum(st.post_rate[conv], ch.post_rate.mean)
+            st.quality[conv] = np.minimum(st.quality[conv], ch.quality.mean)
+            st.warmth[conv] = np.maximum(st.warmth[conv], ch.warmth.mean)
+
+    def _stage_bookkeeping(self, ctx: K.StepContext, ids: np.ndarray) -> None:
+        """Stage *bookkeeping* (:func:`~qunsim.kernels.record.end_of_day`): posts, yesterday's
+        posts and replies received, last post step of today's members."""
+        st = self.state
+        K.record.end_of_day(ids, ctx.post_counts, ctx.extra["received"], st.posts, st.posts_yesterday,
+                            st.replies_yesterday, st.last_post, self.steps)
+
+    def _stage_close_day(self, ctx: K.StepContext, rr, ids: np.ndarray) -> None:
+        """Stages *word of mouth, tie merge and record*: unhappy leavers tell others; queued
+        ties are merged (weekly, or when many wait); the day's metrics row is recorded and
+        yesterday's group statistics are kept for tomorrow's posting."""
         st, p = self.state, self.p
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else np.empty(0, np.int64)
         K.spread_word_of_mouth(st.heard, unhappy, self.social.indptr, self.social.indices,
@@ -549,93 +556,102 @@ class CommunityModel(mesa.Model):
         # new ties join the graph in bulk (an O(E) insertion): weekly, or sooner if many wait
         if self.social.pending > max(0.05 * self.social.n_edges, 1000) or (
                 self.steps % 7 == 0 and self.social.pending):
-            self.social.merge_pending()
-        self._update_strong_ties()
-        msgs_role = msgs_spam = None
-        if msgs is not None and len(msgs):
-            a = msgs.author
-            msgs_role = np.where(a >= 0, st.role[np.maximum(a, 0)], -1)
-            msgs_spam = msgs.spam
-        self._record(ctx, rr, msgs_role, msgs_spam, ids, active0=active0)
+            self._merge_ties()
+        self._record(ctx, rr, ids)
         self.datacollector.collect(self)
         self._reset_day_counters()
-        if not (st.status == Status.ACTIVE).any():
+        if self.metrics.rows[-1]["active"] == 0:
             self.running = False
 
-    def _update_strong_ties(self) -> None:
+    # ------------------------------------------------------------------ neighbour bookkeeping
+    def _merge_ties(self) -> None:
+        """Merge queued ties into the graph, then recount what depends on neighbourhoods (a merge
+        may also raise the strength of existing ties)."""
+        if self.social.pending:
+            self.social.merge_pending()
+            self._recount_neighbours()
+
+    def _recount_neighbours(self) -> None:
+        st, p = self.state, self.p
+        recount_neighbours(self.social.indptr, self.social.indices, st.status, st.join_step, st.leave_step,
+                           self.steps, p.contagion_window, st.left_neighbors, st.member_neighbors)
+        self._gone = {s: ids for s, ids in self._gone.items()
+                      if p.contagion_window <= 0 or s > self.steps - p.contagion_window}
+        self._recount_strong()
+
+    def _recount_strong(self) -> None:
         st, g = self.state, self.social
-        k = g.keys[g.weight >= self.p.strong_tie]
-        u = k // g.n
-        v = k - u * g.n
-        act = st.status == Status.ACTIVE
-        s = act[u] & act[v]
-        st.strong_ties[:] = np.minimum(np.bincount(u[s], minlength=st.n) + np.bincount(v[s], minlength=st.n), 32767)
-        self._n_strong = int(s.sum())
+        recount_strong(g.keys, g.weight, np.int64(g.n), st.status, np.float32(self.p.strong_tie), st.strong_ties)
+
+    def _age_departures(self) -> None:
+        """Departures older than ``contagion_window`` days stop counting as left neighbours."""
+        w = self.p.contagion_window
+        if w <= 0:
+            return
+        for s in [s for s in self._gone if s <= self.steps - w]:
+            age_out(self._gone.pop(s), self.social.indptr, self.social.indices, self.state.left_neighbors)
 
     # ------------------------------------------------------------------ metrics
     def trust_level_array(self) -> np.ndarray:
         p, st = self.p, self.state
         return K.trust_levels(st.trust_r, st.trust_s, p.trust_weak, p.trust_strong, p.strong_evidence)
 
-    def _record(self, ctx, rr, msgs_role, msgs_spam, readers, active0: int | None = None) -> None:
-        st = self.state
-        act = st.status == Status.ACTIVE
-        n_act = int(act.sum())
+    def _record(self, ctx, rr, readers) -> None:
+        """Stage *record*: the day's metrics row (one compiled pass over the population, one
+        over the messages) and tomorrow's group statistics."""
+        st, p = self.state, self.p
+        msgs = ctx.messages if ctx is not None else Messages.empty()
+        readers = readers if readers is not None and rr is not None else _NO_IDS
+        rr_ = rr if rr is not None else _NO_READING
+        ints, fl, by_role, operator, low, self._yesterday_q, self._yesterday_chat, tot, qc = day_row(
+            st.status, st.role, st.initial_role, st.tier, st.trust_r, st.trust_s, st.satisfaction, st.group,
+            st.join_step, st.strong_ties, self.n_groups, p.trust_weak, p.trust_strong, p.strong_evidence,
+            msgs.author, msgs.group, msgs.spam, self.steps, p.newcomer_days, readers, st.quality,
+            rr_.k, rr_.value, rr_.info, rr_.buried, rr_.utility)
+        n_act = int(ints[0])
         row: dict[str, Any] = {"step": int(self.steps), "active": n_act}
-        for name, c in active_by_role(st.role, st.status).items():
-            row[f"active_{name}"] = c
-        row["joins"] = int(self._joins_today) if ctx is not None else 0
+        for r, col in enumerate(_ACTIVE_COLS):
+            row[col] = int(ints[1 + r])
+        joins = int(self._joins_today) if ctx is not None else 0
+        row["joins"] = joins
         leaves = self._leaves_today if ctx is not None else np.zeros(len(LeaveReason), np.int64)
         row["leaves"] = int(leaves.sum())
-        for r in LeaveReason:
-            if r != LeaveReason.NONE:
-                row[f"leaves_{r.name.lower()}"] = int(leaves[r])
-        a0 = active0 if active0 is not None else n_act
-        row["churn_rate"] = float(row["leaves"] / a0) if a0 else 0.0
-        m = len(msgs_role) if msgs_role is not None else 0
+        for r, col in _LEAVE_COLS:
+            row[col] = int(leaves[r])
+        # leaves over the members at risk today: active at the start of the day plus joiners
+        at_risk = (self._active0 if ctx is not None else n_act) + joins
+        row["churn_rate"] = float(row["leaves"] / at_risk) if at_risk else 0.0
+        m = len(msgs)
         row["messages"] = m
-        for r in Role:
-            row[f"messages_{r.name.lower()}"] = int((msgs_role == r).sum()) if m else 0
+        for r, col in enumerate(_MESSAGE_COLS):
+            row[col] = int(by_role[r])
+        row["messages_operator"] = int(operator)
         row["removed_messages"] = int(ctx.removed) if ctx is not None else 0
-        row["low_quality_share"] = low_quality_share(msgs_role, msgs_spam) if m else 0.0
-        if rr is not None:
-            row["value_density"] = value_density(rr.value, rr.k)
-            # information value alone (iota * omega * q): does the knowledge get buried?
-            row["info_density"] = value_density(rr.info, rr.k)
-            row["overload"] = float(rr.buried.mean()) if len(rr.buried) else 0.0
-            row["utility_mean"] = float(rr.utility.mean()) if len(rr.utility) else 0.0
-        else:
-            row["value_density"] = row["info_density"] = row["overload"] = row["utility_mean"] = 0.0
-        row["expert_retention"] = expert_retention(st.initial_role, st.status, st.join_step)
+        row["low_quality_share"] = float(low / m) if m else 0.0
+        n_read = len(rr_.k)
+        k_sum = tot[0]
+        row["value_density"] = float(tot[1] / k_sum) if k_sum > 0 else 0.0
+        # information value alone (iota * omega * q): does the knowledge get buried?
+        row["info_density"] = float(tot[2] / k_sum) if k_sum > 0 else 0.0
+        row["overload"] = float(tot[3] / n_read) if n_read else 0.0
+        row["utility_mean"] = float(tot[4] / n_read) if n_read else 0.0
+        row["expert_retention"] = float(ints[18] / ints[17]) if ints[17] else 1.0
         # Gresham: leaving of the top vs bottom quality quartile among today's members
-        if readers is not None and len(readers):
-            q = st.quality[readers]
-            core = np.isin(st.initial_role[readers], (Role.EXPERT, Role.CONTRIBUTOR, Role.REGULAR, Role.CHATTER))
-            qc = q[core]
-            if len(qc) >= 4:
-                lo, hi = np.quantile(qc, [0.25, 0.75])
-                left = st.status[readers] != Status.ACTIVE
-                top = core & (q >= hi)
-                bot = core & (q <= lo)
-                g = self.metrics.gresham_update(float((left & top).sum()), float(top.sum()),
-                                                float((left & bot).sum()), float(bot.sum()))
-            else:
-                g = self.metrics.gresham_update(0, 0, 0, 0)
+        if ctx is None:
+            g = 1.0
         else:
-            g = self.metrics.gresham_update(0, 0, 0, 0) if ctx is not None else 1.0
+            c = gresham_day(readers, st.quality, st.initial_role, st.status, qc)
+            g = self.metrics.gresham_update(float(c[0]), float(c[1]), float(c[2]), float(c[3]))
         row["gresham_index"] = g
-        aid = np.flatnonzero(act)
-        r_a, s_a = st.trust_r[aid], st.trust_s[aid]
-        tr = (r_a + 1.0) / (r_a + s_a + 2.0)
-        row["trust_mean"] = float(tr.mean()) if n_act else 0.0
-        lv = K.trust_levels(r_a, s_a, self.p.trust_weak, self.p.trust_strong, self.p.strong_evidence)
-        row.update(trust_counts(lv, np.ones(len(aid), dtype=bool)))
-        row["satisfaction_mean"] = float(st.satisfaction[act].mean()) if n_act else 0.0
-        n_strong = getattr(self, "_n_strong", 0)
+        row["trust_mean"] = float(fl[0] / n_act) if n_act else 0.0
+        for lvl, col in enumerate(_TRUST_COLS):
+            row[col] = int(ints[12 + lvl])
+        row["satisfaction_mean"] = float(fl[1] / n_act) if n_act else 0.0
+        n_strong = int(ints[19]) // 2
         row["strong_ties"] = n_strong
-        pairs, strong = metcalfe_value(n_act, n_strong)
+        pairs, _ = metcalfe_value(n_act, n_strong)
         row["metcalfe_pairs"] = pairs
-        row["n_groups"] = int(np.count_nonzero(np.bincount(st.group[aid]))) if n_act else 0
+        row["n_groups"] = int(ints[15])
         rev = sum(ctx.revenue.values()) if ctx is not None else 0.0
         self.cumulative["revenue"] = self.cumulative.get("revenue", 0.0) + rev
         row["revenue"] = float(rev)
@@ -644,12 +660,10 @@ class CommunityModel(mesa.Model):
             for k, v in ctx.revenue.items():
                 row[f"revenue_{k}"] = float(v)
         row["operator_capacity_used"] = float(ctx.operator_capacity_used) if ctx is not None else 0.0
-        for tier in Tier:
-            row[f"tier_{tier.name.lower()}"] = int((act & (st.tier == tier)).sum())
-        for pol in sum(self.policies.values(), []) if hasattr(self, "policies") else []:
-            f = getattr(pol, "metrics", None)
-            if f is not None:
-                row.update(f(self, ctx))
+        for tier, col in enumerate(_TIER_COLS):
+            row[col] = int(ints[8 + tier])
+        for pol in self._metric_policies:
+            row.update(pol.metrics(self, ctx))
         self.metrics.append(row)
 
     # ------------------------------------------------------------------ outputs

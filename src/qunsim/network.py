@@ -25,6 +25,8 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from qunsim._jit import njit
+
 __all__ = ["SocialGraph", "build_graph", "from_networkx", "gather_neighbors", "bfs_ball"]
 
 
@@ -37,6 +39,7 @@ class SocialGraph:
     keys : int64[E]      sorted, ``u * n + v`` with ``u < v``
     weight : float32[E]  tie strength in [0, 1]
     indptr : int64[n+1], indices : int32[2E]   CSR adjacency, both directions
+    rowptr : int64[n+1]  row offsets into ``keys`` (ties of ``u`` with larger endpoints)
     """
 
     def __init__(self, n: int, keys: np.ndarray, weight: np.ndarray):
@@ -77,6 +80,7 @@ class SocialGraph:
         order = np.argsort(rows, kind="stable")
         self.indptr = indptr
         self.indices = cols[order]
+        self.rowptr = key_rowptr(self.keys, np.int64(n))
 
     # ---------------------------------------------------------------- queries
     @property
@@ -120,34 +124,28 @@ class SocialGraph:
 
     # ---------------------------------------------------------------- ties
     def strengthen(self, a: np.ndarray, b: np.ndarray, increment: float,
-                   new_tie_uniforms: np.ndarray | None = None, new_tie_prob: float = 1.0) -> int:
-        """Each pair (a, b) strengthens its tie: ``w <- 1 - (1 - w)(1 - inc)``. An absent tie is
-        created (merged in bulk later) with probability ``new_tie_prob``, decided per distinct
-        pair by ``new_tie_uniforms`` (one pre-drawn uniform per pair, aligned with ``a``).
-        Returns the number of new ties created."""
+                   new_tie_uniforms: np.ndarray | None = None, new_tie_prob: float = 1.0,
+                   status: np.ndarray | None = None, strong: float = 2.0,
+                   strong_ties: np.ndarray | None = None) -> int:
+        """Each pair (a, b) strengthens its tie: ``w <- 1 - (1 - w)(1 - inc)`` per pair. An
+        absent tie is created (merged in bulk later) with probability ``new_tie_prob``, decided
+        per distinct pair by ``new_tie_uniforms`` (one pre-drawn uniform per pair, aligned with
+        ``a``). With ``status`` and ``strong_ties`` given, a tie crossing ``strong`` between
+        two active members counts in both members' ``strong_ties``. Returns the number of new
+        ties created."""
+        from qunsim.kernels.ties import strengthen_ties
+
         if len(a) == 0 or increment <= 0:
             return 0
-        a = np.asarray(a, dtype=np.int64)
-        b = np.asarray(b, dtype=np.int64)
-        keep = a != b
-        ak, bk = a[keep], b[keep]
-        k = np.minimum(ak, bk) * self.n + np.maximum(ak, bk)
-        uk, first, counts = unique_first_counts(k)
-        factor = (1.0 - increment) ** counts
-        pos = searchsorted_sorted(self.keys, uk)
-        pos_c = np.minimum(pos, max(len(self.keys) - 1, 0))
-        found = (pos < len(self.keys)) & (self.keys[pos_c] == uk) if len(self.keys) else np.zeros(len(uk), bool)
-        idx = pos_c[found]
-        self.weight[idx] = (1.0 - (1.0 - self.weight[idx]) * factor[found]).astype(np.float32)
-        create = ~found
-        if new_tie_prob < 1.0:
-            if new_tie_uniforms is None:
-                raise ValueError("new_tie_prob < 1 needs new_tie_uniforms")
-            create &= np.asarray(new_tie_uniforms)[keep][first] < new_tie_prob
-        new_k = uk[create]
+        if new_tie_prob < 1.0 and new_tie_uniforms is None:
+            raise ValueError("new_tie_prob < 1 needs new_tie_uniforms")
+        if status is None:
+            status, strong_ties = np.zeros(self.n, np.int8), np.zeros(self.n, np.int16)
+        new_k, new_w = strengthen_ties(self.keys, self.rowptr, self.weight, self.n, a, b, increment,
+                                       new_tie_uniforms, new_tie_prob, strong, status, strong_ties)
         if len(new_k):
             self._pending_keys.append(new_k)
-            self._pending_w.append((1.0 - factor[create]).astype(np.float32))
+            self._pending_w.append(new_w)
             self._pending_n += len(new_k)
         return len(new_k)
 
@@ -214,10 +212,12 @@ class SocialGraph:
         self.indices = _insert(self.indices, slot, keep, cols)
         self.indptr = self.indptr + np.concatenate(
             [[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
+        self.rowptr = key_rowptr(self.keys, np.int64(n))
         return len(k)
 
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.weight.nbytes + self.indptr.nbytes + self.indices.nbytes
+        return (self.keys.nbytes + self.weight.nbytes + self.indptr.nbytes + self.indices.nbytes
+                + self.rowptr.nbytes)
 
     def to_networkx(self) -> nx.Graph:
         g = nx.Graph()
@@ -225,6 +225,38 @@ class SocialGraph:
         u, v = self.endpoints()
         g.add_weighted_edges_from(zip(u.tolist(), v.tolist(), self.weight.tolist(), strict=True))
         return g
+
+
+@njit
+def key_rowptr(keys, n):
+    """Row offsets into sorted tie keys ``u * n + v`` (``u < v``): the ties of ``u`` with
+    larger endpoints are ``keys[rowptr[u]:rowptr[u + 1]]``. int64[n + 1]."""
+    rowptr = np.empty(n + 1, np.int64)
+    e = 0
+    for u in range(n + 1):
+        lim = u * n
+        while e < len(keys) and keys[e] < lim:
+            e += 1
+        rowptr[u] = e
+    return rowptr
+
+
+@njit
+def find_edge(keys, rowptr, n, a, b):
+    """Index of the tie (a, b) in the sorted keys, or -1 (a bisection in the row of the
+    smaller endpoint)."""
+    u, v = (a, b) if a < b else (b, a)
+    key = u * n + v
+    lo, hi = rowptr[u], rowptr[u + 1]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < rowptr[u + 1] and keys[lo] == key:
+        return lo
+    return -1
 
 
 def gather_neighbors(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -99,7 +99,9 @@ class MemberState:
     replies_yesterday : int16[n]        replies received yesterday
     last_post : int32[n]                step of last post, -1 never
     leader_tie : bool[n]                tied to a leader (owner / ring leader)
-    strong_ties : int16[n]              number of strong ties
+    strong_ties : int16[n]              strong ties to active members (kept up to date by the model)
+    left_neighbors : int32[n]           neighbours who left within the contagion window (derived)
+    member_neighbors : int32[n]         neighbours who ever joined (derived)
     """
 
     role: np.ndarray
@@ -134,6 +136,8 @@ class MemberState:
     last_post: np.ndarray
     leader_tie: np.ndarray
     strong_ties: np.ndarray
+    left_neighbors: np.ndarray
+    member_neighbors: np.ndarray
 
     @classmethod
     def empty(cls, n: int) -> MemberState:
@@ -159,6 +163,8 @@ class MemberState:
             last_post=np.full(n, -1, dtype=np.int32),
             leader_tie=np.zeros(n, dtype=bool),
             strong_ties=np.zeros(n, dtype=np.int16),
+            left_neighbors=np.zeros(n, dtype=np.int32),
+            member_neighbors=np.zeros(n, dtype=np.int32),
         )
 
     @property
@@ -167,8 +173,10 @@ class MemberState:
 
     @property
     def trust(self) -> np.ndarray:
-        """Trust = (r + 1) / (r + s + 2), float32[n] (0.5 with no evidence)."""
-        return (self.trust_r + 1.0) / (self.trust_r + self.trust_s + 2.0)
+        """Trust = (r + 1) / (r + s + 2) (:func:`qunsim.kernels.trust.trust_value`), float64[n]."""
+        from qunsim.kernels.trust import trust_value
+
+        return trust_value(self.trust_r, self.trust_s)
 
     def active_mask(self) -> np.ndarray:
         return self.status == Status.ACTIVE

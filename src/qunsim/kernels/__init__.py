@@ -1,22 +1,36 @@
-"""Pure array kernels of the daily step (DESIGN §2.2).
+"""The physics of the day: kernels over the state arrays, compiled with numba.
 
-Each kernel is a function of arrays, parameters and, where it draws, an explicit
-``np.random.Generator`` or pre-drawn uniforms; none reads a model, touches global random
-state, or loops over members in Python.
+Each kernel is a function of arrays, parameters and, where it draws, the model's explicit
+``np.random.Generator`` (passed into the compiled code) or pre-drawn uniforms; none reads a
+model or touches global random state. ``CommunityModel.step`` calls them stage by stage
+(see docs/model.md). Set ``NUMBA_DISABLE_JIT=1`` to run them as plain Python.
 """
 
 from qunsim.kernels.arrivals import (
     accept_probability,
+    inviters,
     exposure_candidates,
     referral_candidates,
     spread_word_of_mouth,
 )
-from qunsim.kernels.churn import contagion_mask, leave_probability, update_satisfaction
+from qunsim.kernels.churn import (
+    contagion_mask,
+    leave_probability,
+    members_day,
+    relative_surplus,
+    update_satisfaction,
+)
 from qunsim.kernels.context import Messages, StepContext
-from qunsim.kernels.posting import chatter_conversion, make_messages, posting_rates
-from qunsim.kernels.reading import GroupIndex, read
-from qunsim.kernels.ties import draw_replies
-from qunsim.kernels.trust import trust_levels, update_trust
+from qunsim.kernels.posting import (
+    chatter_conversion,
+    draw_posts,
+    make_messages,
+    messages_from_counts,
+    posting_rates,
+)
+from qunsim.kernels.reading import GroupIndex, read, read_and_reply
+from qunsim.kernels.ties import draw_replies, strengthen_ties
+from qunsim.kernels.trust import trust_levels, trust_value, update_trust
 
 __all__ = [
     "Messages",
@@ -26,6 +40,14 @@ __all__ = [
     "chatter_conversion",
     "GroupIndex",
     "read",
+    "read_and_reply",
+    "draw_posts",
+    "messages_from_counts",
+    "strengthen_ties",
+    "members_day",
+    "relative_surplus",
+    "trust_value",
+    "inviters",
     "draw_replies",
     "update_trust",
     "trust_levels",
@@ -37,3 +59,26 @@ __all__ = [
     "accept_probability",
     "spread_word_of_mouth",
 ]
+
+
+def warm_up() -> float:
+    """Compile (or load from the on-disk cache) every kernel of the day by running a tiny
+    community through its first weeks with policies of every family; returns the seconds it
+    took. Benchmarks call it so that no compilation falls inside a timed window; a user never
+    needs to (kernels compile on first use)."""
+    import time
+
+    from qunsim.model import CommunityModel
+
+    t0 = time.perf_counter()
+    kw = {"community.n_seed": 40, "community.n_prospects": 200, "dynamics.contagion_window": 3,
+          "activity.chatter_moderation": {"mode": "personal"}, "activity.curation": {},
+          "monetization.ladder": {}}
+    m = CommunityModel(rng=0, **kw)
+    m.run_for(9)
+    m.remove_members(m.leaders)
+    m.run_for(2)
+    return time.perf_counter() - t0
+
+
+__all__ += ["warm_up"]

@@ -1,12 +1,18 @@
-"""Arrivals: exposure through content/ads channels, referrals along ties, word of mouth."""
+"""Arrivals: exposure through content/ads channels, referrals along ties, word of mouth
+(compiled where they loop)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from qunsim._jit import njit
+from qunsim.kernels.trust import trust_value
 from qunsim.state import Status
 
-__all__ = ["exposure_candidates", "referral_candidates", "accept_probability", "spread_word_of_mouth"]
+__all__ = ["exposure_candidates", "referral_candidates", "accept_probability", "spread_word_of_mouth",
+           "inviters"]
+
+_PROSPECT, _ACTIVE, _SPAMMER = int(Status.PROSPECT), int(Status.ACTIVE), 5
 
 
 def exposure_candidates(status: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
@@ -20,29 +26,52 @@ def exposure_candidates(status: np.ndarray, rate: float, rng: np.random.Generato
     return who[status[who] == Status.PROSPECT]
 
 
-def referral_candidates(
-    inviters: np.ndarray,
-    invites: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    status: np.ndarray,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each inviter sends ``invites[i]`` invitations to random neighbours (裂变).
+@njit
+def inviters(status, role, trust_r, trust_s, referral_trust):
+    """Active non-spammers whose trust reaches ``referral_trust``: who may invite (ids)."""
+    out = np.empty(len(status), np.int64)
+    m = 0
+    for i in range(len(status)):
+        if status[i] == _ACTIVE and role[i] != _SPAMMER and trust_value(trust_r[i], trust_s[i]) >= referral_trust:
+            out[m] = i
+            m += 1
+    return out[:m]
 
-    Returns ``(candidate, inviter)`` for invitations that reached a prospect.
-    """
+
+@njit
+def _referrals(inviters, invites, indptr, indices, status, u):
+    total = 0
+    for j in range(len(inviters)):
+        total += invites[j]
+    cand = np.empty(total, np.int64)
+    src = np.empty(total, np.int64)
+    m = 0
+    x = 0
+    for j in range(len(inviters)):
+        i = inviters[j]
+        lo = indptr[i]
+        deg = indptr[i + 1] - lo
+        if deg == 0:
+            continue
+        for _ in range(invites[j]):
+            c = np.int64(indices[lo + np.int64(u[x] * deg)])
+            x += 1
+            if status[c] == _PROSPECT:
+                cand[m] = c
+                src[m] = i
+                m += 1
+    return cand[:m], src[:m]
+
+
+def referral_candidates(inviters, invites, indptr, indices, status, rng: np.random.Generator):
+    """Each inviter (with ties) sends ``invites[i]`` invitations to random neighbours (裂变),
+    one uniform per invitation in order. Returns ``(candidate, inviter)`` for invitations
+    that reached a prospect."""
+    inviters = np.asarray(inviters, np.int64)
+    invites = np.asarray(invites, np.int64)
     deg = indptr[inviters + 1] - indptr[inviters]
-    invites = np.where(deg > 0, invites, 0)
-    total = int(invites.sum())
-    if total == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    src = np.repeat(inviters, invites)
-    d = deg[np.repeat(np.arange(len(inviters)), invites)]
-    pick = indptr[src] + (rng.random(total) * d).astype(np.int64)
-    cand = indices[pick].astype(np.int64)
-    keep = status[cand] == Status.PROSPECT
-    return cand[keep], src[keep]
+    u = rng.random(int(invites[deg > 0].sum()))
+    return _referrals(inviters, invites, indptr, indices, status, u)
 
 
 def accept_probability(interest: np.ndarray, heard: np.ndarray, referred: np.ndarray, *,
@@ -60,25 +89,31 @@ def accept_probability(interest: np.ndarray, heard: np.ndarray, referred: np.nda
     return np.clip(p, 0.0, 1.0)
 
 
+@njit
+def _tell_ties(heard, leavers, indptr, indices, k_max, u):
+    """Offline word of mouth: each leaver tells up to ``k_max`` of its ties (with replacement,
+    one uniform of ``u`` per telling)."""
+    x = 0
+    for i in leavers:
+        lo = indptr[i]
+        deg = indptr[i + 1] - lo
+        for _ in range(min(deg, k_max)):
+            heard[indices[lo + np.int64(u[x] * deg)]] += 1.0
+            x += 1
+
+
 def spread_word_of_mouth(heard: np.ndarray, leavers: np.ndarray, indptr: np.ndarray,
                          indices: np.ndarray, reach: float, rng: np.random.Generator) -> np.ndarray:
-    """Unhappy leavers tell ``reach`` people each: their own ties first (offline 口碑), the rest
-    drawn from the whole population (online). Adds 1 to ``heard`` per telling (in place) and
-    returns ``heard``."""
+    """Unhappy leavers tell ``reach`` people each: their own ties first (offline 口碑, one
+    uniform per telling, leaver by leaver), the rest drawn from the whole population (online).
+    Adds 1 to ``heard`` per telling (in place) and returns ``heard``."""
     if len(leavers) == 0 or reach <= 0:
         return heard
-    n = len(heard)
-    deg = indptr[leavers + 1] - indptr[leavers]
-    # offline: up to `reach` of one's neighbours
-    k_off = np.minimum(deg, int(np.floor(reach)))
-    total_off = int(k_off.sum())
-    if total_off:
-        src = np.repeat(leavers, k_off)
-        d = np.repeat(deg, k_off)
-        pick = indptr[src] + (rng.random(total_off) * d).astype(np.int64)
-        np.add.at(heard, indices[pick], 1.0)
-    rest = np.maximum(reach - k_off, 0.0)
-    n_online = int(rng.poisson(rest.sum()))
+    leavers = np.asarray(leavers, np.int64)
+    k_off = np.minimum(indptr[leavers + 1] - indptr[leavers], int(np.floor(reach)))
+    u = rng.random(int(k_off.sum()))
+    _tell_ties(heard, leavers, indptr, indices, np.int64(np.floor(reach)), u)
+    n_online = int(rng.poisson(np.maximum(reach - k_off, 0.0).sum()))
     if n_online:
-        np.add.at(heard, rng.integers(0, n, n_online), 1.0)
+        np.add.at(heard, rng.integers(0, len(heard), n_online), 1.0)
     return heard

@@ -54,7 +54,8 @@ class StepContext:
     ``overload_relief`` : float[n_groups] in [0, 1], share of the overload cost lifted;
     ``removed``, ``removed_spam`` : messages removed by moderation today;
     ``revenue`` : dict of revenue by source today; ``operator_capacity_used`` : float;
-    ``read_k``, ``read_value``, ``spam_read`` : per reader, aligned with ``extra["ids"]``;
+    ``read_k``, ``read_value``, ``read_utility``, ``spam_read`` : per reader, aligned with
+    ``extra["ids"]`` (``extra["received"]``: replies received per member, int64[n]);
     ``group_volume`` : messages per group today. (Lasting commitment from policies goes to
     ``model.state.commitment``.)
     """
@@ -75,6 +76,7 @@ class StepContext:
     operator_capacity_used: float = 0.0
     read_k: np.ndarray | None = None
     read_value: np.ndarray | None = None
+    read_utility: np.ndarray | None = None
     spam_read: np.ndarray | None = None
     group_volume: np.ndarray | None = None
     extra: dict = field(default_factory=dict)

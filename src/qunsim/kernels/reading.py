@@ -1,4 +1,5 @@
-"""Reading under limited attention, and the utility members draw from it."""
+"""Reading under limited attention, the utility members draw from it, and the replies they
+write while the group's messages are at hand (compiled)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,59 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qunsim._jit import njit
 from qunsim.kernels.context import Messages
 
-__all__ = ["GroupIndex", "read", "ReadResult"]
+__all__ = ["GroupIndex", "read", "ReadResult", "read_and_reply", "filtered_index"]
+
+
+@njit
+def _counting_order(group, n_groups):
+    """Stable order of messages by group (a counting sort), with per-group start and count."""
+    count = np.zeros(n_groups, np.int64)
+    for g in group:
+        count[g] += 1
+    start = np.empty(n_groups, np.int64)
+    acc = 0
+    for g in range(n_groups):
+        start[g] = acc
+        acc += count[g]
+    nxt = start.copy()
+    order = np.empty(len(group), np.int64)
+    for j in range(len(group)):
+        g = group[j]
+        order[nxt[g]] = j
+        nxt[g] += 1
+    return order, start, count
+
+
+@njit
+def _prefix_sums(order, quality, warmth, spam):
+    """Prefix sums (length m + 1) of quality, warmth, spam and reply weight ``(q + w)/2``
+    (0 for spam), in reading order."""
+    m = len(order)
+    cq = np.zeros(m + 1)
+    cw = np.zeros(m + 1)
+    cs = np.zeros(m + 1)
+    cr = np.zeros(m + 1)
+    for jj in range(m):
+        j = order[jj]
+        q = np.float64(quality[j])
+        w = np.float64(warmth[j])
+        s = 1.0 if spam[j] else 0.0
+        cq[jj + 1] = cq[jj] + q
+        cw[jj + 1] = cw[jj] + w
+        cs[jj + 1] = cs[jj] + s
+        cr[jj + 1] = cr[jj] + 0.5 * (q + w) * (1.0 - s)
+    return cq, cw, cs, cr
+
+
+@njit
+def _group_index(group, n_groups, quality, warmth, spam):
+    """Counting-sort order and prefix sums in one call (groups read in posting order)."""
+    order, start, count = _counting_order(group, n_groups)
+    cq, cw, cs, cr = _prefix_sums(order, quality, warmth, spam)
+    return order, start, count, cq, cw, cs, cr
 
 
 @dataclass
@@ -29,38 +80,56 @@ class GroupIndex:
 
     @classmethod
     def build(cls, msgs: Messages, n_groups: int, curated: np.ndarray) -> GroupIndex:
-        g = msgs.group.astype(np.int64)
-        if curated.any():
+        g = np.asarray(msgs.group)
+        if curated.any() and len(g):
+            order, start, count = _counting_order(g, int(n_groups))
             # best first inside curated groups: sort key group + (1 - q) in [g, g + 1)
-            cur = curated[g]
-            key = g.astype(np.float64) + np.where(cur, 0.999 * (1.0 - msgs.quality), 0.0)
+            g64 = g.astype(np.int64)
+            key = g64.astype(np.float64) + np.where(curated[g64], 0.999 * (1.0 - msgs.quality), 0.0)
             order = np.argsort(key, kind="stable")
-        elif n_groups <= np.iinfo(np.int16).max:
-            order = np.argsort(g.astype(np.int16), kind="stable")  # radix sort: O(m)
-        else:
-            order = np.argsort(g, kind="stable")
-        count = np.bincount(g, minlength=n_groups).astype(np.int64)
-        start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
-        q = msgs.quality[order].astype(np.float64)
-        w = msgs.warmth[order].astype(np.float64)
-        s = msgs.spam[order].astype(np.float64)
-        reply_w = 0.5 * (q + w) * (1.0 - s)
+            return cls(order, start, count, *_prefix_sums(order, msgs.quality, msgs.warmth, msgs.spam))
+        return cls(*_group_index(g, int(n_groups), msgs.quality, msgs.warmth, msgs.spam))
 
-        def cum(x):
-            out = np.zeros(len(x) + 1)
-            np.cumsum(x, out=out[1:])
-            return out
 
-        return cls(order, start, count, cum(q), cum(w), cum(s), cum(reply_w))
+@njit
+def _filtered_index(order, drop, group, n_groups, quality, warmth, spam):
+    m = 0
+    for jj in range(len(order)):
+        if not drop[order[jj]]:
+            m += 1
+    kept = np.empty(m, np.int64)
+    count = np.zeros(n_groups, np.int64)
+    x = 0
+    for jj in range(len(order)):
+        j = order[jj]
+        if not drop[j]:
+            kept[x] = j
+            count[group[j]] += 1
+            x += 1
+    start = np.empty(n_groups, np.int64)
+    acc = 0
+    for g in range(n_groups):
+        start[g] = acc
+        acc += count[g]
+    cq, cw, cs, cr = _prefix_sums(kept, quality, warmth, spam)
+    return kept, start, count, cq, cw, cs, cr
+
+
+def filtered_index(gi: GroupIndex, msgs: Messages, drop: np.ndarray) -> GroupIndex:
+    """The group index of the messages without those in ``drop`` (bool[m]), derived from
+    ``gi`` without sorting again (the kept messages keep their reading order). ``order``
+    indexes ``msgs``."""
+    return GroupIndex(*_filtered_index(gi.order, np.asarray(drop, np.bool_), msgs.group, len(gi.count),
+                                       msgs.quality, msgs.warmth, msgs.spam))
 
 
 @dataclass
 class ReadResult:
     """Per reader (aligned with the ``ids`` passed to :func:`read`).
 
-    k : messages read; value : value drawn from them; spam : spam messages read;
-    overflow : (V - a)^+ / a; buried : (V - a)^+ / V (share of the group's messages unread);
-    utility : value - reading cost - overload cost.
+    k : messages read; value : value drawn from them; info : information value alone;
+    spam : spam messages read; overflow : (V - a)^+ / a; buried : (V - a)^+ / V (share of the
+    group's messages unread); utility : value - reading cost - overload cost.
     """
 
     k: np.ndarray
@@ -72,25 +141,137 @@ class ReadResult:
     utility: np.ndarray
 
 
-def read(
-    gi: GroupIndex,
-    group: np.ndarray,
-    attention: np.ndarray,
-    taste: np.ndarray,
-    interest: np.ndarray,
-    curated: np.ndarray,
-    overload_relief: np.ndarray,
-    *,
-    spam_penalty: float,
-    read_cost: float,
-    overload_cost: float,
-) -> ReadResult:
-    """Each reader reads ``k = min(V_g, a)`` of the ``V_g`` messages of their group.
+@njit
+def reply_weight_read(cum_reply, s0, V, k, cur):
+    """Reply weight ``W`` a reader of ``k`` messages saw in a group of ``V`` starting at ``s0``:
+    the ``floor(k)`` best if curated, else ``k / V`` of the group's total (expected)."""
+    if cur:
+        return cum_reply[s0 + np.int64(np.floor(k))] - cum_reply[s0]
+    frac = k / V if V > 0 else 1.0
+    return (cum_reply[s0 + V] - cum_reply[s0]) * frac
 
-    Value of a message to reader i: ``iota_i * omega_i * q + (1 - omega_i) * w - s * spam``.
-    Uncurated groups are read in random order (expected value ``k`` times the group mean);
-    curated groups best first (prefix sums of the quality-sorted messages). Costs:
-    ``read_cost * k`` and ``overload_cost * (1 - relief_g) * log(1 + (V - a)^+ / a)``.
+
+@njit
+def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w, cum_s, cum_reply,
+          curated, overload_relief, spam_penalty, read_cost, overload_cost, want_replies):
+    """Reading of readers ``ids`` (attributes at ``at``), and their reply counts.
+
+    Reader i reads ``k = min(V_g, a_i)`` of the ``V_g`` messages of its group: the group's in
+    random order (expected sums: ``k / V`` times the group's sums), or the ``floor(k)`` best
+    in a curated group (prefix sums of the quality-sorted messages). Value of a message:
+    ``iota * omega * q + (1 - omega) * w - spam_penalty * spam``. Utility: value minus
+    ``read_cost * k`` minus ``overload_cost * (1 - relief_g) * log(1 + (V - a)^+ / a)``.
+    With ``want_replies`` also returns ``W_i``, the reply weight reader i read (expected, in
+    random order): it makes ``Poisson(reply_prob * W_i)`` replies.
+    """
+    n = len(ids)
+    k_out = np.empty(n)
+    value = np.empty(n)
+    info = np.empty(n)
+    spam = np.empty(n)
+    overflow = np.empty(n)
+    buried = np.empty(n)
+    utility = np.empty(n)
+    W = np.zeros(n if want_replies else 0)
+    for j in range(n):
+        i = at[j]
+        g = group[i]
+        V = np.float64(count[g])
+        a = max(np.float64(attention[i]), 1e-9)
+        k = min(V, a)
+        om = np.float64(taste[i])
+        io = np.float64(interest[i])
+        s0 = start[g]
+        e0 = s0 + count[g]
+        if curated[g]:
+            kc = np.int64(np.floor(k))
+            sq = cum_q[s0 + kc] - cum_q[s0]
+            sw = cum_w[s0 + kc] - cum_w[s0]
+            ss = cum_s[s0 + kc] - cum_s[s0]
+            k = np.float64(kc)
+        else:
+            frac = k / V if V > 0 else 0.0
+            sq = (cum_q[e0] - cum_q[s0]) * frac
+            sw = (cum_w[e0] - cum_w[s0]) * frac
+            ss = (cum_s[e0] - cum_s[s0]) * frac
+        inf = io * om * sq
+        val = (1.0 - om) * sw + inf - spam_penalty * ss
+        over = max(V - a, 0.0)
+        ovf = over / a
+        k_out[j] = k
+        value[j] = val
+        info[j] = inf
+        spam[j] = ss
+        overflow[j] = ovf
+        buried[j] = over / V if V > 0 else 0.0
+        utility[j] = val - read_cost * k - (1.0 - overload_relief[g]) * overload_cost * np.log1p(ovf)
+        if want_replies:
+            W[j] = reply_weight_read(cum_reply, s0, count[g], k, curated[g])
+    return k_out, value, info, spam, overflow, buried, utility, W
+
+
+@njit
+def _bisect_right(cum, lo, hi, t):
+    """First index in ``cum[lo:hi]`` whose value exceeds ``t`` (``hi`` if none); branch-free
+    halving (the comparisons of a bisection over random targets are unpredictable)."""
+    n = hi - lo
+    if n <= 0:
+        return lo
+    b = lo
+    while n > 1:
+        half = n >> 1
+        b = b + half if cum[b + half] <= t else b
+        n -= half
+    return b + 1 if cum[b] <= t else b
+
+
+@njit
+def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, author, n_pop):
+    """Reply pairs ``(reader, author)`` and replies received per member (int64[n_pop]).
+
+    Each of reader i's ``R_i`` replies goes to the message where a uniform falls on the
+    cumulative reply weight of the messages it read (the group's in random order, the
+    ``floor(k_i)`` best if curated; ``author`` in reading order); ``u`` holds one uniform per reply, reader by reader.
+    Self-replies and replies to operator content are dropped.
+    """
+    total = 0
+    for j in range(len(ids)):
+        total += R[j]
+    reader = np.empty(total, np.int64)
+    target = np.empty(total, np.int64)
+    received = np.zeros(n_pop, np.int64)
+    pos = 0
+    x = 0
+    for j in range(len(ids)):
+        if R[j] == 0:
+            continue
+        g = group[at[j]]
+        lo = start[g]
+        hi = lo + (np.int64(np.floor(k[j])) if curated[g] else count[g])
+        base = cum_reply[lo]
+        span = cum_reply[hi] - base
+        top = hi - 1 if hi - 1 > lo else lo
+        me = ids[j]
+        for _ in range(R[j]):
+            idx = _bisect_right(cum_reply, lo, hi + 1, base + u[x] * span) - 1
+            x += 1
+            if idx < lo:
+                idx = lo
+            if idx > top:
+                idx = top
+            a = author[idx]
+            if a >= 0 and a != me:
+                reader[pos] = me
+                target[pos] = a
+                received[a] += 1
+                pos += 1
+    return reader[:pos], target[:pos], received
+
+
+def read(gi: GroupIndex, group, attention, taste, interest, curated, overload_relief, *,
+         spam_penalty: float, read_cost: float, overload_cost: float) -> ReadResult:
+    """Each reader reads ``k = min(V_g, a)`` of the ``V_g`` messages of their group (arrays
+    aligned with the readers; see :func:`read_and_reply` for the rule). Draws nothing.
 
     >>> import numpy as np
     >>> from qunsim.kernels.context import Messages
@@ -103,55 +284,39 @@ def read(
     >>> float(r.value[0])          # reads the two best: 1.0 + 0.5
     1.5
     """
-    # written with in-place operations (fewer 8-byte-per-reader temporaries at 10^6 readers);
-    # every value is computed by the same floating-point operations as the plain expressions
-    # in the comments, so results are bit-identical
-    V = gi.count[group].astype(np.float64)
-    a = attention.astype(np.float64)
-    np.maximum(a, 1e-9, out=a)
-    k = np.minimum(V, a)
-    om = taste.astype(np.float64)
-    io = interest.astype(np.float64)
-    cur = curated[group]
-    start = gi.start[group]
-    has = V > 0
-    # random order: expected sums = k * group means; frac = where(V > 0, k / V, 0)
-    frac = np.zeros(len(V))
-    np.divide(k, V, out=frac, where=has)
-    # group totals once per group, then gathered per reader: sq = frac * tot_q, ...
-    end = gi.start + gi.count
-    sq = (gi.cum_q[end] - gi.cum_q[gi.start])[group]
-    sw = (gi.cum_w[end] - gi.cum_w[gi.start])[group]
-    ss = (gi.cum_s[end] - gi.cum_s[gi.start])[group]
-    sq *= frac
-    sw *= frac
-    ss *= frac
-    if cur.any():
-        kc = np.floor(k[cur]).astype(np.int64)
-        s0 = start[cur]
-        sq[cur] = gi.cum_q[s0 + kc] - gi.cum_q[s0]
-        sw[cur] = gi.cum_w[s0 + kc] - gi.cum_w[s0]
-        ss[cur] = gi.cum_s[s0 + kc] - gi.cum_s[s0]
-        k[cur] = kc
-    # info = io * om * sq
-    info = io * om
-    info *= sq
-    # value = info + (1 - om) * sw - spam_penalty * ss
-    value = np.subtract(1.0, om, out=om)
-    value *= sw
-    value += info
-    value -= spam_penalty * ss
-    # overflow = max(V - a, 0) / a; buried = where(V > 0, over / V, 0)
-    over = V - a
-    np.maximum(over, 0.0, out=over)
-    overflow = over / a
-    buried = np.zeros(len(V))
-    np.divide(over, V, out=buried, where=has)
-    # utility = value - read_cost * k - overload_cost * (1 - relief) * log1p(overflow)
-    relief = overload_relief[group]  # a gathered copy: safe to overwrite
-    np.subtract(1.0, relief, out=relief)
-    relief *= overload_cost
-    cost = relief * np.log1p(overflow)
-    utility = value - read_cost * k
-    utility -= cost
-    return ReadResult(k, value, info, ss, overflow, buried, utility)
+    group = np.asarray(group)
+    at = np.arange(len(group), dtype=np.int64)
+    out = _read(at, at, group, np.asarray(attention), np.asarray(taste), np.asarray(interest),
+                gi.start, gi.count, gi.cum_q, gi.cum_w, gi.cum_s, gi.cum_reply,
+                np.asarray(curated, np.bool_), np.asarray(overload_relief, np.float64),
+                float(spam_penalty), float(read_cost), float(overload_cost), False)
+    return ReadResult(*out[:7])
+
+
+
+def read_and_reply(gi: GroupIndex, msgs: Messages, ids, group, attention, taste, interest, curated,
+                   overload_relief, *, spam_penalty: float, read_cost: float, overload_cost: float,
+                   reply_prob: float, rng: np.random.Generator, at=None):
+    """Stage *reading and replies*: :func:`read` for readers ``ids`` and the replies they make.
+
+    Attribute arrays are population arrays read at ``at`` (default ``ids``). Returns
+    ``(ReadResult, reader, author, received)``: reply pairs (reader, author) and replies
+    received per member, int64[len(attention)]. Draws (vector draws from ``rng``): one
+    Poisson per reader (reader order), then one uniform per reply.
+    """
+    ids = np.asarray(ids, np.int64)
+    at = ids if at is None else at
+    want = bool(reply_prob > 0 and len(ids) and len(msgs))
+    curated = np.asarray(curated, np.bool_)
+    *res, W = _read(ids, at, group, attention, taste, interest, gi.start, gi.count, gi.cum_q, gi.cum_w,
+                    gi.cum_s, gi.cum_reply, curated, np.asarray(overload_relief, np.float64),
+                    float(spam_penalty), float(read_cost), float(overload_cost), want)
+    rr = ReadResult(*res)
+    if not want:
+        e = np.empty(0, np.int64)
+        return rr, e, e, np.zeros(len(attention), np.int64)
+    R = rng.poisson(reply_prob * W)
+    u = rng.random(int(R.sum()))
+    reader, author, received = _reply_targets(ids, at, group, rr.k, R, u, gi.start, gi.count, gi.cum_reply,
+                                              curated, msgs.author[gi.order], len(attention))
+    return rr, reader, author, received

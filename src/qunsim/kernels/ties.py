@@ -1,69 +1,162 @@
-"""Replies: readers answer some of what they read (more often the better messages)."""
+"""Replies and ties: readers answer some of what they read (more often the better messages),
+and each reply strengthens the reader-author tie (compiled)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from qunsim._jit import njit
 from qunsim.kernels.context import Messages
-from qunsim.kernels.reading import GroupIndex
-from qunsim.network import searchsorted_sorted
+from qunsim.kernels.reading import GroupIndex, _reply_targets, reply_weight_read
+from qunsim.network import find_edge
 
-__all__ = ["draw_replies"]
+__all__ = ["draw_replies", "strengthen_ties"]
+
+_ACTIVE = 1
 
 
-def draw_replies(
-    gi: GroupIndex,
-    msgs: Messages,
-    readers: np.ndarray,
-    group: np.ndarray,
-    k: np.ndarray,
-    curated: np.ndarray,
-    reply_prob: float,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Reply pairs ``(reader, author)`` for today.
+@njit
+def _reply_weights(group, k, start, count, cum_reply, curated):
+    W = np.empty(len(group))
+    for j in range(len(group)):
+        g = group[j]
+        W[j] = reply_weight_read(cum_reply, start[g], count[g], k[j], curated[g])
+    return W
+
+
+def draw_replies(gi: GroupIndex, msgs: Messages, readers, group, k, curated, reply_prob: float,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Reply pairs ``(reader, author)`` for today (``group``, ``k`` aligned with ``readers``).
 
     Reader i makes ``R_i ~ Poisson(p * W_i)`` replies, ``W_i`` the summed reply weight
     ``(q + w)/2`` (0 for spam) of the messages it read (expected, in random order). Each reply
     goes to a message drawn with probability proportional to its weight among the group's
     messages (random order) or among the ``k_i`` read (curated). Self-replies and replies to
-    operator content are dropped.
+    operator content are dropped. The model draws the same way inside
+    :func:`~qunsim.kernels.reading.read_and_reply`.
     """
+    readers = np.asarray(readers, np.int64)
     if len(readers) == 0 or len(msgs) == 0 or reply_prob <= 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    start = gi.start[group]
-    V = gi.count[group]
-    cur = curated[group]
-    hi = start + np.where(cur, np.floor(k).astype(np.int64), V)
-    lo = start
-    window = gi.cum_reply[hi] - gi.cum_reply[lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(cur | (V == 0), 1.0, k / np.maximum(V, 1))
-    W = window * frac
-    R = rng.poisson(reply_prob * W)
-    total = int(R.sum())
-    if total == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    # per-reader values first, then gathered per reply by the (monotone) reader position
-    who = np.repeat(np.arange(len(readers)), R)
-    lo_r, hi_r = lo[who], hi[who]
-    base_i = gi.cum_reply[lo]
-    base = base_i[who]
-    target = base + rng.random(total) * (gi.cum_reply[hi] - base_i)[who]
-    idx = _search_right(gi.cum_reply, target) - 1
-    idx = np.clip(idx, lo_r, np.maximum(hi_r - 1, lo_r))
-    author = msgs.author[gi.order[idx]]
-    reader = readers[who].astype(np.int64)
-    keep = (author >= 0) & (author != reader)
-    return reader[keep], author[keep]
+    group = np.asarray(group)
+    k = np.asarray(k, np.float64)
+    curated = np.asarray(curated, np.bool_)
+    R = rng.poisson(reply_prob * _reply_weights(group, k, gi.start, gi.count, gi.cum_reply, curated))
+    u = rng.random(int(R.sum()))
+    at = np.arange(len(readers), dtype=np.int64)
+    n_pop = int(max(readers.max(), msgs.author.max(initial=0))) + 1
+    reader, author, _ = _reply_targets(readers, at, group, k, R, u, gi.start, gi.count, gi.cum_reply,
+                                       curated, msgs.author[gi.order], n_pop)
+    return reader, author
 
 
-def _search_right(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(haystack, needles, side="right")``, faster for many unsorted needles
-    into a large haystack: searching them in sorted order keeps the binary searches in cache."""
-    if len(needles) < 4096 or len(haystack) < 65536:
-        return np.searchsorted(haystack, needles, side="right")
-    order = np.argsort(needles)
-    out = np.empty(len(needles), dtype=np.int64)
-    out[order] = searchsorted_sorted(haystack, needles[order], side="right")
-    return out
+@njit
+def _strengthen(keys, rowptr, weight, n, a, b, increment, strong, status, strong_ties):
+    """Existing ties of the pairs get ``w <- 1 - (1 - w)(1 - inc)`` per reply (in place);
+    a tie crossing ``strong`` between two active members counts in ``strong_ties`` of both.
+    Returns the positions of pairs with no tie (candidates for new ties)."""
+    missing = np.empty(len(a), np.int64)
+    n_missing = 0
+    keep = np.float32(1.0 - increment)
+    for j in range(len(a)):
+        x, y = a[j], b[j]
+        if x == y:
+            continue
+        e = find_edge(keys, rowptr, n, x, y)
+        if e < 0:
+            missing[n_missing] = j
+            n_missing += 1
+            continue
+        w0 = weight[e]
+        w1 = np.float32(1.0) - (np.float32(1.0) - w0) * keep
+        weight[e] = w1
+        if w0 < strong <= w1 and status[x] == _ACTIVE and status[y] == _ACTIVE:
+            if strong_ties[x] < 32767:
+                strong_ties[x] += 1
+            if strong_ties[y] < 32767:
+                strong_ties[y] += 1
+    return missing[:n_missing]
+
+
+@njit
+def _pair_keys(a, b, pos, n):
+    k = np.empty(len(pos), np.int64)
+    for x in range(len(pos)):
+        u, v = a[pos[x]], b[pos[x]]
+        k[x] = min(u, v) * n + max(u, v)
+    return k
+
+
+@njit
+def _radix_order(k):
+    """Stable sorting order of non-negative int64 keys: least-significant-digit radix sort,
+    11 bits a pass (keys carried along), as many passes as the largest key needs."""
+    n = len(k)
+    order = np.arange(n)
+    if n == 0:
+        return order
+    top = k.max()
+    key = k.copy()
+    key2 = np.empty(n, np.int64)
+    tmp = np.empty(n, np.int64)
+    shift = 0
+    while (top >> shift) > 0:
+        count = np.zeros(2049, np.int64)
+        for x in range(n):
+            count[((key[x] >> shift) & 2047) + 1] += 1
+        for d in range(2048):
+            count[d + 1] += count[d]
+        for x in range(n):
+            d = (key[x] >> shift) & 2047
+            p = count[d]
+            tmp[p] = order[x]
+            key2[p] = key[x]
+            count[d] = p + 1
+        order, tmp = tmp, order
+        key, key2 = key2, key
+        shift += 11
+    return order
+
+
+@njit
+def _unique_first_counts(k, order):
+    """:func:`qunsim.network.unique_first_counts` given a sorting order of ``k``: distinct keys
+    (ascending), the first position of each and its count."""
+    uk = np.empty(len(k), np.int64)
+    first = np.empty(len(k), np.int64)
+    counts = np.empty(len(k), np.int64)
+    m = -1
+    for x in range(len(order)):
+        j = order[x]
+        if m < 0 or k[j] != uk[m]:
+            m += 1
+            uk[m] = k[j]
+            first[m] = j
+            counts[m] = 1
+        else:
+            counts[m] += 1
+            if j < first[m]:
+                first[m] = j
+    return uk[:m + 1], first[:m + 1], counts[:m + 1]
+
+
+def strengthen_ties(keys, rowptr, weight, n, a, b, increment: float, new_tie_uniforms,
+                    new_tie_prob: float, strong: float, status, strong_ties):
+    """Stage *replies and ties*: each pair (a, b) strengthens its tie; an absent tie is created
+    with probability ``new_tie_prob``, decided per distinct pair by the uniform of its first
+    occurrence; its strength is ``1 - (1 - inc)^count``. Returns ``(new_keys, new_weights)``
+    (to be queued: new ties join the graph at the next merge)."""
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    miss = _strengthen(keys, rowptr, weight, np.int64(n), a, b, float(increment), np.float32(strong),
+                       status, strong_ties)
+    if not len(miss):
+        return np.empty(0, np.int64), np.empty(0, np.float32)
+    k = _pair_keys(a, b, miss, np.int64(n))
+    uk, first, counts = _unique_first_counts(k, _radix_order(k) if len(k) > 4096 else np.argsort(k))
+    create = np.ones(len(uk), bool)
+    if new_tie_prob < 1.0:
+        create = np.asarray(new_tie_uniforms)[miss[first]] < new_tie_prob
+    factor = (1.0 - increment) ** counts[create]
+    return uk[create], (1.0 - factor).astype(np.float32)
+

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from qunsim.kernels.context import MSG_EVENT, MSG_POST, Messages
-from qunsim.kernels.reading import GroupIndex, read
+from qunsim.kernels.reading import GroupIndex, filtered_index, read_and_reply
 from qunsim.policies.base import ActivityPolicy, PolicyParams, register
 from qunsim.policies.gates import check_role_names, role_codes
 from qunsim.state import LeaveReason, Role
@@ -207,15 +207,17 @@ class ChatterModeration(_Daily, ActivityPolicy):
         if not flag.any():
             return
         g = st.group[ids]
-        kw = dict(spam_penalty=dp.spam_penalty, read_cost=dp.read_cost, overload_cost=dp.overload_cost)
-        args = (st.attention[ids], st.taste[ids], st.interest[ids], ctx.curated, ctx.overload_relief)
-        filt = read(GroupIndex.build(msgs.select(~flag), ctx.n_groups, ctx.curated), g, *args, **kw)
-        # the unfiltered utility, as the model's own reading computed it (same formula as read())
-        a = np.maximum(st.attention[ids].astype(np.float64), 1e-9)
-        over = np.maximum(ctx.group_volume[g] - a, 0.0) / a
-        full = (ctx.read_value - dp.read_cost * ctx.read_k
-                - dp.overload_cost * (1.0 - ctx.overload_relief[g]) * np.log1p(over))
-        gain = filt.utility - full
+        # the model's own reading kernel over the filtered feed (no replies drawn); the
+        # filtered index keeps the day's reading order (no second sort)
+        gi = ctx.extra.get("group_index")
+        gi = filtered_index(gi, msgs, flag) if gi is not None else GroupIndex.build(
+            msgs.select(~flag), ctx.n_groups, ctx.curated)
+        filt, *_ = read_and_reply(gi, msgs, ids, st.group, st.attention, st.taste, st.interest,
+                                  ctx.curated, ctx.overload_relief, spam_penalty=dp.spam_penalty,
+                                  read_cost=dp.read_cost, overload_cost=dp.overload_cost,
+                                  reply_prob=0.0, rng=rng)
+        # against the unfiltered utility of the model's own reading
+        gain = filt.utility - ctx.read_utility
         uses = (gain > 0) & (rng.random(len(ids)) < self.params.adoption)
         ctx.utility[ids[uses]] += gain[uses]
         hidden = np.bincount(msgs.group[flag], minlength=ctx.n_groups)

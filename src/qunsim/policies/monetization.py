@@ -34,6 +34,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from qunsim.kernels.context import MSG_AD, MSG_OFFER, Messages
+from qunsim.kernels.trust import trust_value
 from qunsim.policies.base import MonetizationPolicy, PolicyParams, register
 from qunsim.state import LeaveReason, Role, Status, Tier
 
@@ -47,8 +48,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def _trust(st, idx: np.ndarray) -> np.ndarray:
     """Trust of members ``idx`` only (``st.trust`` would compute it for the whole population)."""
-    r, s = st.trust_r[idx], st.trust_s[idx]
-    return (r + 1.0) / (r + s + 2.0)
+    return trust_value(st.trust_r[idx], st.trust_s[idx])
 
 
 def purchase_evidence(price: float | np.ndarray, value: float | np.ndarray) -> np.ndarray:

@@ -106,7 +106,8 @@ def _mp_context():
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["qunsim.sweep.runner"])
+        # workers fork from a server that has the compiled kernels loaded (qunsim.kernels.preload)
+        ctx.set_forkserver_preload(["qunsim.sweep.runner", "qunsim.kernels.preload"])
         return ctx
     return multiprocessing.get_context("spawn")
 
