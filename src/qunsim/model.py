@@ -328,6 +328,8 @@ class CommunityModel(mesa.Model):
         st, p, rng = self.state, self.p, self.rng
         t = self.steps
         active0 = int(self.metrics.latest("active", 0))  # active at the end of yesterday
+        for pol in [q for fam in self.policies.values() for q in fam if hasattr(q, "begin_day")]:
+            pol.begin_day(self)  # scheduled policies switch on/off (policies/schedule.py)
 
         # 1. arrivals (gates may record revenue in the day's context)
         ctx = K.StepContext(step=t, n=st.n, n_groups=self.n_groups)

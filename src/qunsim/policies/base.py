@@ -204,16 +204,20 @@ def validate_policy_tables(data: dict, source: str) -> dict:
                         f"invalid config ({source}): `{family}.{name}` needs a table of parameters "
                         f"(it has no single primary parameter), got {value!r}")
                 params[cls.primary] = value
+            from qunsim.policies.schedule import pop_schedule  # start / stop / when / until
+            sched = pop_schedule(params, cls, f"{family}.{name}", source)
             try:
                 p = cls.Params.model_validate(params)
             except ValidationError as err:
                 raise ConfigError(format_validation_error(err, source, prefix=f"{family}.{name}")) from None
-            tables[name] = {**meta, **p.model_dump(mode="python")}
+            tables[name] = {**meta, **p.model_dump(mode="python"), **sched}
     return data
 
 
 def build_policies(data: dict) -> dict[str, list[Policy]]:
     """Instantiate the enabled policies of a resolved config dict, by family, in config order."""
+    from qunsim.policies.schedule import build_policy, check_columns
+
     out: dict[str, list[Policy]] = {}
     for family in FAMILIES:
         out[family] = []
@@ -222,6 +226,7 @@ def build_policies(data: dict) -> dict[str, list[Policy]]:
                 continue
             cls = resolve_class(family, name, table)
             _, params = _split(table)
-            out[family].append(cls(cls.Params.model_validate(params)))
+            out[family].append(build_policy(family, name, cls, params))
+    check_columns(out)
     return out
 
