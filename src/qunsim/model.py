@@ -711,6 +711,23 @@ class CommunityModel(mesa.Model):
             g = nx.relabel_nodes(g, {i: self._labels[i] for i in g.nodes})
         return g
 
+    # checkpoints (qunsim/checkpoint.py)
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint of the model to ``path`` (see :mod:`qunsim.checkpoint`)."""
+        from qunsim.checkpoint import save
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> CommunityModel:
+        """A model read from a checkpoint written by :meth:`save`, ready to run on."""
+        from qunsim.checkpoint import load
+        return load(path, cls)
+
+    def copy(self) -> CommunityModel:
+        """An independent copy (same state, same generator state)."""
+        from qunsim.checkpoint import copy
+        return copy(self)
+
     def nbytes(self) -> dict[str, int]:
         """Bytes held by the model state: member arrays and graph arrays."""
         return {"members": self.state.nbytes() + self.leader.nbytes, "graph": self.social.nbytes()}
