@@ -43,7 +43,7 @@ from qunsim.config import Config, ConfigError, deep_merge, load_config
 __all__ = ["Strategy", "StrategySet", "load_strategies", "compare_strategies",
            "replicate_seeds", "churn_summary", "summarize_comparison", "paired_difference"]
 
-_TOP = {"base", "steps", "replicates", "seed", "strategies"}
+_TOP = {"base", "steps", "replicates", "seed", "strategies", "branch_at"}  # branch_at: qunsim.branching
 _META = {"label", "description", "overrides"}
 _TABLES = {"community", "network", "roles", "dynamics", "gate", "activity", "monetization", "run"}
 
