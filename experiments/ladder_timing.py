@@ -179,7 +179,7 @@ def _figure(table, ts, opened, out: Path) -> Path:
            ylabel="revenue difference (thousands)")
     ax.legend(loc="best", fontsize=10)
     n = table["replicate"].nunique()
-    fig.suptitle(f"Ladder timing: open at maturity or at once? — {n} paired replicates, {int(ts["step"].max())} days", fontsize=15)
+    fig.suptitle(f"Ladder timing: open at maturity or at once? — {n} paired replicates, {int(ts['step'].max())} days", fontsize=15)
     fig.tight_layout()
     return savefig(fig, out, FIGURE)
 

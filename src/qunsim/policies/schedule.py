@@ -59,7 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = ["Trigger", "ScheduleSpec", "Schedule", "SCHEDULE_KEYS", "scheduled_class", "build_policy",
            "pop_schedule", "check_columns", "known_metric", "CORE_METRICS", "policy_periods",
-           "describe_periods"]
+           "describe_periods", "shade_policy_periods"]
 
 SCHEDULE_KEYS = ("start", "stop", "when", "until")
 HOOKS = ("admit", "on_join", "on_posting", "on_messages", "after_reading", "on_step_end",
@@ -434,3 +434,39 @@ def describe_periods(ts, triggers: dict | None = None) -> list[str]:
                          else f"on on day {a}, off after day {b}")
         lines.append(f"{name}: switched " + "; again ".join(parts) + f"{why}.")
     return lines
+
+
+_SHADE = ("#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9")
+
+
+def shade_policy_periods(ax, ts) -> list:
+    """Shade, behind the data of a time-series ``ax``, the days each scheduled policy was on.
+
+    ``ts`` is a time series with ``policy_<name>_active`` columns (several runs, told apart by
+    ``run_id``, are shaded where at least half of them had the policy on). Each policy gets a
+    hatched band and its name at the top of its first period; returns legend proxies (empty
+    when no policy is scheduled). Computes no statistics beyond that share.
+    """
+    cols = [c for c in ts.columns if re.match(r"^policy_.+_active$", str(c))]
+    if not cols or "step" not in ts.columns or len(ts) < 2:
+        return []
+    from matplotlib.patches import Patch
+
+    proxies = []
+    share = ts.groupby("step")[cols].mean()
+    steps = share.index.to_numpy()
+    for i, col in enumerate(cols):
+        name = col[len("policy_"):-len("_active")]
+        on = share[col].to_numpy() >= 0.5
+        if not on.any():
+            continue
+        color = _SHADE[i % len(_SHADE)]
+        edges = np.flatnonzero(np.diff(np.r_[0, on.astype(np.int8), 0]))
+        for k, (a, b) in enumerate(zip(edges[::2], edges[1::2] - 1, strict=True)):
+            ax.axvspan(steps[a] - 0.5, steps[b] + 0.5, facecolor=color, alpha=0.07, hatch="//",
+                       edgecolor=color, linewidth=0, zorder=0)
+            if k == 0:
+                ax.text(steps[a], 0.99 - 0.06 * i, f" {name} on", transform=ax.get_xaxis_transform(),
+                        ha="left", va="top", fontsize=8.5, color=color)
+        proxies.append(Patch(facecolor=color, alpha=0.25, hatch="//", edgecolor=color, label=f"{name} on"))
+    return proxies
