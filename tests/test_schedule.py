@@ -17,6 +17,7 @@ from qunsim.policies.schedule import (
     describe_periods,
     known_metric,
     policy_periods,
+    schedule_tables,
 )
 
 SMALL = {"community.n_seed": 60, "community.n_prospects": 500}
@@ -180,7 +181,8 @@ def test_column_and_hooks_follow_the_window():
     assert (ts.loc[on == 1, "messages"] == 0).all()
     assert (ts.loc[(on == 0) & (ts["step"] > 0), "messages"] > 0).all()
     assert policy_periods(ts) == {"rate_limit": [(10, 19)]}
-    assert describe_periods(ts) == ["rate_limit: switched on on day 10, off after day 19."]
+    assert describe_periods(ts, schedule_tables(m.config)) == [
+        "rate_limit was on from day 10 to day 19 (not before day 10; off from day 20)."]
 
 
 def test_trigger_in_a_model_reads_yesterdays_row():
@@ -238,3 +240,13 @@ def test_dissolve_when_the_goal_is_reached():
     mem = m.members_frame()
     assert (mem.loc[mem["leave_step"] == day, "leave_reason"] == "dissolved").sum() > 0
     assert not m.running
+
+
+def test_report_says_when_each_policy_switched(tmp_path):
+    res = qs.simulate(None, rng=3, steps=40, **SMALL, **{
+        "activity.curation": {"when": {"metric": "active", "above": 70}},
+        "activity.rate_limit": {"cap": 3, "start": 5, "stop": 12}})
+    run = qs.save_run(res, tmp_path / "run")
+    html = qs.build_report(run, tmp_path / "report.html").read_text()
+    assert "rate_limit was on from day 5 to day 11 (not before day 5; off from day 12)." in html
+    assert "curation was on from day" in html and "when active above 70" in html

@@ -59,7 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = ["Trigger", "ScheduleSpec", "Schedule", "SCHEDULE_KEYS", "scheduled_class", "build_policy",
            "pop_schedule", "check_columns", "known_metric", "CORE_METRICS", "policy_periods",
-           "describe_periods", "shade_policy_periods"]
+           "describe_periods", "shade_policy_periods", "schedule_tables"]
 
 SCHEDULE_KEYS = ("start", "stop", "when", "until")
 HOOKS = ("admit", "on_join", "on_posting", "on_messages", "after_reading", "on_step_end",
@@ -408,31 +408,61 @@ def policy_periods(ts) -> dict[str, list[tuple[int, int | None]]]:
     return out
 
 
+def schedule_tables(cfg) -> dict[str, dict]:
+    """The schedule keys of each scheduled policy of a config, by policy name."""
+    data = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
+    out = {}
+    for fam in ("gate", "activity", "monetization"):
+        for name, table in (data.get(fam) or {}).items():
+            cls_own = set()
+            try:
+                from qunsim.policies.base import resolve_class
+
+                cls_own = set(resolve_class(fam, name, table).Params.model_fields)
+            except Exception:  # noqa: BLE001 - describing only
+                pass
+            keys = {k: table[k] for k in SCHEDULE_KEYS if k in table and k not in cls_own}
+            if keys:
+                out[name] = keys
+    return out
+
+
+def _why(t: dict) -> str:
+    parts = []
+    ctx = {"extra": {x.get("metric") for x in (t.get("when"), t.get("until")) if isinstance(x, dict)}}
+    if t.get("when"):
+        parts.append("when " + Trigger.model_validate(t["when"], context=ctx).describe())
+    if t.get("until"):
+        parts.append("off when " + Trigger.model_validate(t["until"], context=ctx).describe())
+    if t.get("start"):
+        parts.append(f"not before day {t['start']}")
+    if t.get("stop") is not None:
+        parts.append(f"off from day {t['stop']}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def describe_periods(ts, triggers: dict | None = None) -> list[str]:
     """One sentence per scheduled policy saying when it switched on and off.
 
-    ``triggers`` may map a policy name to its schedule table (to say why).
+    ``triggers`` may map a policy name to its schedule table (:func:`schedule_tables`), to say why.
 
     >>> import pandas as pd
-    >>> ts = pd.DataFrame({"step": range(6), "policy_ladder_active": [0, 0, 1, 1, 1, 1]})
-    >>> describe_periods(ts)
-    ['ladder: switched on on day 2 and stayed on to the end (day 5).']
+    >>> ts = pd.DataFrame({"step": range(9), "policy_ladder_active": [0, 0, 1, 1, 0, 0, 1, 1, 1]})
+    >>> describe_periods(ts, {"ladder": {"when": {"metric": "active", "above": 300, "for_days": 14}}})
+    ['ladder was on from day 2 to day 3, then from day 6 to the end (day 8) (when active above 300 for 14 days).']
+    >>> describe_periods(ts.assign(policy_ladder_active=0))
+    ['ladder never switched on (days 0–8).']
     """
     lines = []
     end = int(ts["step"].iloc[-1]) if len(ts) else 0
     for name, spans in policy_periods(ts).items():
-        why = ""
-        t = (triggers or {}).get(name) or {}
-        if t.get("when"):
-            why = f" (when {Trigger.model_validate(t['when'], context={'extra': {t['when'].get('metric')}}).describe()})"
+        why = _why((triggers or {}).get(name) or {})
         if not spans:
-            lines.append(f"{name}: never switched on in days 0–{end}{why}.")
+            lines.append(f"{name} never switched on (days 0–{end}){why}.")
             continue
-        parts = []
-        for a, b in spans:
-            parts.append(f"on on day {a} and stayed on to the end (day {end})" if b is None
-                         else f"on on day {a}, off after day {b}")
-        lines.append(f"{name}: switched " + "; again ".join(parts) + f"{why}.")
+        parts = [f"from day {a} to the end (day {end})" if b is None else
+                 (f"on day {a}" if a == b else f"from day {a} to day {b}") for a, b in spans]
+        lines.append(f"{name} was on " + ", then ".join(parts) + f"{why}.")
     return lines
 
 
