@@ -378,8 +378,9 @@ def plot_branch_fan(res: BranchResult, metric: str = "active", *, baseline: str 
                     title: str | None = None, labels: dict | None = None):
     """The fan of arms after the branch point, and paired differences to a baseline arm.
 
-    Top: the shared history (black) and, per arm, the median over replicates with a band of
-    the ``band`` quantiles. Bottom: per arm, the paired difference to ``baseline`` (default
+    Top: the shared history (black; a band when replicates have their own history, as from a
+    strategies file) and, per arm, the median over replicates with a band of the ``band``
+    quantiles. Bottom: per arm, the paired difference to ``baseline`` (default
     the first arm), replicate by replicate, as its median and band. The figure computes
     quantiles of the series only.
     """
@@ -395,8 +396,11 @@ def plot_branch_fan(res: BranchResult, metric: str = "active", *, baseline: str 
     wide = ts.pivot_table(index="step", columns=["arm", "replicate"], values=metric)
     wide = wide[wide.index >= lo_day]
     fig, (top, bot) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, height_ratios=(3, 2))
-    hist = wide[wide.index <= t0]
-    top.plot(hist.index, hist.iloc[:, 0], color="black", lw=1.6, label="shared history")
+    # the history is shared by the arms of a replicate (it may differ between replicates)
+    hist = wide[arms[0]][wide.index <= t0]
+    qh = hist.quantile([band[0], 0.5, band[1]], axis=1).T
+    top.fill_between(qh.index, qh.iloc[:, 0], qh.iloc[:, 2], color="black", alpha=0.12, lw=0)
+    top.plot(qh.index, qh.iloc[:, 1], color="black", lw=1.6, label="shared history")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     names = labels or {}
     for i, arm in enumerate(arms):
