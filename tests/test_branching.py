@@ -196,3 +196,10 @@ def test_fan_figure(history):
     assert len(bot.lines) >= 1 and "branch on day 25" in top.get_title()
     with pytest.raises(ValueError, match="no column"):
         plot_branch_fan(res, "nope")
+
+
+def test_branch_from_file_on_the_local_pool(tmp_path):
+    f = _strategies(tmp_path)
+    serial = branch_strategies(f, replicates=2)
+    pooled = branch_strategies(f, tmp_path / "pool", replicates=2, executor="local", workers=2)
+    pd.testing.assert_frame_equal(serial.summary, pooled.summary, check_dtype=False)

@@ -39,6 +39,7 @@ EVERYTHING = {
     "monetization.ads": {"per_day": 1.0},
     "monetization.membership_fee": {"fee": 1.0, "period": 15},
     "monetization.profit_sharing": {"commission": 5.0},
+    "activity.dissolve": {"start": 38},  # the (12, 40) round trip dissolves after loading
 }
 
 

@@ -37,7 +37,7 @@ Examples
 >>> kw = {"community.n_seed": 40, "community.n_prospects": 300}
 >>> a = qs.CommunityModel(rng=5, **kw); a.run_for(10)
 >>> path = os.path.join(tempfile.mkdtemp(), "day10.npz")
->>> a.save(path)
+>>> _ = a.save(path)
 >>> b = qs.CommunityModel.load(path)
 >>> a.run_for(10); b.run_for(10)
 >>> a.timeseries().equals(b.timeseries())
