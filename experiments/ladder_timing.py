@@ -154,7 +154,7 @@ def _figure(table, ts, opened, out: Path) -> Path:
     ax.set(title="Active members (green band: days the trigger opened the ladder)", xlabel="day",
            ylabel="members")
     ax = axes[1, 0]
-    for i, (metric, scale, lab) in enumerate((("leave_hazard", 1000.0, "all leaves"),
+    for i, (metric, scale, _lab) in enumerate((("leave_hazard", 1000.0, "all leaves"),
                                               ("unhappy_leave_hazard", 1000.0, "unhappy leaves"))):
         for j, name in enumerate((ONCE, MATURE)):
             r = mean_ci(table.loc[table["strategy"] == name, metric] * scale)

@@ -34,7 +34,7 @@ def test_arms_share_history_exactly_up_to_the_branch_day(history):
     assert res.branch_step == 25
     hist_rows = ts[ts["step"] <= 25]
     cols = [c for c in before.columns if c != "phase"]  # phase labels are fitted on the whole run
-    for (arm, r), g in hist_rows.groupby(["arm", "replicate"]):
+    for (_arm, _r), g in hist_rows.groupby(["arm", "replicate"]):
         got = g.reset_index(drop=True)[cols]
         pd.testing.assert_frame_equal(got, before[cols], check_dtype=False, check_exact=True)
     # after the branch the arms differ

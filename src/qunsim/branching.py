@@ -422,7 +422,7 @@ def plot_branch_fan(res: BranchResult, metric: str = "active", *, baseline: str 
     top.set_title(title or f"{metric}: arms after the branch on day {t0} (median, "
                            f"{int(band[0] * 100)}–{int(band[1] * 100)}% of {n} replicates)")
     top.legend(loc="best", fontsize=8)
-    bot.set_ylabel(f"paired difference")
+    bot.set_ylabel("paired difference")
     bot.set_xlabel("day")
     bot.legend(loc="best", fontsize=8)
     fig.tight_layout()
