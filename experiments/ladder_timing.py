@@ -154,10 +154,9 @@ def _figure(table, ts, opened, out: Path) -> Path:
     ax.set(title="Active members (green band: days the trigger opened the ladder)", xlabel="day",
            ylabel="members")
     ax = axes[1, 0]
-    for i, (metric, scale, _lab) in enumerate((("leave_hazard", 1000.0, "all leaves"),
-                                              ("unhappy_leave_hazard", 1000.0, "unhappy leaves"))):
+    for i, metric in enumerate(("leave_hazard", "unhappy_leave_hazard")):
         for j, name in enumerate((ONCE, MATURE)):
-            r = mean_ci(table.loc[table["strategy"] == name, metric] * scale)
+            r = mean_ci(table.loc[table["strategy"] == name, metric] * 1000.0)
             err = [[r["mean"] - r["lo"]], [r["hi"] - r["mean"]]] if r["n"] > 1 else None
             ax.bar(i * 3 + j, r["mean"], color=COLOURS[name], yerr=err, capsize=6, alpha=0.85,
                    label=LABELS[name] if i == 0 else None)

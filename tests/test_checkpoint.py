@@ -212,6 +212,23 @@ def test_refuses_a_pickled_object_array(tmp_path, good):
         from_bytes(_zip(m))
 
 
+def test_refuses_arrays_of_another_kind(good):
+    m = _members(good)
+    h = _header(good)
+    state = [e for e in h["model"]["__dict__"] if e[0] == "state"][0][1]
+    ref = [e for e in state["attrs"]["__dict__"] if e[0] == "trust_r"][0][1]["__array__"]
+    a = np.load(io.BytesIO(m[f"{ref}.npy"]), allow_pickle=False).astype(np.int64)
+    import hashlib
+
+    h["arrays"][ref] = {"dtype": a.dtype.str, "shape": list(a.shape), "sha256": hashlib.sha256(a.tobytes()).hexdigest()}
+    m[f"{ref}.npy"] = _npy(a)
+    hb = json.dumps(h).encode()
+    m["__header__.npy"] = _npy(np.frombuffer(hb, np.uint8))
+    m["__digest__.npy"] = _npy(np.frombuffer(hashlib.sha256(hb).hexdigest().encode(), np.uint8))
+    with pytest.raises(CheckpointError, match=r"`state.trust_r` should be a 1-d float32 array"):
+        from_bytes(_zip(m))
+
+
 def test_refuses_an_edited_array(good):
     m = _members(good)
     h = _header(good)
@@ -239,6 +256,11 @@ def test_refuses_an_edited_header(good):
     (lambda h: h["arrays"].pop(next(iter(h["arrays"]))), "do not match the header's list"),
     (lambda h: h["policies"]["monetization"][0].update(name="other"), "do not match its config"),
     (lambda h: h["rng"].update(bit_generator="Evil"), "unknown bit generator"),
+    (lambda h: [e for e in h["model"]["__dict__"] if e[0] == "state"][0].__setitem__(
+        1, {"__object__": "qunsim.sweep.executors:SerialExecutor", "attrs": {"__dict__": []}}),
+     "`state` should be a MemberState"),
+    (lambda h: [e for e in h["model"]["__dict__"] if e[0] == "n_groups"][0].__setitem__(1, "many"),
+     "`n_groups` should be a int"),
 ])
 def test_refuses_foreign_content_even_with_a_matching_digest(good, edit, words):
     h = _header(good)

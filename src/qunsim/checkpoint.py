@@ -383,10 +383,20 @@ def _restore(header: dict, arrays: dict, where: str, cls=None):
     model = _fresh(cls, cfg)
     for v in list(getattr(model, "_views", {}).values()):
         v.remove()
-    # the model's own attributes (state arrays, graph, metrics rows, counters, ...)
+    # the model's own attributes (state arrays, graph, metrics rows, counters, ...), each of
+    # the kind the constructor makes (a foreign file cannot swap in other objects)
     attrs = dec.dec(header["model"], "the model")
+    if not isinstance(attrs, dict):
+        raise CheckpointError(f"refused checkpoint ({where}): malformed model attributes")
     for k, v in attrs.items():
+        if hasattr(model, k):
+            _check_like(getattr(model, k), v, k, where)
         setattr(model, k, v)
+    n = model.state.n
+    bad = [k for k, a in model.state.arrays().items() if len(a) != n]
+    if bad or model.social.n != n or len(model.social.indptr) != n + 1:
+        raise CheckpointError(f"refused checkpoint ({where}): its member arrays and graph disagree on "
+                              f"the population size")
     mz = header["mesa"]
     model.steps = int(mz["steps"])
     model.time = float(mz["time"])
@@ -446,6 +456,33 @@ def _restore(header: dict, arrays: dict, where: str, cls=None):
     except (TypeError, ValueError, KeyError) as e:
         raise CheckpointError(f"refused checkpoint ({where}): the generator state is invalid ({e})") from None
     return model
+
+
+def _check_like(ref: Any, new: Any, what: str, where: str) -> None:
+    """``new`` must be of the kind the constructor made for ``ref`` (same class; arrays of the
+    same dtype and number of dimensions; qunsim objects attribute by attribute)."""
+    def refuse(msg):
+        raise CheckpointError(f"refused checkpoint ({where}): the model attribute `{what}` {msg}")
+
+    if ref is None or new is None:
+        return
+    if isinstance(ref, np.ndarray):
+        if not isinstance(new, np.ndarray) or new.dtype != ref.dtype or new.ndim != ref.ndim:
+            refuse(f"should be a {ref.ndim}-d {ref.dtype} array, got {type(new).__name__} "
+                   f"{getattr(new, 'dtype', '')}")
+        return
+    if isinstance(ref, (bool, int, float, str)) and not isinstance(ref, enum.Enum):
+        kinds = (bool,) if isinstance(ref, bool) else (int, float) if isinstance(ref, (int, float)) else (str,)
+        if not isinstance(new, kinds) or (isinstance(new, bool) and not isinstance(ref, bool)):
+            refuse(f"should be a {type(ref).__name__}, got {type(new).__name__}")
+        return
+    if type(new) is not type(ref) and not (isinstance(ref, (list, tuple, dict)) and isinstance(new, (list, tuple, dict))):
+        refuse(f"should be a {type(ref).__name__}, got {type(new).__name__}")
+    mod = type(ref).__module__
+    if (mod == "qunsim" or mod.startswith("qunsim.")) and hasattr(ref, "__dict__"):
+        for k, v in vars(ref).items():
+            if k in vars(new):
+                _check_like(v, vars(new)[k], f"{what}.{k}", where)
 
 
 def load(path: str | Path, cls=None):
