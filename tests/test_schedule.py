@@ -162,7 +162,7 @@ def test_ads_keeps_its_own_start_parameter():
 
 
 def test_two_scheduled_policies_may_not_share_a_column():
-    with pytest.raises(ConfigError, match="policy_x_active"):
+    with pytest.raises(ConfigError, match=r"\(defaults\): `gate.x` and `activity.x` .*policy_x_active"):
         qs.CommunityModel(rng=1, **SMALL, **{
             "activity.x": {"class": "qunsim.policies.activity:Curation", "start": 3},
             "gate.x": {"class": "qunsim.policies.gates:FeeGate", "start": 3}})

@@ -211,6 +211,8 @@ def validate_policy_tables(data: dict, source: str) -> dict:
             except ValidationError as err:
                 raise ConfigError(format_validation_error(err, source, prefix=f"{family}.{name}")) from None
             tables[name] = {**meta, **p.model_dump(mode="python"), **sched}
+    from qunsim.policies.schedule import check_names
+    check_names(data, source)
     return data
 
 

@@ -360,6 +360,31 @@ def build_policy(family: str, name: str, cls: type, params: dict):
     return pol
 
 
+def check_names(data: dict, source: str) -> None:
+    """Config-time form of :func:`check_columns`: scheduled tables of a resolved config dict."""
+    from qunsim.config import ConfigError
+
+    seen: dict[str, str] = {}
+    for fam in ("gate", "activity", "monetization"):
+        for name, table in (data.get(fam) or {}).items():
+            if isinstance(table, dict) and any(k in table for k in ("when", "until", "stop")) or (
+                    isinstance(table, dict) and "start" in table and not _own_start(fam, name, table)):
+                if name in seen:
+                    raise ConfigError(f"invalid config ({source}): `{seen[name]}.{name}` and `{fam}.{name}` "
+                                      f"are both scheduled and would share the column `policy_{name}_active`; "
+                                      f"rename one")
+                seen[name] = fam
+
+
+def _own_start(fam: str, name: str, table: dict) -> bool:
+    from qunsim.policies.base import PolicyError, resolve_class
+
+    try:
+        return "start" in resolve_class(fam, name, table).Params.model_fields
+    except PolicyError:
+        return False
+
+
 def check_columns(policies: dict) -> None:
     """Two scheduled policies may not share a name (their ``policy_<name>_active`` column)."""
     from qunsim.config import ConfigError
