@@ -12,6 +12,7 @@ class Reward(ActivityPolicy):
     The setup day is recorded, so a scheduled Reward shows when it was set up."""
 
     key = "reward"
+    metric_names = ("reward_total",)  # a column triggers may read
 
     class Params(PolicyParams):
         bonus: float = Field(default=0.5, ge=0)

@@ -250,3 +250,16 @@ def test_report_says_when_each_policy_switched(tmp_path):
     html = qs.build_report(run, tmp_path / "report.html").read_text()
     assert "rate_limit was on from day 5 to day 11 (not before day 5; off from day 12)." in html
     assert "curation was on from day" in html and "when active above 70" in html
+
+
+def test_a_trigger_may_read_a_column_a_user_policy_declares():
+    kw = {"activity.reward": {"class": "tests._stateful_policy:Reward", "bonus": 1.0},
+          "activity.curation": {"when": {"metric": "reward_total", "above": 10}}}
+    m = qs.CommunityModel(rng=1, **SMALL, **kw)
+    m.run_for(20)
+    ts = m.timeseries()
+    first = int(ts.loc[ts["policy_curation_active"] == 1, "step"].iloc[0])
+    assert ts.loc[ts["step"] == first - 1, "reward_total"].item() > 10
+    assert ts.loc[ts["step"] == first - 2, "reward_total"].item() <= 10
+    with pytest.raises(ConfigError, match="unknown metric 'reward_total'"):
+        load_config({"activity": {"curation": {"when": {"metric": "reward_total", "above": 10}}}})

@@ -205,7 +205,7 @@ def validate_policy_tables(data: dict, source: str) -> dict:
                         f"(it has no single primary parameter), got {value!r}")
                 params[cls.primary] = value
             from qunsim.policies.schedule import pop_schedule  # start / stop / when / until
-            sched = pop_schedule(params, cls, f"{family}.{name}", source)
+            sched = pop_schedule(params, cls, f"{family}.{name}", source, data)
             try:
                 p = cls.Params.model_validate(params)
             except ValidationError as err:

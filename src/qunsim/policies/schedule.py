@@ -120,8 +120,9 @@ class Trigger(BaseModel):
     def _metric(cls, v, info):
         if not isinstance(v, str):
             raise ValueError(f"must be the name of a time-series column, got {v!r}")
-        extra = (info.context or {}).get("extra", frozenset())
-        if not known_metric(v, extra):
+        ctx = info.context or {}
+        extra = ctx.get("extra", frozenset())
+        if not ctx.get("checked") and not known_metric(v, extra):
             known = sorted(CORE_METRICS | POLICY_METRICS | set(extra))
             close = difflib.get_close_matches(v, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -319,11 +320,27 @@ def scheduled_class(cls: type) -> type:
     return _CLASSES[cls]
 
 
-def pop_schedule(params: dict, cls: type, where: str, source: str, extra_metrics=frozenset()) -> dict:
+def _declared_metrics(data: dict | None) -> frozenset:
+    """Columns the policy classes of a config declare (``metric_names``)."""
+    from qunsim.policies.base import FAMILIES, PolicyError, resolve_class
+
+    names: set[str] = set()
+    for fam in FAMILIES:
+        for name, table in ((data or {}).get(fam) or {}).items():
+            if isinstance(table, dict):
+                try:
+                    names.update(getattr(resolve_class(fam, name, table), "metric_names", ()) or ())
+                except PolicyError:
+                    pass
+    return frozenset(names)
+
+
+def pop_schedule(params: dict, cls: type, where: str, source: str, data: dict | None = None) -> dict:
     """Remove the schedule keys from a policy table's ``params`` (in place) and validate them.
 
     Returns the validated keys as a table (empty when the policy is not scheduled). A key the
-    policy declares as a parameter of its own (``start`` of ``ads``) stays in ``params`` too.
+    policy declares as a parameter of its own (``start`` of ``ads``) is left to the policy.
+    ``data`` (the config's tables) lets triggers read columns that its policies declare.
     Raises :class:`~qunsim.config.ConfigError` naming the file and the key.
     """
     from qunsim.config import ConfigError, format_validation_error
@@ -336,7 +353,7 @@ def pop_schedule(params: dict, cls: type, where: str, source: str, extra_metrics
         if k in raw and not isinstance(raw[k], dict):
             raise ConfigError(f"invalid config ({source}): `{where}.{k}` must be a table like "
                               f"{{ metric = \"active\", above = 300 }}, got {raw[k]!r}")
-    extra = frozenset(extra_metrics) | frozenset(getattr(cls, "metric_names", ()) or ())
+    extra = _declared_metrics(data) | frozenset(getattr(cls, "metric_names", ()) or ())
     try:
         spec = ScheduleSpec.model_validate(raw, context={"extra": extra})
     except ValidationError as err:
@@ -353,8 +370,8 @@ def build_policy(family: str, name: str, cls: type, params: dict):
     p = cls.Params.model_validate(params)
     if not sched:
         return cls(p)
-    spec = ScheduleSpec.model_validate(sched, context={"extra": frozenset(
-        getattr(cls, "metric_names", ()) or ())})
+    # the metric names were checked when the config was validated (with every policy's names)
+    spec = ScheduleSpec.model_validate(sched, context={"checked": True})
     pol = scheduled_class(cls)(p)
     pol.schedule = Schedule(spec, family, name)
     return pol
