@@ -25,7 +25,8 @@ the rows of days ``0 .. t - 1``, never today's):
   (thermostat), one without stays off;
 * a policy is *set up* (its ``setup`` hook) at the start of the first day it is on, so it
   behaves as if it started then; while off its state is kept, and when it switches on again
-  it resumes with that state (no second setup);
+  it resumes with that state (no second setup); policies that follow a calendar (events every
+  ``k`` days, a rung's cadence) keep it;
 * while off, none of its hooks runs (a gate admits everyone, a referral boost is 1, a curation
   policy does not curate); its ``metrics`` hook runs every day once it has been set up, so its
   columns exist on days off (counters read 0, cumulative ones hold);
