@@ -203,3 +203,10 @@ def test_branch_from_file_on_the_local_pool(tmp_path):
     serial = branch_strategies(f, replicates=2)
     pooled = branch_strategies(f, tmp_path / "pool", replicates=2, executor="local", workers=2)
     pd.testing.assert_frame_equal(serial.summary, pooled.summary, check_dtype=False)
+
+
+def test_compare_strategies_points_a_branch_file_to_qunsim_branch(tmp_path):
+    from qunsim.strategies import compare_strategies
+
+    with pytest.raises(ConfigError, match="has `branch_at`: run it with `qunsim branch`"):
+        compare_strategies(_strategies(tmp_path), replicates=1)

@@ -181,6 +181,9 @@ def compare_strategies(path: str | Path, replicates: int | None = None, steps: i
     from qunsim.simulation import simulate
 
     spec = load_strategies(path)
+    if "branch_at" in tomllib.loads(spec.path.read_text(encoding="utf-8")):  # see qunsim.branching
+        raise ConfigError(f"invalid strategies ({spec.path}): it has `branch_at`: run it with `qunsim branch` "
+                          f"(qunsim.branching.branch_strategies), which continues one history per replicate")
     R = spec.replicates if replicates is None else int(replicates)
     n_steps = spec.steps if steps is None else int(steps)
     s0 = spec.seed if seed is None else int(seed)
