@@ -177,6 +177,13 @@ def test_bad_branch_files(tmp_path, branch_at, steps, extra, words):
         branch_strategies(_strategies(tmp_path, branch_at, steps, extra))
 
 
+def test_a_file_without_branch_at(tmp_path):
+    f = _strategies(tmp_path)
+    f.write_text("\n".join(x for x in f.read_text().splitlines() if not x.startswith("branch_at")))
+    with pytest.raises(ConfigError, match="no `branch_at = DAY`"):
+        branch_strategies(f)
+
+
 def test_cli_branch(tmp_path, capsys):
     f = _strategies(tmp_path)
     out = tmp_path / "cli"

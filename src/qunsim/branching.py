@@ -231,6 +231,9 @@ def _branch_spec(path: Path):
     spec = load_strategies(path)
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     b = data.get("branch_at")
+    if b is None:
+        raise ConfigError(f"invalid strategies ({path}): no `branch_at = DAY`: a branch file names the day "
+                          f"the strategies start from the shared history (else use compare_strategies)")
     if isinstance(b, bool) or not isinstance(b, int) or b < 0:
         raise ConfigError(f"invalid strategies ({path}): `branch_at` must be a day (an integer >= 0), got {b!r}")
     if b >= spec.steps:
