@@ -65,3 +65,21 @@ class Opaque(ActivityPolicy):
 
     def setup(self, model):
         self.thing = object()
+
+
+class Streaks(ActivityPolicy):
+    """Declares its state as attribute names; holds a cache that is not state."""
+
+    key = "streaks"
+    state_attrs = ("days",)
+
+    def setup(self, model):
+        self.days = np.zeros(model.state.n, dtype=np.int32)
+        self.cache = object()
+
+    def on_step_end(self, model, ctx, rng):
+        act = model.state.active_ids()
+        self.days[act] += rng.integers(0, 2, len(act)).astype(np.int32)
+
+    def metrics(self, model, ctx):
+        return {"streak_sum": int(self.days.sum()) if hasattr(self, "days") else 0}

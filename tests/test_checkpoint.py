@@ -274,3 +274,16 @@ def test_save_is_atomic_and_leaves_no_temporary_file(tmp_path):
     p = m.save(tmp_path / "a.npz")
     assert sorted(x.name for x in tmp_path.iterdir()) == ["a.npz"]
     assert qs.CommunityModel.load(p).steps == 0
+
+
+def test_state_attrs_policy_round_trip(tmp_path):
+    kw = {**SMALL, "activity.streaks": {"class": "tests._stateful_policy:Streaks"}}
+    a = qs.CommunityModel(rng=8, **kw)
+    a.run_for(20)
+    b = qs.CommunityModel(rng=8, **kw)
+    b.run_for(7)
+    b = qs.CommunityModel.load(b.save(tmp_path / "s.npz"))
+    assert b.policies["activity"][0].cache is not None  # rebuilt by setup, not saved
+    b.run_for(13)
+    _same_run(a, b)
+    np.testing.assert_array_equal(a.policies["activity"][0].days, b.policies["activity"][0].days)
