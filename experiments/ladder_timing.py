@@ -167,14 +167,19 @@ def _figure(table, ts, opened, out: Path) -> Path:
     a = table[table["strategy"] == MATURE].set_index("replicate")
     b = table[table["strategy"] == ONCE].set_index("replicate")
     diff = (a["revenue_total"] - b["revenue_total"]) * 1e-3
-    ax.scatter(diff.index, diff.to_numpy(), color="tab:green", zorder=3)
+    never = opened.reindex(diff.index).isna().to_numpy()
+    ax.scatter(diff.index[~never], diff.to_numpy()[~never], color="tab:green", zorder=3)
+    if never.any():  # replicates in which the trigger never fired: nothing was sold
+        ax.scatter(diff.index[never], diff.to_numpy()[never], facecolors="none", edgecolors="tab:green",
+                   zorder=3, label="ladder never opened")
     d = paired_difference(table, MATURE, ONCE, "revenue_total")
     ax.axhspan(d["ci_low"] * 1e-3, d["ci_high"] * 1e-3, color="tab:green", alpha=0.15, lw=0,
                label=f"mean {d['mean'] * 1e-3:.1f}k, 95% CI [{d['ci_low'] * 1e-3:.1f}, {d['ci_high'] * 1e-3:.1f}]")
     ax.axhline(d["mean"] * 1e-3, color="tab:green")
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(list(diff.index))
-    ax.set(title="Paired difference in 2-year revenue (maturity − at once)", xlabel="replicate (same seed)",
+    ax.set(title=f"Paired difference in revenue over {int(ts['step'].max())} days (maturity − at once)",
+           xlabel="replicate (same seed)",
            ylabel="revenue difference (thousands)")
     ax.legend(loc="best", fontsize=10)
     n = table["replicate"].nunique()
