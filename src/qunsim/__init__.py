@@ -5,6 +5,7 @@ Public API: :func:`load_config`, :class:`Config`, :class:`CommunityModel`, :func
 """
 
 from qunsim import sweep  # a callable package: qs.sweep(spec, out, ...)
+from qunsim.branching import branch
 from qunsim.config import Config, ConfigError, load_config
 from qunsim.model import CommunityModel
 from qunsim.simulation import RunResult, load_run, save_run, simulate
@@ -38,6 +39,7 @@ __all__ = [
     "sweep",
     "load_results",
     "evaluate",
+    "branch",
     *_PLOTS,
     "build_report",
     "__version__",

@@ -383,6 +383,8 @@ class CommunityModel(mesa.Model):
 
     def _stage_open_day(self) -> K.StepContext:
         """The day's scratch context (policies write extra utility/evidence into it)."""
+        for pol in [q for fam in self.policies.values() for q in fam if hasattr(q, "begin_day")]:
+            pol.begin_day(self)  # scheduled policies switch on/off (policies/schedule.py)
         self._index_policies()
         self._active0 = int(self.metrics.latest("active", 0))  # active at the end of yesterday
         ctx = K.StepContext(step=self.steps, n=self.state.n, n_groups=self.n_groups)
@@ -722,6 +724,23 @@ class CommunityModel(mesa.Model):
         if self._labels is not None:
             g = nx.relabel_nodes(g, {i: self._labels[i] for i in g.nodes})
         return g
+
+    # checkpoints (qunsim/checkpoint.py)
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint of the model to ``path`` (see :mod:`qunsim.checkpoint`)."""
+        from qunsim.checkpoint import save
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> CommunityModel:
+        """A model read from a checkpoint written by :meth:`save`, ready to run on."""
+        from qunsim.checkpoint import load
+        return load(path, cls)
+
+    def copy(self) -> CommunityModel:
+        """An independent copy (same state, same generator state)."""
+        from qunsim.checkpoint import copy
+        return copy(self)
 
     def nbytes(self) -> dict[str, int]:
         """Bytes held by the model state: member arrays and graph arrays."""

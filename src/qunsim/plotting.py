@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from qunsim.policies import schedule as _policies
 from qunsim.state import ROLE_ORDER
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -600,6 +601,7 @@ def plot_active_by_role(data: Any, *, roles: Sequence[str] | None = None, total:
         raise ValueError("no active_<role> column with any member: nothing to draw")
     fig, (ax,) = _axes(ax)
     proxies = _shade_phases(ax, ts) if phases else []
+    proxies += _policies.shade_policy_periods(ax, ts)  # scheduled policies' periods
     if total:
         _band_plot(ax, ts, "active", "#777777", "all members", ci, linestyle="--", linewidth=1.6)
     for r in present:
@@ -646,6 +648,7 @@ def plot_timeseries(data: Any, metric: str, *, by: str | None = None, ci: float 
     ts = _timeseries(data)
     _need(ts, [metric], "plot_timeseries")
     fig, (ax,) = _axes(ax)
+    _policies.shade_policy_periods(ax, ts)  # scheduled policies' periods
     scale = 100.0 if metric in _PERCENT else 1.0
     if by is None:
         _band_plot(ax, ts, metric, OKABE_ITO["blue"], metric_label(metric, unit=False), ci, scale=scale)
@@ -743,6 +746,8 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
     ts = _timeseries(data)
     _need(ts, ["low_quality_share", "expert_retention", "gresham_index"], "plot_gresham")
     fig, (top, bot) = _axes(ax, 2, figsize=(9.0, 6.5), gridspec_kw={"height_ratios": [3, 2]})
+    for a in (top, bot):  # scheduled policies' periods
+        _policies.shade_policy_periods(a, ts)
     _band_plot(top, ts, "low_quality_share", OKABE_ITO["orange"], "low-quality messages\n(chatter + spam)",
                ci, scale=100)
     if "active_expert" in ts.columns:
@@ -798,6 +803,8 @@ def plot_value_overload(data: Any, *, ci: float = 0.95, ax: Any = None, title: s
     ts = _timeseries(data)
     _need(ts, ["value_density", "overload", "messages"], "plot_value_overload")
     fig, (top, mid, bot) = _axes(ax, 3, figsize=(9.0, 8.0))
+    for a in (top, mid, bot):  # scheduled policies' periods
+        _policies.shade_policy_periods(a, ts)
     _band_plot(top, ts, "value_density", OKABE_ITO["bluish_green"], "value density", ci)
     top.set_ylabel("value per\nmessage read")
     top.set_ylim(bottom=min(0.0, float(ts["value_density"].min())))

@@ -430,7 +430,9 @@ def _run_report(run_dir: Path, title: str | None) -> str:
             rows.append(f"<tr><th class=l>{_e(label)}</th><td>{_e(_num(v))}</td></tr>")
     reasons = [(k[len("left_"):], s[k]) for k in s if k.startswith("left_") and s[k]]
     why_left = ", ".join(f"{_num(v)} {r}" for r, v in reasons) or "nobody left"
-    story = "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in run_story(s, res.timeseries)) + "</ul>"
+    from qunsim.policies.schedule import describe_periods, schedule_tables  # when policies were on
+    periods = describe_periods(res.timeseries, schedule_tables(res.config))
+    story = "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in run_story(s, res.timeseries) + periods) + "</ul>"
     numbers = (f"<table>{''.join(rows)}</table><p>Why members left: {_e(why_left)}.</p>"
                "<p class=note>One run: these numbers carry no confidence interval. Run a sweep with "
                "replicates (<code>qunsim sweep</code>) to see how much they vary between seeds.</p>")

@@ -56,6 +56,7 @@ class LeaveReason(IntEnum):
     INACTIVE = 3
     BANNED = 4
     FORCED = 5
+    DISSOLVED = 6  # the community was dissolved (activity.dissolve)
 
 
 class EntryPath(IntEnum):

@@ -43,7 +43,7 @@ from qunsim.config import Config, ConfigError, deep_merge, load_config
 __all__ = ["Strategy", "StrategySet", "load_strategies", "compare_strategies",
            "replicate_seeds", "churn_summary", "summarize_comparison", "paired_difference"]
 
-_TOP = {"base", "steps", "replicates", "seed", "strategies"}
+_TOP = {"base", "steps", "replicates", "seed", "strategies", "branch_at"}  # branch_at: qunsim.branching
 _META = {"label", "description", "overrides"}
 _TABLES = {"community", "network", "roles", "dynamics", "gate", "activity", "monetization", "run"}
 
@@ -181,6 +181,9 @@ def compare_strategies(path: str | Path, replicates: int | None = None, steps: i
     from qunsim.simulation import simulate
 
     spec = load_strategies(path)
+    if "branch_at" in tomllib.loads(spec.path.read_text(encoding="utf-8")):  # see qunsim.branching
+        raise ConfigError(f"invalid strategies ({spec.path}): it has `branch_at`: run it with `qunsim branch` "
+                          f"(qunsim.branching.branch_strategies), which continues one history per replicate")
     R = spec.replicates if replicates is None else int(replicates)
     n_steps = spec.steps if steps is None else int(steps)
     s0 = spec.seed if seed is None else int(seed)

@@ -3,7 +3,7 @@
 Built-ins (config key → class): ``spam_moderation`` → :class:`SpamModeration`,
 ``chatter_moderation`` → :class:`ChatterModeration`, ``rate_limit`` → :class:`RateLimit`,
 ``curation`` → :class:`Curation`, ``events`` → :class:`ExpertEvents`, ``care`` →
-:class:`PrivateCare`, ``group_cap`` → :class:`GroupCap`. Each reports its own counts in the
+:class:`PrivateCare`, ``group_cap`` → :class:`GroupCap`, ``dissolve`` → :class:`Dissolve`. Each reports its own counts in the
 time series (see ``metrics``). Every hook is vectorized over members and messages.
 See docs/policies_activity.md.
 """
@@ -29,6 +29,7 @@ __all__ = [
     "ExpertEvents",
     "PrivateCare",
     "GroupCap",
+    "Dissolve",
 ]
 
 
@@ -543,3 +544,34 @@ class GroupCap(_Daily, ActivityPolicy):
             moved = 1
         model.set_groups(sel, new)
         self._add(ctx, "groups_merged", moved)
+
+
+@register
+class Dissolve(ActivityPolicy):
+    """Dissolution (解散): the operator closes the community; every member leaves.
+
+    On the first day it is on, at the end of the day, every remaining member leaves with reason
+    ``dissolved``. Meant to be scheduled: ``when`` its goal is reached, or at a ``start`` day
+    (unscheduled, it dissolves the community on day 1).
+
+    Metric: ``dissolved_members`` (members who left by dissolution that day).
+
+    Config::
+
+        [activity.dissolve]
+        when = { metric = "revenue_cumulative", above = 20000 }
+    """
+
+    key = "dissolve"
+
+    def setup(self, model):
+        self._day, self._n = -1, 0
+
+    def on_step_end(self, model, ctx, rng):
+        ids = model.state.active_ids()
+        self._day, self._n = ctx.step, len(ids)
+        model.remove_members(ids, LeaveReason.DISSOLVED)
+
+    def metrics(self, model, ctx) -> dict:
+        n = self._n if (ctx is not None and ctx.step == self._day) else 0
+        return {"dissolved_members": n}

@@ -318,13 +318,18 @@ def validate_policy_tables(data: dict, source: str) -> dict:
                 cls = resolve_class(family, name, table)
             except PolicyError as e:
                 raise ConfigError(f"invalid config ({source}): {e}") from None
-            tables[name] = _validated(cls, family, name, meta, params, source)
+            tables[name] = _validated(cls, family, name, meta, params, source, data)
+    from qunsim.policies.schedule import check_names
+    check_names(data, source)
     return data
 
 
-def _validated(cls: type[Policy], family: str, name: str, meta: dict, params: dict, source: str) -> dict:
-    """A policy table with its parameters validated by ``cls.Params`` (defaults filled in)."""
+def _validated(cls: type[Policy], family: str, name: str, meta: dict, params: dict, source: str,
+               data: dict | None = None) -> dict:
+    """A policy table with its parameters validated by ``cls.Params`` (defaults filled in),
+    and its schedule keys (``start``/``stop``/``when``/``until``) validated."""
     from qunsim.config import ConfigError, format_validation_error
+    from qunsim.policies.schedule import pop_schedule
 
     params = dict(params)
     if "_primary" in params:
@@ -334,11 +339,12 @@ def _validated(cls: type[Policy], family: str, name: str, meta: dict, params: di
                 f"invalid config ({source}): `{family}.{name}` needs a table of parameters "
                 f"(it has no single primary parameter), got {value!r}")
         params[cls.primary] = value
+    sched = pop_schedule(params, cls, f"{family}.{name}", source, data)
     try:
         p = cls.Params.model_validate(params)
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source, prefix=f"{family}.{name}")) from None
-    return {**meta, **p.model_dump(mode="python")}
+    return {**meta, **p.model_dump(mode="python"), **sched}
 
 
 def plugin_classes(data: Any, source: str | None = None) -> dict[str, type[Policy]]:
@@ -352,6 +358,8 @@ def plugin_classes(data: Any, source: str | None = None) -> dict[str, type[Polic
 
     source = source or getattr(data, "source", "config")
     data = data.to_dict() if hasattr(data, "to_dict") else data
+    from qunsim.policies.schedule import build_policy, check_columns
+
     out = {}
     for family in FAMILIES:
         for name, table in (data.get(family) or {}).items():
@@ -373,6 +381,8 @@ def build_policies(data: Any, source: str | None = None) -> dict[str, list[Polic
     source = source or getattr(data, "source", "config")
     classes = plugin_classes(data, source)
     data = data.to_dict() if hasattr(data, "to_dict") else data
+    from qunsim.policies.schedule import build_policy, check_columns
+
     out: dict[str, list[Policy]] = {}
     for family in FAMILIES:
         out[family] = []
@@ -382,8 +392,9 @@ def build_policies(data: Any, source: str | None = None) -> dict[str, list[Polic
             meta, params = _split(table)
             cls = classes.get(f"{family}.{name}") or resolve_class(family, name, table)
             if f"{family}.{name}" in classes:
-                params = _split(_validated(cls, family, name, meta, params, source))[1]
-            out[family].append(cls(cls.Params.model_validate(params)))
+                params = _split(_validated(cls, family, name, meta, params, source, data))[1]
+            out[family].append(build_policy(family, name, cls, params))
+    check_columns(out)
     return out
 
 
