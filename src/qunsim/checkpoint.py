@@ -65,7 +65,9 @@ FORMAT = "qunsim-checkpoint"
 VERSION = 1
 
 # rebuilt from the config or re-created on load, or scratch of one day
-_REBUILT = {"config", "p", "policies", "datacollector", "_views", "ctx", "_adj", "_adj_for"}
+_REBUILT = {"config", "p", "policies", "datacollector", "_views", "ctx", "_adj", "_adj_for",
+            # which policy takes part in which hook: derived from `policies` every day
+            "_hook_order", "_curates", "_referral_boosts", "_metric_policies"}
 _MESA_KEYS: set[str] | None = None
 
 
@@ -443,6 +445,8 @@ def _restore(header: dict, arrays: dict, where: str, cls=None):
             else:
                 pol.setup(model)
                 _load_own(pol, model, e["state"], dec, pw)
+    if hasattr(model, "_index_policies"):
+        model._index_policies()
     # the generator last: nothing above may draw from it
     r = header["rng"]
     state = dec.dec(r["state"], "the generator")
