@@ -30,8 +30,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.force:
         raise UsageError(f"output directory {out} is not empty; pass --force to overwrite its run files")
-    res = qs.simulate(cfg, rng=args.seed, steps=args.steps)
+    res = qs.simulate(cfg, rng=args.seed, steps=args.steps, graph=args.graph)
     save_run(res, out)
+    if args.graph:
+        gi = res.meta["graph"]
+        print(f"community graph {args.graph}: {gi['nodes']} nodes, {gi['edges']} ties, "
+              f"{gi['initial_members']} initial members (sha256 {gi['sha256'][:12]})")
     s = res.summary
     print(f"ran {s['steps']} days of {cfg.source} (seed {args.seed}): active {s['final_active']} "
           f"(peak {s['peak_active']} on day {s['peak_step']}), joined {s['total_joined']}, "
@@ -72,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="dotted override, repeatable")
     r.add_argument("--plots", action="store_true", help="also draw the standard figures")
     r.add_argument("--force", action="store_true", help="overwrite run files in a non-empty --out")
+    r.add_argument("--graph", metavar="FILE", default=None,
+                   help="your community's graph (.graphml, .gexf or an edge list) instead of a generated one")
     r.set_defaults(func=_cmd_run)
     for register in _extensions():
         register(sub)

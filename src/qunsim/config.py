@@ -144,12 +144,12 @@ class Community(_Strict):
 class Network(_Strict):
     """The social graph over members and prospects."""
 
-    kind: Literal["er", "ws", "ba", "sbm", "edgelist"] = "er"
+    kind: Literal["er", "ws", "ba", "sbm", "edgelist", "file"] = "er"  # file: GraphML/GEXF/edge list at `path`
     mean_degree: float = Field(default=10.0, gt=0)
     rewire: float = Field(default=0.1, ge=0, le=1)  # Watts–Strogatz rewiring probability
     blocks: int = Field(default=4, ge=1)  # stochastic block model: number of blocks
     assortativity: float = Field(default=0.8, ge=0, le=1)  # SBM: share of a node's ties inside its block
-    path: str = ""  # edge-list file (two or three whitespace-separated columns: u v [weight])
+    path: str = ""  # graph file for kind "file"/"edgelist": .graphml, .gexf or an edge list (u v [weight])
     initial_tie: float = Field(default=0.2, ge=0, le=1)  # tie strength of pre-existing ties
 
 

@@ -25,12 +25,10 @@ from qunsim.metrics import (
     value_density,
 )
 from qunsim.network import (
-    SocialGraph,
     bfs_ball,
     build_graph,
     from_networkx,
     gather_neighbors,
-    read_edgelist,
 )
 from qunsim.policies import build_policies
 from qunsim.state import ROLE_ORDER, EntryPath, LeaveReason, MemberState, Role, Status, Tier
@@ -61,6 +59,21 @@ def draw_dist(mean: float, sd: float, n: int, unit: bool, rng: np.random.Generat
     return rng.gamma(shape, sd**2 / mean, n).astype(np.float32)
 
 
+def _as_member_flag(x: Any, node: Any, source: str) -> bool | None:
+    """A node's ``member`` attribute as True/False (None when absent); GraphML and GEXF give
+    booleans, numbers or strings."""
+    if x is None or (isinstance(x, str) and not x.strip()):
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, float, np.integer, np.floating)) and x in (0, 1):
+        return bool(x)
+    if isinstance(x, str) and x.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
+        return x.strip().lower() in ("true", "1", "yes")
+    raise ConfigError(f"invalid graph ({source}): node {node!r} attribute `member` must be true or "
+                      f"false, got {x!r}")
+
+
 class CommunityModel(mesa.Model):
     """An online community (社群) as a Mesa model over numpy arrays.
 
@@ -68,8 +81,11 @@ class CommunityModel(mesa.Model):
     ----------
     config : Config, path to a TOML scenario, dict, or None for the defaults.
     rng : int seed or ``np.random.Generator`` — the model's only randomness source.
-    graph : optional ``nx.Graph`` spanning members and prospects. Node attributes ``role``
-        (name or :class:`Role`) and ``member`` (bool: an initial member) are used when present.
+    graph : optional ``nx.Graph`` spanning members and prospects (see docs/community_graph.md).
+        Node attributes ``role`` (name or :class:`Role`), ``member`` (bool: an initial member)
+        and any per-member attribute (``quality``, ``warmth``, ``taste``, ``threshold``,
+        ``interest``, ``post_rate``, ``attention``, ``need``, ``wtp``) are used where present;
+        the rest is drawn from the config. Edge ``weight`` is the tie strength.
     **overrides : dotted config keys, e.g. ``**{"community.chatter_share": 0.3}``.
 
     Examples
@@ -127,19 +143,12 @@ class CommunityModel(mesa.Model):
         cfg, rng = self.config, self.rng
         com = cfg.community
         user_roles = user_members = None
+        self._node_attrs: dict[str, np.ndarray] = {}
+        self.graph_info: dict | None = None
+        if graph is None and cfg.network.kind in ("file", "edgelist"):
+            graph = self._graph_from_config()
         if graph is not None:
-            if not isinstance(graph, nx.Graph):
-                raise ConfigError(f"invalid graph: expected a networkx.Graph, got {type(graph).__name__}")
-            g, labels = from_networkx(graph, cfg.network.initial_tie)
-            self._labels = labels
-            user_roles = [graph.nodes[v].get("role") for v in labels]
-            user_members = [graph.nodes[v].get("member") for v in labels]
-        elif cfg.network.kind == "edgelist":
-            if not cfg.network.path:
-                raise ConfigError(f"invalid config ({cfg.source}): `network.path` is required when `network.kind` = 'edgelist'")
-            n, u, v, w, labels = read_edgelist(cfg.network.path)
-            g = SocialGraph.from_edges(n, u, v, cfg.network.initial_tie if w is None else w)
-            self._labels = labels
+            g, labels, user_roles, user_members = self._user_graph(graph)
         else:
             g = build_graph(cfg.network, com.n_seed + com.n_prospects, rng)
         n = g.n
@@ -153,7 +162,7 @@ class CommunityModel(mesa.Model):
         role = self._draw_roles(n, user_roles)
         # initial members
         if user_members is not None and any(m is not None for m in user_members):
-            seeds = np.flatnonzero(np.array([bool(m) for m in user_members]))
+            seeds = np.flatnonzero(np.array([m is True for m in user_members]))
             if len(seeds) == 0:
                 raise ConfigError("invalid graph: node attribute `member` marks no initial member")
         else:
@@ -178,6 +187,7 @@ class CommunityModel(mesa.Model):
         st.interest[:] = draw_dist(0.5, 0.2, n, True, rng)
         # seed users (种子用户) are invited for their interest in the topic
         st.interest[seeds] = draw_dist(0.75, 0.12, len(seeds), True, rng)
+        self._apply_node_attributes()
         self.leaders = np.flatnonzero(st.role == Role.OWNER)
         self.n_groups = max(com.n_groups, int(np.ceil(len(seeds) / com.group_cap)))
         self._join(seeds, EntryPath.SEED, seed_round=True)
@@ -186,20 +196,69 @@ class CommunityModel(mesa.Model):
         com = self.config.community
         rng = self.rng
         if user_roles is not None and all(r is not None for r in user_roles):
-            out = np.empty(n, dtype=np.int8)
-            for i, r in enumerate(user_roles):
-                try:
-                    out[i] = Role[r.upper()] if isinstance(r, str) else Role(int(r))
-                except (KeyError, ValueError):
-                    raise ConfigError(f"invalid graph: node role {r!r} is not one of {list(ROLE_NAMES)}") from None
-            return out
+            return self._given_roles(user_roles, np.empty(n, dtype=np.int8))
         comp = com.composition
         core = 1.0 - com.chatter_share - com.spammer_share
         tot = comp.expert + comp.contributor + comp.regular
         probs = np.array([0.0, core * comp.expert / tot, core * comp.contributor / tot,
                           core * comp.regular / tot, com.chatter_share, com.spammer_share, 0.0])
         probs = probs / probs.sum()
-        return rng.choice(len(Role), size=n, p=probs).astype(np.int8)
+        drawn = rng.choice(len(Role), size=n, p=probs).astype(np.int8)
+        if user_roles is not None and any(r is not None for r in user_roles):
+            # some nodes name their role: those keep it, the others are drawn
+            drawn = self._given_roles(user_roles, drawn)
+        return drawn
+
+    # ------------------------------------------------------------------ a user's graph
+    def _graph_from_config(self) -> nx.Graph:
+        """``network.kind = "file"`` (or ``"edgelist"``): the graph file named by ``network.path``."""
+        from qunsim.network import read_graph
+
+        cfg = self.config
+        if not cfg.network.path:
+            raise ConfigError(f"invalid config ({cfg.source}): `network.path` is required when "
+                              f"`network.kind` = {cfg.network.kind!r}")
+        g = read_graph(cfg.network.path)
+        g.graph["qunsim_source"] = str(cfg.network.path)
+        return g
+
+    def _user_graph(self, graph: nx.Graph):
+        """Convert a user's graph; validate and keep its node attributes (set after drawing)."""
+        from qunsim.network import graph_fingerprint, node_attributes
+
+        if not isinstance(graph, nx.Graph):
+            raise ConfigError(f"invalid graph: expected a networkx.Graph, got {type(graph).__name__}")
+        source = str(graph.graph.get("qunsim_source", "graph"))
+        g, labels = from_networkx(graph, self.config.network.initial_tie, source=source)
+        self._labels = labels
+        self._graph_source = source
+        self._node_attrs = node_attributes(graph, labels, source)
+        user_roles = [graph.nodes[v].get("role") for v in labels]
+        user_members = [_as_member_flag(graph.nodes[v].get("member"), v, source) for v in labels]
+        self.graph_info = {"source": source, **graph_fingerprint(graph)}
+        return g, labels, user_roles, user_members
+
+    def _given_roles(self, user_roles: list, out: np.ndarray) -> np.ndarray:
+        src = getattr(self, "_graph_source", "graph")
+        for i, r in enumerate(user_roles):
+            if r is None or (isinstance(r, str) and not r.strip()):
+                continue
+            try:
+                out[i] = Role[r.strip().upper()] if isinstance(r, str) else Role(int(r))
+            except (KeyError, ValueError, TypeError):
+                node = self._labels[i] if self._labels is not None else i
+                raise ConfigError(f"invalid graph ({src}): node {node!r} role {r!r} is not one of "
+                                  f"{list(ROLE_NAMES)}") from None
+        return out
+
+    def _apply_node_attributes(self) -> None:
+        """Per-member attributes the user's graph sets (NaN = not set: keep the drawn value)."""
+        st = self.state
+        for name, vals in self._node_attrs.items():
+            given = ~np.isnan(vals)
+            arr = getattr(st, name, None)
+            if arr is not None:
+                arr[given] = vals[given].astype(arr.dtype)
 
     def _draw_attributes(self, ids: np.ndarray | None = None) -> None:
         st, rng = self.state, self.rng
