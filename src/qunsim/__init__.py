@@ -40,6 +40,7 @@ __all__ = [
     "evaluate",
     *_PLOTS,
     "build_report",
+    "calibrate",
     "__version__",
 ]
 
@@ -54,4 +55,8 @@ def __getattr__(name: str):
         from qunsim.report import build_report
 
         return build_report
+    if name == "calibrate":
+        from qunsim.calibration import calibrate
+
+        return calibrate
     raise AttributeError(f"module 'qunsim' has no attribute {name!r}")
