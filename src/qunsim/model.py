@@ -59,6 +59,26 @@ def draw_dist(mean: float, sd: float, n: int, unit: bool, rng: np.random.Generat
     return rng.gamma(shape, sd**2 / mean, n).astype(np.float32)
 
 
+def draw_propensity(n: int, lurker_share: float, lurker_rate: float, sd: float,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Posting propensities with mean 1: a lurker share at ``lurker_rate`` (relative to the
+    mean), the rest lognormal with log-sd ``sd``.
+
+    The lurkers are drawn first (one uniform each), then the posters' lognormal; posters are
+    scaled so the expected mean over all ``n`` is 1.
+
+    >>> x = draw_propensity(100_000, 0.6, 0.0, 1.5, np.random.default_rng(0))
+    >>> round(float((x == 0).mean()), 2), round(float(x.mean()), 1)
+    (0.6, 1.0)
+    """
+    lurk = rng.random(n) < lurker_share
+    x = np.exp(rng.normal(-0.5 * sd * sd, sd, n)) if sd > 0 else np.ones(n)
+    posters_mean = 1.0 - lurker_share * (1.0 - lurker_rate)  # expected mean before scaling
+    scale = 1.0 / posters_mean if posters_mean > 0 else 1.0
+    out = np.where(lurk, lurker_rate, x) * scale
+    return out.astype(np.float32)
+
+
 def _as_member_flag(x: Any, node: Any, source: str) -> bool | None:
     """A node's ``member`` attribute as True/False (None when absent); GraphML and GEXF give
     booleans, numbers or strings."""
@@ -184,6 +204,7 @@ class CommunityModel(mesa.Model):
         st.role[:] = role
         st.initial_role[:] = role
         self._draw_attributes()
+        self._draw_propensity()
         st.interest[:] = draw_dist(0.5, 0.2, n, True, rng)
         # seed users (种子用户) are invited for their interest in the topic
         st.interest[seeds] = draw_dist(0.75, 0.12, len(seeds), True, rng)
@@ -273,6 +294,45 @@ class CommunityModel(mesa.Model):
                 d = rp[attr] if isinstance(rp, dict) else getattr(rp, attr)
                 mean, sd = (d["mean"], d["sd"]) if isinstance(d, dict) else (d.mean, d.sd)
                 getattr(st, attr)[sel] = draw_dist(mean, sd, len(sel), attr in _UNIT_ATTRS, rng)
+
+    # ------------------------------------------------------------------ participation
+    def _draw_propensity(self) -> None:
+        """Posting propensity (a multiplier on ``post_rate``), heavy-tailed within roles.
+
+        A share ``lurker_share`` of the members who can lurk (everyone but the owner,
+        moderators and spammers) are lurkers with propensity ``lurker_rate``; the others draw
+        a lognormal with log-sd ``propensity_sd``. Both are scaled so that the mean propensity
+        over these members is 1: the expected volume of content stays what the role rates
+        say, only who writes it changes. With both knobs at 0 nothing is drawn (all 1).
+        """
+        p, st, rng = self.p, self.state, self.rng
+        if p.lurker_share <= 0 and p.propensity_sd <= 0:
+            return
+        can = np.flatnonzero(~np.isin(st.role, (Role.OWNER, Role.MODERATOR, Role.SPAMMER)))
+        if not len(can):
+            return
+        x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng)
+        st.propensity[can] = x
+
+    def _newcomer_feedback(self, posters: np.ndarray, replies: np.ndarray, t: int) -> None:
+        """Record first posts and returns; a reply on one's first posting day is a welcome:
+        propensity *= 1 + ``welcome_boost`` and commitment += ``welcome_commitment``
+        (Joyce & Kraut 2006: newcomers whose first post got a reply came back more often)."""
+        st, p = self.state, self.p
+        if not len(posters):
+            return
+        fp = st.first_post_step[posters]
+        first = posters[fp < 0]
+        again = posters[(fp >= 0) & (fp < t)]
+        again = again[st.return_step[again] < 0]
+        st.return_step[again] = t
+        st.first_post_step[first] = t
+        welcomed = first[replies[first] > 0]
+        st.first_replied[welcomed] = True
+        if p.welcome_boost > 0:
+            st.propensity[welcomed] *= np.float32(1.0 + p.welcome_boost)
+        if p.welcome_commitment > 0:
+            st.commitment[welcomed] += np.float32(p.welcome_commitment)
 
     # ------------------------------------------------------------------ membership
     def _assign_groups(self, ids: np.ndarray) -> None:
@@ -404,7 +464,7 @@ class CommunityModel(mesa.Model):
         # 2. posting
         g = st.group[ids]
         newcomer = ((t - st.join_step[ids]) <= p.newcomer_days) & (st.entry_path[ids] != EntryPath.SEED)
-        mu = K.posting_rates(ids, st.role[ids], st.post_rate[ids], g, newcomer,
+        mu = K.posting_rates(ids, st.role[ids], st.post_rate[ids] * st.propensity[ids], g, newcomer,
                              st.replies_yesterday[ids], self._yesterday_q, self._yesterday_chat,
                              answer_base=p.answer_base, answer_halfsat=p.answer_halfsat,
                              chatter_contagion=p.chatter_contagion, reply_reward=p.reply_reward)
@@ -512,6 +572,7 @@ class CommunityModel(mesa.Model):
                 pol.on_step_end(self, ctx, rng)
 
         # bookkeeping for tomorrow
+        self._newcomer_feedback(posters, replies, t)
         st.posts[ids] += counts[ids].astype(np.int32)
         st.posts_yesterday[ids] = np.minimum(counts[ids], 32767)
         st.replies_yesterday[:] = 0

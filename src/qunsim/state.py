@@ -100,6 +100,10 @@ class MemberState:
     last_post : int32[n]                step of last post, -1 never
     leader_tie : bool[n]                tied to a leader (owner / ring leader)
     strong_ties : int16[n]              number of strong ties
+    propensity : float32[n]             posting propensity multiplier (1 = the role's rate)
+    first_post_step : int32[n]          day of one's first post, -1 never posted
+    first_replied : bool[n]             one's first posting day got a reply
+    return_step : int32[n]              first posting day after the first one, -1 none
     """
 
     role: np.ndarray
@@ -134,6 +138,10 @@ class MemberState:
     last_post: np.ndarray
     leader_tie: np.ndarray
     strong_ties: np.ndarray
+    propensity: np.ndarray
+    first_post_step: np.ndarray
+    first_replied: np.ndarray
+    return_step: np.ndarray
 
     @classmethod
     def empty(cls, n: int) -> MemberState:
@@ -159,6 +167,10 @@ class MemberState:
             last_post=np.full(n, -1, dtype=np.int32),
             leader_tie=np.zeros(n, dtype=bool),
             strong_ties=np.zeros(n, dtype=np.int16),
+            propensity=np.ones(n, dtype=np.float32),
+            first_post_step=np.full(n, -1, dtype=np.int32),
+            first_replied=np.zeros(n, dtype=bool),
+            return_step=np.full(n, -1, dtype=np.int32),
         )
 
     @property
