@@ -139,9 +139,12 @@ def test_parameter_recovery_abc_smc(observed_csv, tmp_path):
     assert cfg.community.n_seed == 100
     run = qs.simulate(cfg, rng=1, steps=5)
     assert len(run.timeseries) == 6
-    # reproducible: the same file gives the same posterior
+    # reproducible: the same file gives the same posterior; numpy's global generator (which
+    # pyabc draws from) is given back as it was
+    before = np.random.get_state()[1].copy()  # noqa: NPY002
     again = calibrate(_spec(observed_csv), None, plot=False)
     assert again.estimates == res.estimates
+    assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
 
 
 def test_point_fit_optuna(observed_csv, tmp_path):

@@ -14,8 +14,7 @@ DOC = ROOT / "docs" / "calibration.md"
 
 
 def _blocks(text: str):
-    for lang, body in re.findall(r"```(\w+)\n(.*?)```", text, re.S):
-        yield lang, body
+    yield from re.findall(r"```(\w+)\n(.*?)```", text, re.S)
 
 
 def test_calibration_walkthrough_runs(tmp_path, monkeypatch, capsys):

@@ -93,3 +93,23 @@ def test_validate_smoke_package_anchors(tmp_path, capsys):
 def test_unknown_anchor_is_a_clear_error(tmp_path):
     with pytest.raises(qs.ConfigError, match="unknown anchor"):
         validate(True, tmp_path, only=["SF99"])
+
+
+def test_participation_doc_example_runs(capsys):
+    import pathlib
+    import re
+
+    text = pathlib.Path(__file__).resolve().parents[1].joinpath("docs", "participation.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for b in blocks:
+        exec(compile(b, "docs/participation.md", "exec"), {})
+    assert "never posted" in capsys.readouterr().out
+
+
+def test_participation_is_off_by_default():
+    m = qs.CommunityModel(rng=2, **{"community.n_seed": 30, "community.n_prospects": 200})
+    assert (m.state.propensity == 1).all()
+    m2 = qs.CommunityModel(rng=2, **{"community.n_seed": 30, "community.n_prospects": 200,
+                                     "dynamics.lurker_share": 0.5})
+    assert (m2.state.propensity == 0).mean() > 0.3

@@ -592,15 +592,15 @@ def _abc_smc(spec: CalibrationSpec, prob: _Problem, out: Path) -> tuple[pd.DataF
         db.unlink()
     # pyabc draws and perturbs particles with numpy's global generator: seed it for this run
     # (serial runs are then reproducible) and give the caller's state back afterwards
-    saved = np.random.get_state()
-    np.random.seed(me.seed)
+    saved = np.random.get_state()  # noqa: NPY002 - pyabc's generator, restored below
+    np.random.seed(me.seed)  # noqa: NPY002
     try:
         abc = pyabc.ABCSMC(model, prior, dist, population_size=me.population, sampler=sampler)
         abc.new("sqlite:///" + str(db.resolve()), {k: v.tolist() for k, v in prob.observed.items()})
         hist = abc.run(minimum_epsilon=me.min_epsilon, max_nr_populations=me.generations,
                        max_total_nr_simulations=me.budget)
     finally:
-        np.random.set_state(saved)
+        np.random.set_state(saved)  # noqa: NPY002
         if handle is not None:
             handle.__exit__(None, None, None)
     df, w = hist.get_distribution()

@@ -174,11 +174,11 @@ class Dynamics(_Strict):
     reply_reward: float = Field(default=0.3, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
     # participation inequality (docs/model.md, "Participation"): a per-member propensity
     # multiplier on post_rate, mean 1 over the members it applies to
-    lurker_share: float = Field(default=0.5, ge=0, le=1)  # share of members who are lurkers
+    lurker_share: float = Field(default=0.0, ge=0, le=1)  # share of members who are lurkers
     lurker_rate: float = Field(default=0.0, ge=0, le=1)  # a lurker's propensity relative to the mean
-    propensity_sd: float = Field(default=2.0, ge=0, le=5)  # sd of log propensity among posters
-    welcome_boost: float = Field(default=1.0, ge=0)  # propensity *= 1 + b when one's first post gets a reply
-    welcome_commitment: float = Field(default=1.0, ge=0)  # commitment += c when one's first post gets a reply
+    propensity_sd: float = Field(default=0.0, ge=0, le=5)  # sd of log propensity among posters
+    welcome_boost: float = Field(default=0.0, ge=0)  # propensity *= 1 + b when one's first post gets a reply
+    welcome_commitment: float = Field(default=0.0, ge=0)  # commitment += c when one's first post gets a reply
     newcomer_days: int = Field(default=14, ge=0)
     message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's
     # 4. reading

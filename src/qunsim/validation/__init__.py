@@ -28,15 +28,24 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["load_anchors", "validate", "granovetter_riot", "mean_ci"]
+__all__ = ["load_anchors", "participation_settings", "validate", "granovetter_riot", "mean_ci"]
 
 GROUPS = ("participation", "economics", "structure", "textbook", "stylised")
 
 
+def _anchor_file() -> dict:
+    text = resources.files("qunsim").joinpath("data/anchors.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
 def load_anchors() -> list[dict]:
     """The anchors (published numbers, citations, bands) shipped in ``qunsim/data/anchors.toml``."""
-    text = resources.files("qunsim").joinpath("data/anchors.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)["anchor"]
+    return _anchor_file()["anchor"]
+
+
+def participation_settings() -> dict:
+    """The dotted overrides the participation anchors are measured at (``[realistic_participation]``)."""
+    return dict(_anchor_file().get("realistic_participation", {}))
 
 
 def mean_ci(x, level: float = 0.95) -> dict:
@@ -78,7 +87,7 @@ def _participation_runs(smoke: bool, seeds: int | None) -> tuple[list[dict], lis
 
     n = seeds or (3 if smoke else 10)
     steps = 240 if smoke else 365
-    over = {"run.agent_views": False}
+    over = {"run.agent_views": False, **participation_settings()}
     if smoke:
         over["community.n_prospects"] = 6000
     rows, models = [], []
@@ -241,7 +250,8 @@ def validate(smoke: bool = False, out: str | Path | None = None, *, only: list[s
                 cache["runs"], _ = _participation_runs(smoke, seeds)
             key = {"stable_relationships": "strong_ties_p99", "group_cap": "largest_group"}.get(a["id"], a["id"])
             rec = _record(a, [r[key] for r in cache["runs"]],
-                          detail=f"{len(cache['runs'])} runs of the default scenario, {cache['runs'][0]['steps']} days")
+                          detail=f"{len(cache['runs'])} runs of the default scenario with the realistic participation "
+                                 f"settings, {cache['runs'][0]['steps']} days")
         elif a["id"] == "freemium_conversion":
             c = _conversion(smoke, seeds)
             rec = _record(a, c.get("values"), **{k: v for k, v in c.items() if k != "values"},
@@ -267,6 +277,7 @@ def validate(smoke: bool = False, out: str | Path | None = None, *, only: list[s
         "passed": sum(r["status"] == "pass" for r in records),
         "failed": sum(r["status"] == "fail" for r in records),
         "not_run": sum(r["status"] == "not run" for r in records),
+        "participation_settings": participation_settings(),
         "anchors": records,
     }
     if outp is not None:
