@@ -113,3 +113,11 @@ def test_participation_is_off_by_default():
     m2 = qs.CommunityModel(rng=2, **{"community.n_seed": 30, "community.n_prospects": 200,
                                      "dynamics.lurker_share": 0.5})
     assert (m2.state.propensity == 0).mean() > 0.3
+
+
+def test_validate_runs_a_study_with_its_criteria(tmp_path):
+    rep = validate(True, tmp_path, only=["SF7"])
+    (r,) = rep["anchors"]
+    assert r["status"] == "pass" and all(c["holds"] for c in r["criteria"])
+    assert (tmp_path / r["figure"]).stat().st_size > 10_000
+    assert r["figure"] in json.loads((tmp_path / "validation.json").read_text())["figures"]

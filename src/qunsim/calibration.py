@@ -424,7 +424,7 @@ def distance(sim: dict[str, np.ndarray], obs: dict[str, np.ndarray],
     """Root mean of each statistic's mean squared scaled difference (statistics weigh equally).
 
     >>> o = {"retention": np.array([0.9, 0.8])}
-    >>> distance({"retention": np.array([0.8, 0.7])}, o)
+    >>> round(distance({"retention": np.array([0.8, 0.7])}, o), 9)
     1.0
     """
     sc = scales or _scales(obs)
