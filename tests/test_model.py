@@ -119,7 +119,7 @@ def test_edgelist_network(tmp_path):
     m = qs.CommunityModel(cfg, rng=2)
     assert m.state.n == 60 and m.social.n_edges == 60
     assert "node" in m.members_frame().columns
-    p.write_text("a b 3.0\n")
+    p.write_text("a b -3.0\n")  # weights above 1 are scaled (docs/community_graph.md); negative ones are errors
     with pytest.raises(qs.ConfigError, match="weight"):
         qs.CommunityModel(cfg, rng=2)
 

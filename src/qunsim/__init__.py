@@ -42,6 +42,7 @@ __all__ = [
     "branch",
     *_PLOTS,
     "build_report",
+    "calibrate",
     "__version__",
 ]
 
@@ -56,4 +57,8 @@ def __getattr__(name: str):
         from qunsim.report import build_report
 
         return build_report
+    if name == "calibrate":
+        from qunsim.calibration import calibrate
+
+        return calibrate
     raise AttributeError(f"module 'qunsim' has no attribute {name!r}")

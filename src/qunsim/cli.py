@@ -37,7 +37,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         check_run_dir_writable(out, replace=args.force)
     except (FileExistsError, NotADirectoryError) as e:
         raise UsageError(f"output directory {out} {e.strerror}") from None
-    res = qs.simulate(cfg, rng=args.seed, steps=args.steps)
+    res = qs.simulate(cfg, rng=args.seed, steps=args.steps, graph=args.graph)
     # written into a temporary sibling, renamed into place when complete: a failure part-way
     # leaves no half-written run, and --force replaces the old run only then
     try:
@@ -54,6 +54,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         kept = " (the run already there is unchanged)" if args.force and out.is_dir() else ""
         raise UsageError(f"cannot write the run to {out}: {e.strerror or e}{what}; nothing was "
                          f"written{kept}") from None
+    if args.graph:
+        gi = res.meta["graph"]
+        print(f"community graph {args.graph}: {gi['nodes']} nodes, {gi['edges']} ties, "
+              f"{gi['initial_members']} initial members (sha256 {gi['sha256'][:12]})")
     s = res.summary
     print(f"ran {s['steps']} days of {cfg.source} (seed {args.seed}): active {s['final_active']} "
           f"(peak {s['peak_active']} on day {s['peak_step']}), joined {s['total_joined']}, "
@@ -138,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plots", action="store_true", help="also draw the standard figures")
     r.add_argument("--force", action="store_true",
                    help="replace the run in --out (only once the new run is complete)")
+    r.add_argument("--graph", metavar="FILE", default=None,
+                   help="your community's graph (.graphml, .gexf or an edge list) instead of a generated one")
     r.set_defaults(func=_cmd_run)
     for register in _extensions():
         register(sub)
@@ -147,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """Sub-commands defined next to their subsystems (sweep, plot, report)."""
     regs = []
-    for mod in ("qunsim.sweep.cli", "qunsim.plotting_cli", "qunsim.branching"):
+    for mod in ("qunsim.sweep.cli", "qunsim.plotting_cli", "qunsim.branching", "qunsim.calibration",
+                "qunsim.validation"):
         try:
             m = __import__(mod, fromlist=["register"])
         except ModuleNotFoundError as e:

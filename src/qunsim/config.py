@@ -305,12 +305,12 @@ class Community(_Strict):
 class Network(_Strict):
     """The social graph over members and prospects."""
 
-    kind: Literal["er", "ws", "ba", "sbm", "edgelist"] = "er"
+    kind: Literal["er", "ws", "ba", "sbm", "edgelist", "file"] = "er"  # file: GraphML/GEXF/edge list at `path`
     mean_degree: float = Field(default=10.0, gt=0, le=1_000)
     rewire: float = Field(default=0.1, ge=0, le=1)  # Watts–Strogatz rewiring probability
     blocks: int = Field(default=4, ge=1, le=MAX_GROUPS)  # stochastic block model: number of blocks
     assortativity: float = Field(default=0.8, ge=0, le=1)  # SBM: share of a node's ties inside its block
-    path: str = ""  # edge-list file (two or three whitespace-separated columns: u v [weight])
+    path: str = ""  # graph file for kind "file"/"edgelist": .graphml, .gexf or an edge list (u v [weight])
     initial_tie: float = Field(default=0.2, ge=0, le=1)  # tie strength of pre-existing ties
 
     @field_validator("path")
@@ -338,6 +338,13 @@ class Dynamics(_Strict):
     chatter_contagion: float = Field(default=1.0, ge=0, le=MAX_DAILY_RATE)  # chatter rate *= 1 + c * chatter share
     chatter_conversion: float = Field(default=0.003, ge=0, le=1)  # regulars turning chatter
     reply_reward: float = Field(default=0.3, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
+    # participation inequality (docs/model.md, "Participation"): a per-member propensity
+    # multiplier on post_rate, mean 1 over the members it applies to
+    lurker_share: float = Field(default=0.0, ge=0, le=1)  # share of members who are lurkers
+    lurker_rate: float = Field(default=0.0, ge=0, le=1)  # a lurker's propensity relative to the mean
+    propensity_sd: float = Field(default=0.0, ge=0, le=5)  # sd of log propensity among posters
+    welcome_boost: float = Field(default=0.0, ge=0, le=1_000)  # propensity *= 1 + b when one's first post gets a reply
+    welcome_commitment: float = Field(default=0.0, ge=0, le=1_000)  # commitment += c when one's first post gets a reply
     newcomer_days: int = Field(default=14, ge=0, le=MAX_STEPS)
     message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's
     # 4. reading

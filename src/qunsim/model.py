@@ -14,6 +14,7 @@ import pandas as pd
 from qunsim import kernels as K
 from qunsim.agents import Member
 from qunsim.config import ROLE_NAMES, Config, ConfigError, load_config
+from qunsim.kernels.context import Messages
 from qunsim.kernels.neighbours import (
     age_out,
     chatter_candidates,
@@ -22,14 +23,21 @@ from qunsim.kernels.neighbours import (
     recount_neighbours,
     recount_strong,
 )
-from qunsim.kernels.reading import GroupIndex
-from qunsim.kernels.context import Messages
-from qunsim.kernels.reading import ReadResult
+from qunsim.kernels.reading import GroupIndex, ReadResult
 from qunsim.kernels.record import day_row, gresham_day
 from qunsim.metrics import MetricsCollector, metcalfe_value
-from qunsim.network import SocialGraph, bfs_ball, build_graph, from_networkx, read_edgelist
+from qunsim.network import bfs_ball, build_graph, from_networkx
 from qunsim.policies import build_policies
-from qunsim.state import ROLE_ORDER, EntryPath, LeaveReason, MemberState, Role, Status, Tier, TrustLevel
+from qunsim.state import (
+    ROLE_ORDER,
+    EntryPath,
+    LeaveReason,
+    MemberState,
+    Role,
+    Status,
+    Tier,
+    TrustLevel,
+)
 
 __all__ = ["CommunityModel"]
 
@@ -66,6 +74,41 @@ def draw_dist(mean: float, sd: float, n: int, unit: bool, rng: np.random.Generat
     return rng.gamma(shape, sd**2 / mean, n).astype(np.float32)
 
 
+def draw_propensity(n: int, lurker_share: float, lurker_rate: float, sd: float,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Posting propensities with mean 1: a lurker share at ``lurker_rate`` (relative to the
+    mean), the rest lognormal with log-sd ``sd``.
+
+    The lurkers are drawn first (one uniform each), then the posters' lognormal; posters are
+    scaled so the expected mean over all ``n`` is 1.
+
+    >>> x = draw_propensity(100_000, 0.6, 0.0, 1.5, np.random.default_rng(0))
+    >>> round(float((x == 0).mean()), 2), round(float(x.mean()), 1)
+    (0.6, 1.0)
+    """
+    lurk = rng.random(n) < lurker_share
+    x = np.exp(rng.normal(-0.5 * sd * sd, sd, n)) if sd > 0 else np.ones(n)
+    posters_mean = 1.0 - lurker_share * (1.0 - lurker_rate)  # expected mean before scaling
+    scale = 1.0 / posters_mean if posters_mean > 0 else 1.0
+    out = np.where(lurk, lurker_rate, x) * scale
+    return out.astype(np.float32)
+
+
+def _as_member_flag(x: Any, node: Any, source: str) -> bool | None:
+    """A node's ``member`` attribute as True/False (None when absent); GraphML and GEXF give
+    booleans, numbers or strings."""
+    if x is None or (isinstance(x, str) and not x.strip()):
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, float, np.integer, np.floating)) and x in (0, 1):
+        return bool(x)
+    if isinstance(x, str) and x.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
+        return x.strip().lower() in ("true", "1", "yes")
+    raise ConfigError(f"invalid graph ({source}): node {node!r} attribute `member` must be true or "
+                      f"false, got {x!r}")
+
+
 class CommunityModel(mesa.Model):
     """An online community (社群) as a Mesa model over numpy arrays.
 
@@ -73,8 +116,11 @@ class CommunityModel(mesa.Model):
     ----------
     config : Config, path to a TOML scenario, dict, or None for the defaults.
     rng : int seed or ``np.random.Generator`` — the model's only randomness source.
-    graph : optional ``nx.Graph`` spanning members and prospects. Node attributes ``role``
-        (name or :class:`Role`) and ``member`` (bool: an initial member) are used when present.
+    graph : optional ``nx.Graph`` spanning members and prospects (see docs/community_graph.md).
+        Node attributes ``role`` (name or :class:`Role`), ``member`` (bool: an initial member)
+        and any per-member attribute (``quality``, ``warmth``, ``taste``, ``threshold``,
+        ``interest``, ``post_rate``, ``attention``, ``need``, ``wtp``) are used where present;
+        the rest is drawn from the config. Edge ``weight`` is the tie strength.
     **overrides : dotted config keys, e.g. ``**{"community.chatter_share": 0.3}``.
 
     Examples
@@ -112,6 +158,9 @@ class CommunityModel(mesa.Model):
         self.policies: dict[str, list] = {"gate": [], "activity": [], "monetization": []}
         self._build_population(graph)
         self._recount_neighbours()
+        # posting propensity differs from 1 only with the participation keys or a graph that sets it
+        self._propensity_on = bool(self.p.lurker_share > 0 or self.p.propensity_sd > 0
+                                   or self.p.welcome_boost > 0 or np.any(self.state.propensity != 1))
         self.policies = build_policies(cfg)  # imports user classes (plug-ins), if any
         for fam in self.policies.values():
             for pol in fam:
@@ -149,19 +198,12 @@ class CommunityModel(mesa.Model):
         cfg, rng = self.config, self.rng
         com = cfg.community
         user_roles = user_members = None
+        self._node_attrs: dict[str, np.ndarray] = {}
+        self.graph_info: dict | None = None
+        if graph is None and cfg.network.kind in ("file", "edgelist"):
+            graph = self._graph_from_config()
         if graph is not None:
-            if not isinstance(graph, nx.Graph):
-                raise ConfigError(f"invalid graph: expected a networkx.Graph, got {type(graph).__name__}")
-            g, labels = from_networkx(graph, cfg.network.initial_tie)
-            self._labels = labels
-            user_roles = [graph.nodes[v].get("role") for v in labels]
-            user_members = [graph.nodes[v].get("member") for v in labels]
-        elif cfg.network.kind == "edgelist":
-            if not cfg.network.path:
-                raise ConfigError(f"invalid config ({cfg.source}): `network.path` is required when `network.kind` = 'edgelist'")
-            n, u, v, w, labels = read_edgelist(cfg.network.path)
-            g = SocialGraph.from_edges(n, u, v, cfg.network.initial_tie if w is None else w)
-            self._labels = labels
+            g, labels, user_roles, user_members = self._user_graph(graph)
         else:
             g = build_graph(cfg.network, com.n_seed + com.n_prospects, rng)
         n = g.n
@@ -175,7 +217,7 @@ class CommunityModel(mesa.Model):
         role = self._draw_roles(n, user_roles)
         # initial members
         if user_members is not None and any(m is not None for m in user_members):
-            seeds = np.flatnonzero(np.array([bool(m) for m in user_members]))
+            seeds = np.flatnonzero(np.array([m is True for m in user_members]))
             if len(seeds) == 0:
                 raise ConfigError("invalid graph: node attribute `member` marks no initial member")
         else:
@@ -197,9 +239,11 @@ class CommunityModel(mesa.Model):
         st.role[:] = role
         st.initial_role[:] = role
         self._draw_attributes()
+        self._draw_propensity()
         st.interest[:] = draw_dist(0.5, 0.2, n, True, rng)
         # seed users (种子用户) are invited for their interest in the topic
         st.interest[seeds] = draw_dist(0.75, 0.12, len(seeds), True, rng)
+        self._apply_node_attributes()
         self.leaders = np.flatnonzero(st.role == Role.OWNER)
         self.n_groups = max(com.n_groups, int(np.ceil(len(seeds) / com.group_cap)))
         self._join(seeds, EntryPath.SEED, seed_round=True)
@@ -208,20 +252,69 @@ class CommunityModel(mesa.Model):
         com = self.config.community
         rng = self.rng
         if user_roles is not None and all(r is not None for r in user_roles):
-            out = np.empty(n, dtype=np.int8)
-            for i, r in enumerate(user_roles):
-                try:
-                    out[i] = Role[r.upper()] if isinstance(r, str) else Role(int(r))
-                except (KeyError, ValueError):
-                    raise ConfigError(f"invalid graph: node role {r!r} is not one of {list(ROLE_NAMES)}") from None
-            return out
+            return self._given_roles(user_roles, np.empty(n, dtype=np.int8))
         comp = com.composition
         core = 1.0 - com.chatter_share - com.spammer_share
         tot = comp.expert + comp.contributor + comp.regular
         probs = np.array([0.0, core * comp.expert / tot, core * comp.contributor / tot,
                           core * comp.regular / tot, com.chatter_share, com.spammer_share, 0.0])
         probs = probs / probs.sum()
-        return rng.choice(len(Role), size=n, p=probs).astype(np.int8)
+        drawn = rng.choice(len(Role), size=n, p=probs).astype(np.int8)
+        if user_roles is not None and any(r is not None for r in user_roles):
+            # some nodes name their role: those keep it, the others are drawn
+            drawn = self._given_roles(user_roles, drawn)
+        return drawn
+
+    # ------------------------------------------------------------------ a user's graph
+    def _graph_from_config(self) -> nx.Graph:
+        """``network.kind = "file"`` (or ``"edgelist"``): the graph file named by ``network.path``."""
+        from qunsim.network import read_graph
+
+        cfg = self.config
+        if not cfg.network.path:
+            raise ConfigError(f"invalid config ({cfg.source}): `network.path` is required when "
+                              f"`network.kind` = {cfg.network.kind!r}")
+        g = read_graph(cfg.network.path)
+        g.graph["qunsim_source"] = str(cfg.network.path)
+        return g
+
+    def _user_graph(self, graph: nx.Graph):
+        """Convert a user's graph; validate and keep its node attributes (set after drawing)."""
+        from qunsim.network import graph_fingerprint, node_attributes
+
+        if not isinstance(graph, nx.Graph):
+            raise ConfigError(f"invalid graph: expected a networkx.Graph, got {type(graph).__name__}")
+        source = str(graph.graph.get("qunsim_source", "graph"))
+        g, labels = from_networkx(graph, self.config.network.initial_tie, source=source)
+        self._labels = labels
+        self._graph_source = source
+        self._node_attrs = node_attributes(graph, labels, source)
+        user_roles = [graph.nodes[v].get("role") for v in labels]
+        user_members = [_as_member_flag(graph.nodes[v].get("member"), v, source) for v in labels]
+        self.graph_info = {"source": source, **graph_fingerprint(graph)}
+        return g, labels, user_roles, user_members
+
+    def _given_roles(self, user_roles: list, out: np.ndarray) -> np.ndarray:
+        src = getattr(self, "_graph_source", "graph")
+        for i, r in enumerate(user_roles):
+            if r is None or (isinstance(r, str) and not r.strip()):
+                continue
+            try:
+                out[i] = Role[r.strip().upper()] if isinstance(r, str) else Role(int(r))
+            except (KeyError, ValueError, TypeError):
+                node = self._labels[i] if self._labels is not None else i
+                raise ConfigError(f"invalid graph ({src}): node {node!r} role {r!r} is not one of "
+                                  f"{list(ROLE_NAMES)}") from None
+        return out
+
+    def _apply_node_attributes(self) -> None:
+        """Per-member attributes the user's graph sets (NaN = not set: keep the drawn value)."""
+        st = self.state
+        for name, vals in self._node_attrs.items():
+            given = ~np.isnan(vals)
+            arr = getattr(st, name, None)
+            if arr is not None:
+                arr[given] = vals[given].astype(arr.dtype)
 
     def _draw_attributes(self, ids: np.ndarray | None = None) -> None:
         st, rng = self.state, self.rng
@@ -236,6 +329,45 @@ class CommunityModel(mesa.Model):
                 d = rp[attr] if isinstance(rp, dict) else getattr(rp, attr)
                 mean, sd = (d["mean"], d["sd"]) if isinstance(d, dict) else (d.mean, d.sd)
                 getattr(st, attr)[sel] = draw_dist(mean, sd, len(sel), attr in _UNIT_ATTRS, rng)
+
+    # ------------------------------------------------------------------ participation
+    def _draw_propensity(self) -> None:
+        """Posting propensity (a multiplier on ``post_rate``), heavy-tailed within roles.
+
+        A share ``lurker_share`` of the members who can lurk (everyone but the owner,
+        moderators and spammers) are lurkers with propensity ``lurker_rate``; the others draw
+        a lognormal with log-sd ``propensity_sd``. Both are scaled so that the mean propensity
+        over these members is 1: the expected volume of content stays what the role rates
+        say, only who writes it changes. With both knobs at 0 nothing is drawn (all 1).
+        """
+        p, st, rng = self.p, self.state, self.rng
+        if p.lurker_share <= 0 and p.propensity_sd <= 0:
+            return
+        can = np.flatnonzero(~np.isin(st.role, (Role.OWNER, Role.MODERATOR, Role.SPAMMER)))
+        if not len(can):
+            return
+        x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng)
+        st.propensity[can] = x
+
+    def _newcomer_feedback(self, posters: np.ndarray, replies: np.ndarray, t: int) -> None:
+        """Record first posts and returns; a reply on one's first posting day is a welcome:
+        propensity *= 1 + ``welcome_boost`` and commitment += ``welcome_commitment``
+        (Joyce & Kraut 2006: newcomers whose first post got a reply came back more often)."""
+        st, p = self.state, self.p
+        if not len(posters):
+            return
+        fp = st.first_post_step[posters]
+        first = posters[fp < 0]
+        again = posters[(fp >= 0) & (fp < t)]
+        again = again[st.return_step[again] < 0]
+        st.return_step[again] = t
+        st.first_post_step[first] = t
+        welcomed = first[replies[first] > 0]
+        st.first_replied[welcomed] = True
+        if p.welcome_boost > 0:
+            st.propensity[welcomed] *= np.float32(1.0 + p.welcome_boost)
+        if p.welcome_commitment > 0:
+            st.commitment[welcomed] += np.float32(p.welcome_commitment)
 
     # ------------------------------------------------------------------ membership
     def _assign_groups(self, ids: np.ndarray) -> None:
@@ -449,7 +581,9 @@ class CommunityModel(mesa.Model):
         group statistics. Outputs: ``ctx.post_counts`` int64[n], ``ctx.messages``.
         """
         st, p, rng = self.state, self.p, self.rng
-        ctx.post_counts = K.draw_posts(ids, st.role, st.post_rate, st.group, st.join_step, st.entry_path,
+        # participation inequality: a per-member propensity on the role's rate (all 1 when off)
+        rate = st.post_rate * st.propensity if self._propensity_on else st.post_rate
+        ctx.post_counts = K.draw_posts(ids, st.role, rate, st.group, st.join_step, st.entry_path,
                                        st.replies_yesterday, self._yesterday_q, self._yesterday_chat,
                                        self.steps, p.newcomer_days, p.answer_base, p.answer_halfsat,
                                        p.chatter_contagion, p.reply_reward, rng)
@@ -544,6 +678,7 @@ class CommunityModel(mesa.Model):
         """Stage *bookkeeping* (:func:`~qunsim.kernels.record.end_of_day`): posts, yesterday's
         posts and replies received, last post step of today's members."""
         st = self.state
+        self._newcomer_feedback(ids[ctx.post_counts[ids] > 0], ctx.extra["received"], self.steps)
         K.record.end_of_day(ids, ctx.post_counts, ctx.extra["received"], st.posts, st.posts_yesterday,
                             st.replies_yesterday, st.last_post, self.steps)
 

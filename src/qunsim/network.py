@@ -27,7 +27,8 @@ import numpy as np
 
 from qunsim._jit import njit
 
-__all__ = ["SocialGraph", "build_graph", "from_networkx", "gather_neighbors", "bfs_ball"]
+__all__ = ["SocialGraph", "build_graph", "from_networkx", "gather_neighbors", "bfs_ball", "read_graph",
+           "tie_strengths", "graph_fingerprint", "node_attributes", "NODE_ATTRIBUTES"]
 
 
 class SocialGraph:
@@ -371,7 +372,8 @@ def bfs_ball(graph: SocialGraph, root: int, size: int, rng: np.random.Generator)
 
 
 def _er(n: int, k: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    m = int(round(n * k / 2))
+    total = n * (n - 1) // 2
+    m = min(int(round(n * k / 2)), total)
     # draw a few extra pairs to make up for loops and duplicates, then trim to m
     extra = int(m * 0.02) + 16
     u = rng.integers(0, n, m + extra)
@@ -381,7 +383,32 @@ def _er(n: int, k: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     keys = np.unique(lo * n + hi)
     if len(keys) > m:
         keys = rng.choice(keys, m, replace=False)
+    elif len(keys) < m:
+        # dense graphs: duplicates ate more than the extra draws (mean degree 99 on 100 nodes
+        # is the complete graph); draw exactly m distinct pairs from all n(n-1)/2
+        return _pairs_from_index(n, rng.choice(total, m, replace=False))
     return keys // n, keys % n
+
+
+def _pairs_from_index(n: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Decode indices into the ``n(n-1)/2`` pairs ``u < v`` (row-major upper triangle).
+
+    >>> [a.tolist() for a in _pairs_from_index(4, np.arange(6))]
+    [[0, 0, 0, 1, 1, 2], [1, 2, 3, 2, 3, 3]]
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    # row u starts at s(u) = u*n - u(u+1)/2; invert with the quadratic formula, then fix
+    # the float rounding by one step either way
+    b = 2 * n - 1
+    u = np.floor((b - np.sqrt(np.maximum(b * b - 8.0 * idx, 0.0))) / 2).astype(np.int64)
+    start = u * n - u * (u + 1) // 2
+    u = np.where(start > idx, u - 1, u)
+    start = u * n - u * (u + 1) // 2
+    nxt = (u + 1) * n - (u + 1) * (u + 2) // 2
+    u = np.where(nxt <= idx, u + 1, u)
+    start = u * n - u * (u + 1) // 2
+    v = idx - start + u + 1
+    return u, v
 
 
 def _ws(n: int, k: float, p: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -450,8 +477,8 @@ def read_edgelist(path: str | Path) -> tuple[int, np.ndarray, np.ndarray, np.nda
                 w = float(parts[2])
             except ValueError:
                 raise ConfigError(f"invalid edge list ({p}, line {lineno}): weight {parts[2]!r} is not a number") from None
-            if not 0 <= w <= 1:
-                raise ConfigError(f"invalid edge list ({p}, line {lineno}): weight must be in [0, 1], got {w}")
+            if not (np.isfinite(w) and w >= 0):
+                raise ConfigError(f"invalid edge list ({p}, line {lineno}): weight must be a finite number >= 0, got {w}")
             ws.append(w)
         elif ws:
             raise ConfigError(f"invalid edge list ({p}, line {lineno}): some lines have a weight, this one has none")
@@ -459,7 +486,7 @@ def read_edgelist(path: str | Path) -> tuple[int, np.ndarray, np.ndarray, np.nda
     index = {lab: i for i, lab in enumerate(labels)}
     u = np.array([index[x] for x in us], dtype=np.int64)
     v = np.array([index[x] for x in vs], dtype=np.int64)
-    w = np.array(ws, dtype=np.float32) if ws else None
+    w = tie_strengths(np.array(ws, dtype=np.float64), str(p)) if ws else None
     return len(labels), u, v, w, labels
 
 
@@ -480,15 +507,156 @@ def build_graph(net, n: int, rng: np.random.Generator) -> SocialGraph:
     return SocialGraph.from_edges(n, u, v, net.initial_tie)
 
 
-def from_networkx(g: nx.Graph, default_weight: float = 0.2) -> tuple[SocialGraph, list]:
+def tie_strengths(w: np.ndarray, source: str = "graph") -> np.ndarray:
+    """Edge weights of a user graph as tie strengths in [0, 1].
+
+    Weights already in [0, 1] are kept as they are. If any weight is above 1 (interaction
+    counts, message totals...), all weights are divided by the largest one: the strongest
+    tie becomes 1.0 and the ratios between ties are kept (weights 4 and 5 become 0.8 and
+    1.0). Negative, infinite or missing (NaN) weights are an error.
+
+    >>> tie_strengths(np.array([0.2, 0.9])).tolist() == np.float32([0.2, 0.9]).tolist()
+    True
+    >>> [round(float(x), 2) for x in tie_strengths(np.array([4.0, 5.0, 1.0]))]
+    [0.8, 1.0, 0.2]
+    """
+    from qunsim.config import ConfigError
+
+    w = np.asarray(w, dtype=np.float64)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise ConfigError(f"invalid graph ({source}): edge weights must be finite numbers >= 0, "
+                          f"got {w[bad][0]!r} ({int(bad.sum())} such edge(s))")
+    if len(w) and w.max() > 1.0:
+        w = w / w.max()
+    return w.astype(np.float32)
+
+
+#: Per-member attributes a user graph's nodes may set, with their allowed range.
+#: ``unit`` attributes lie in [0, 1]; ``positive`` ones are finite and >= 0.
+NODE_ATTRIBUTES: dict[str, str] = {
+    "quality": "unit", "warmth": "unit", "taste": "unit", "threshold": "unit", "interest": "unit",
+    "post_rate": "positive", "attention": "positive", "need": "positive", "wtp": "positive",
+    "propensity": "positive",
+}
+
+
+def node_attributes(g: nx.Graph, nodes: list, source: str = "graph") -> dict[str, np.ndarray]:
+    """Numeric per-member attributes set on the nodes of ``g``, validated.
+
+    Returns ``{name: float64[len(nodes)]}`` for each attribute of :data:`NODE_ATTRIBUTES`
+    present on at least one node, NaN where a node does not set it (the model draws those
+    from the role's distribution). A value that is not a number, or out of its range, is a
+    :class:`~qunsim.config.ConfigError` naming the node and the attribute.
+
+    >>> g = nx.Graph(); g.add_node("a", quality=0.9); g.add_node("b")
+    >>> node_attributes(g, ["a", "b"])["quality"].tolist()
+    [0.9, nan]
+    """
+    from qunsim.config import ConfigError
+
+    out: dict[str, np.ndarray] = {}
+    for name, kind in NODE_ATTRIBUTES.items():
+        vals = [g.nodes[v].get(name) for v in nodes]
+        if all(x is None for x in vals):
+            continue
+        arr = np.full(len(nodes), np.nan)
+        for i, x in enumerate(vals):
+            if x is None or (isinstance(x, str) and not x.strip()):
+                continue
+            try:
+                if isinstance(x, bool):
+                    raise TypeError
+                f = float(x)
+            except (TypeError, ValueError):
+                raise ConfigError(f"invalid graph ({source}): node {nodes[i]!r} attribute `{name}` "
+                                  f"must be a number, got {x!r}") from None
+            ok = np.isfinite(f) and f >= 0 and (kind != "unit" or f <= 1)
+            if not ok:
+                want = "a number in [0, 1]" if kind == "unit" else "a finite number >= 0"
+                raise ConfigError(f"invalid graph ({source}): node {nodes[i]!r} attribute `{name}` "
+                                  f"must be {want}, got {x!r}")
+            arr[i] = f
+        out[name] = arr
+    return out
+
+
+def read_graph(path: str | Path) -> nx.Graph:
+    """Read a community graph file: GraphML (``.graphml``), GEXF (``.gexf``) or an edge list
+    (any other suffix: ``u v [weight]`` lines, ``#`` comments). Node attributes of GraphML and
+    GEXF files are kept (``role``, ``member``, ``quality``, ...); directed graphs and
+    multigraphs become simple undirected graphs (parallel edges keep the largest weight).
+    """
+    from qunsim.config import ConfigError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"invalid graph ({p}): file not found")
+    suffix = p.suffix.lower()
+    if suffix in (".graphml", ".gexf"):
+        try:
+            g = nx.read_graphml(p) if suffix == ".graphml" else nx.read_gexf(p)
+        except Exception as e:  # noqa: BLE001 - parsers raise many kinds; report one paragraph
+            raise ConfigError(f"invalid graph ({p}): cannot read it as {suffix[1:].upper()}: {e}") from None
+        if g.is_multigraph() or g.is_directed():
+            h = nx.Graph()
+            h.add_nodes_from(g.nodes(data=True))
+            for a, b, d in g.edges(data=True):
+                w = d.get("weight")
+                if h.has_edge(a, b) and w is not None:
+                    old = h.edges[a, b].get("weight")
+                    if old is not None and float(old) >= float(w):
+                        continue
+                h.add_edge(a, b, **d)
+            g = h
+        return g
+    n, u, v, w, labels = read_edgelist(p)
+    g = nx.Graph()
+    g.add_nodes_from(labels)
+    if w is None:
+        g.add_edges_from((labels[a], labels[b]) for a, b in zip(u.tolist(), v.tolist(), strict=True))
+    else:
+        g.add_weighted_edges_from((labels[a], labels[b], float(x))
+                                  for a, b, x in zip(u.tolist(), v.tolist(), w.tolist(), strict=True))
+    return g
+
+
+def graph_fingerprint(g: nx.Graph) -> dict:
+    """Size and a SHA-256 of a graph's nodes (with attributes) and weighted edges, independent
+    of insertion order: what a run's provenance records about the community it was given.
+
+    >>> a = nx.path_graph(3); b = nx.Graph([(2, 1), (1, 0)])
+    >>> graph_fingerprint(a) == graph_fingerprint(b)
+    True
+    """
+    import hashlib
+    import json
+
+    nodes = sorted((str(v), json.dumps(d, sort_keys=True, default=str)) for v, d in g.nodes(data=True))
+    edges = sorted(tuple(sorted((str(a), str(b)))) + (repr(float(d.get("weight", -1.0))),)
+                   for a, b, d in g.edges(data=True))
+    h = hashlib.sha256(json.dumps([nodes, edges]).encode())
+    return {"nodes": g.number_of_nodes(), "edges": g.number_of_edges(), "sha256": h.hexdigest()}
+
+
+def from_networkx(g: nx.Graph, default_weight: float = 0.2, source: str = "graph") -> tuple[SocialGraph, list]:
     """Convert any NetworkX graph; node order is ``list(g.nodes)``. Edge attribute ``weight``
-    (in [0, 1]) is the tie strength where present."""
+    is the tie strength where present (see :func:`tie_strengths` for weights above 1);
+    ``default_weight`` elsewhere."""
     nodes = list(g.nodes)
     index = {node: i for i, node in enumerate(nodes)}
     if g.number_of_edges():
         e = np.array([(index[a], index[b]) for a, b in g.edges()], dtype=np.int64)
-        w = np.array([float(d.get("weight", default_weight)) for _, _, d in g.edges(data=True)],
-                     dtype=np.float32)
-        w = np.clip(w, 0, 1)
+        given = [d.get("weight") for _, _, d in g.edges(data=True)]
+        w = np.full(len(given), default_weight, dtype=np.float32)
+        has = np.array([x is not None for x in given])
+        if has.any():
+            try:
+                raw = np.array([float(x) for x in given if x is not None])
+            except (TypeError, ValueError):
+                from qunsim.config import ConfigError
+
+                raise ConfigError(f"invalid graph ({source}): edge weights must be numbers") from None
+            w[has] = tie_strengths(raw, source)
         return SocialGraph.from_edges(len(nodes), e[:, 0], e[:, 1], w), nodes
     return SocialGraph.from_edges(len(nodes), np.empty(0, np.int64), np.empty(0, np.int64)), nodes

@@ -27,7 +27,7 @@ __all__ = ["build_report", "describe_scenario", "describe_policies", "headline_t
 _ROLE_WORDS = {"expert": "experts (大咖)", "contributor": "contributors (中咖)", "regular": "regulars (普通人)"}
 _NETWORK_WORDS = {"er": "random (Erdős–Rényi)", "ws": "small-world (Watts–Strogatz)",
                   "ba": "scale-free (Barabási–Albert)", "sbm": "clustered (stochastic block)",
-                  "edgelist": "given edge-list"}
+                  "edgelist": "given edge-list", "file": "given graph file"}
 
 
 #: Summary metrics that are shares in [0, 1].

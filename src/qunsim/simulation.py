@@ -45,7 +45,7 @@ class RunResult:
 
 
 def simulate(config: Config | str | Path | dict | None = None, *, rng: Any = None,
-             steps: int | None = None, **overrides: Any) -> RunResult:
+             steps: int | None = None, graph: Any = None, **overrides: Any) -> RunResult:
     """Build a :class:`~qunsim.CommunityModel`, run it and return its tables.
 
     Parameters
@@ -53,6 +53,9 @@ def simulate(config: Config | str | Path | dict | None = None, *, rng: Any = Non
     config : Config, TOML path, dict or None (defaults).
     rng : int seed (recorded in the result) or Generator.
     steps : days to run (default: the config's ``run.steps``).
+    graph : optional ``networkx.Graph`` of the community (members and prospects), or the path
+        of a GraphML/GEXF/edge-list file: replaces the generated graph (see
+        docs/community_graph.md). ``meta["graph"]`` then records its size and hash.
     **overrides : dotted config keys.
 
     Examples
@@ -70,12 +73,29 @@ def simulate(config: Config | str | Path | dict | None = None, *, rng: Any = Non
     n = cfg.run.steps if steps is None else int(steps)
     if n < 0:
         raise ValueError(f"steps must be >= 0, got {n}")
-    model = CommunityModel(cfg, rng=rng)
+    if isinstance(graph, (str, Path)):
+        cfg = cfg.override({"network.kind": "file", "network.path": str(Path(graph).resolve())})
+        graph = None
+    model = CommunityModel(cfg, rng=rng, graph=graph)
     if n:
         model.run_for(n)
     ts = model.timeseries()
     members = model.members_frame()
-    return RunResult(ts, members, summarize(ts, members), cfg, model.seed)
+    return RunResult(ts, members, summarize(ts, members), cfg, model.seed, meta=population_meta(model))
+
+
+def population_meta(model) -> dict:
+    """Where the population came from, for a run's provenance: the user graph (source, nodes,
+    edges, SHA-256, initial members) when one was given, else the generated graph's size
+    parameters (``community.n_seed``, ``community.n_prospects``)."""
+    from qunsim.state import EntryPath
+
+    seeds = int((model.state.entry_path == EntryPath.SEED).sum())
+    if model.graph_info is not None:
+        return {"population": "graph", "graph": {**model.graph_info, "initial_members": seeds}}
+    com = model.config.community
+    return {"population": "generated", "n_seed": int(com.n_seed), "n_prospects": int(com.n_prospects),
+            "network": model.config.network.kind}
 
 
 def save_run(res: RunResult, out: str | Path, *, replace: bool = False) -> Path:

@@ -103,6 +103,10 @@ class MemberState:
     strong_ties : int16[n]              strong ties to active members (kept up to date by the model)
     left_neighbors : int32[n]           neighbours who left within the contagion window (derived)
     member_neighbors : int32[n]         neighbours who ever joined (derived)
+    propensity : float32[n]             posting propensity multiplier (1 = the role's rate)
+    first_post_step : int32[n]          day of one's first post, -1 never posted
+    first_replied : bool[n]             one's first posting day got a reply
+    return_step : int32[n]              first posting day after the first one, -1 none
     """
 
     role: np.ndarray
@@ -139,6 +143,10 @@ class MemberState:
     strong_ties: np.ndarray
     left_neighbors: np.ndarray
     member_neighbors: np.ndarray
+    propensity: np.ndarray
+    first_post_step: np.ndarray
+    first_replied: np.ndarray
+    return_step: np.ndarray
 
     @classmethod
     def empty(cls, n: int) -> MemberState:
@@ -166,6 +174,10 @@ class MemberState:
             strong_ties=np.zeros(n, dtype=np.int16),
             left_neighbors=np.zeros(n, dtype=np.int32),
             member_neighbors=np.zeros(n, dtype=np.int32),
+            propensity=np.ones(n, dtype=np.float32),
+            first_post_step=np.full(n, -1, dtype=np.int32),
+            first_replied=np.zeros(n, dtype=bool),
+            return_step=np.full(n, -1, dtype=np.int32),
         )
 
     @property
