@@ -43,7 +43,10 @@ from qunsim.config import Config, ConfigError, deep_merge, load_config
 __all__ = ["Strategy", "StrategySet", "load_strategies", "compare_strategies",
            "replicate_seeds", "churn_summary", "summarize_comparison", "paired_difference"]
 
-_TOP = {"base", "steps", "replicates", "seed", "strategies"}
+#: Sweep-file keys a strategies file may also hold (see :func:`qunsim.sweep.load_sweep`).
+SWEEP_KEYS = {"base", "name", "pairing", "fixed", "design", "uncertainties", "outcomes", "goal",
+              "keep", "timeout"}
+_TOP = {"base", "steps", "replicates", "seed", "strategies"} | SWEEP_KEYS
 _META = {"label", "description", "overrides"}
 _TABLES = {"community", "network", "roles", "dynamics", "gate", "activity", "monetization", "run"}
 
