@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """Sub-commands defined next to their subsystems (sweep, plot, report)."""
     regs = []
-    for mod in ("qunsim.sweep.cli", "qunsim.plotting_cli"):
+    for mod in ("qunsim.sweep.cli", "qunsim.compare_cli", "qunsim.plotting_cli"):
         try:
             m = __import__(mod, fromlist=["register"])
         except ModuleNotFoundError as e:

@@ -306,6 +306,7 @@ def summarize(ts: pd.DataFrame, members: pd.DataFrame) -> dict:
     hr, hr_lo, hr_hi = ts.attrs.get("gresham_hr", (1.0, 1.0, 1.0))
     out = {
         "steps": int(last["step"]),
+        "initial_active": int(ts["active"].iloc[0]),
         "final_active": int(last["active"]),
         "min_active": int(later["active"].min()),
         "peak_active": int(ts["active"].max()),

@@ -74,6 +74,7 @@ METRICS: dict[str, Metric] = dict([
     _m("operator_capacity_used", "Operator capacity used", "% of capacity", 0, "pct"),
     # run summary statistics
     _m("steps", "Days simulated", "days", 0, "int"),
+    _m("initial_active", "Active members at the start", "members", 0, "int"),
     _m("final_active", "Active members at the end", "members", +1, "int"),
     _m("min_active", "Fewest active members on any day", "members", +1, "int"),
     _m("peak_active", "Peak active members", "members", +1, "int"),
