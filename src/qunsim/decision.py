@@ -450,3 +450,51 @@ def _clean(o: Any) -> Any:
     if isinstance(o, (list, tuple)):
         return [_clean(v) for v in o]
     return _py(o)
+
+
+def label_runs(df: pd.DataFrame, levers: list[str], names: dict[str, str] | None = None) -> pd.Series:
+    """The option label of each run (row), as :func:`verdict` names options."""
+    opts = df[levers].drop_duplicates()
+    lab = dict(zip(map(tuple, opts.astype(str).to_numpy()), option_labels(opts, levers, names), strict=True))
+    return pd.Series([lab[tuple(r)] for r in df[levers].astype(str).to_numpy()], index=df.index)
+
+
+def sweep_verdict(results: Any) -> tuple[dict, pd.DataFrame, dict] | None:
+    """The verdict of a sweep directory (or :class:`~qunsim.sweep.analysis.SweepResults`):
+    ``(verdict, runs, decision)`` where ``runs`` is the summary with ``option`` and
+    ``collapsed`` columns and ``decision`` the levers/uncertainties/outcomes/goal read from the
+    manifest; None when the sweep has no lever with two or more values (nothing to choose).
+    """
+    from qunsim.sweep.analysis import SweepResults, load_results
+    from qunsim.sweep.spec import decision_from_manifest
+
+    res = results if isinstance(results, SweepResults) else load_results(results)
+    dec = decision_from_manifest(res.manifest, res.design)
+    runs = res.summary
+    levers = [k for k in dec["levers"] if k in runs.columns and runs[k].nunique() > 1]
+    if runs.empty or not levers:
+        return None
+    unc = [k for k in dec["uncertainties"] if k in runs.columns]
+    present = [m for m in dec["outcomes"]["metrics"] if m in runs.columns]
+    outcomes = {**dec["outcomes"], "metrics": {m: dec["outcomes"]["metrics"][m] for m in present}}
+    goal = dec["goal"]
+    if goal is not None and goal["objective"] not in runs.columns:
+        raise ValueError(f"the goal's objective {goal['objective']!r} is not a summary column of these runs")
+    v = verdict(runs, levers=levers, uncertainties=unc, outcomes=outcomes, goal=goal,
+                pairing=dec["pairing"], names=dec["option_labels"])
+    runs = runs.assign(option=label_runs(runs, levers, dec["option_labels"]),
+                       collapsed=collapsed(runs, outcomes.get("collapse")))
+    return v, runs, {**dec, "levers": levers, "uncertainties": unc, "outcomes": outcomes}
+
+
+def option_bands(ts: pd.DataFrame, runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per option and step: the 5%, 50% and 95% quantiles of ``metric`` over the option's runs
+    (and ``n``), for :func:`qunsim.plotting.plot_option_timeseries`."""
+    t = ts[["run_id", "step", metric]].merge(runs[["run_id", "option"]], on="run_id", how="inner")
+    parts = []
+    for o, g in t.groupby("option", sort=False):
+        b = stats.band(g, metric, qs=(0.05, 0.5, 0.95))
+        b.insert(0, "option", o)
+        parts.append(b)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["option", "step", "mean", "lower", "upper", "n", "q05", "q50", "q95"])

@@ -179,18 +179,15 @@ def plot_sweep_dir(sweep_dir: str | Path, out_dir: str | Path | None = None,
     return written
 
 
-#: Summary metrics shown in sweep comparisons and reports, with the direction that is better.
-HEADLINE_METRICS: dict[str, bool] = {
-    "final_active": True,
-    "survival_ratio": True,
-    "mean_churn_rate": False,
-    "final_expert_retention": True,
-    "mean_low_quality_share": False,
-    "mean_gresham_index": False,
-    "final_trust_mean": True,
-    "revenue_total": True,
-    "revenue_per_member": True,
-}
+#: Summary metrics shown in sweep comparisons and reports, with whether more is better (from
+#: the metric registry, :data:`qunsim.registry.HEADLINE`).
+def _headline_metrics() -> dict[str, bool]:
+    from qunsim.registry import HEADLINE, direction
+
+    return {k: direction(k) > 0 for k in HEADLINE}
+
+
+HEADLINE_METRICS: dict[str, bool] = _headline_metrics()
 
 
 class SweepView:
@@ -265,14 +262,62 @@ def _axes_title(axes: Sequence[str]) -> str:
     return " × ".join(_short(a) for a in axes) if axes else "design point"
 
 
-def sweep_figures(sw: SweepView, metrics: Sequence[str] | None = None) -> list[tuple[str, Any]]:
-    """The standard figures of a sweep as ``(name, make)`` pairs (``make()`` -> Figure)."""
+def sweep_figures(sw: SweepView, metrics: Sequence[str] | None = None,
+                  decision: tuple | None = None) -> list[tuple[str, Any]]:
+    """The standard figures of a sweep as ``(name, make)`` pairs (``make()`` -> Figure).
+
+    With levers to choose between (``decision``: :func:`qunsim.decision.sweep_verdict` of the
+    sweep, computed when not given): every run's outcome per option (``outcome_<metric>``),
+    the levers' paired main effects (``lever_effects``), lever x uncertainty interactions
+    (``interaction_<i>``), and each option's trajectory with the spread of its replicates
+    (``over_time_<metric>``). Without levers (a sweep over uncertainties only): the
+    comparison across design points and heatmaps over the first two axes. Figures of one
+    design point's runs (roles, Gresham, trust) only when the sweep has a single point.
+    """
+    from qunsim.decision import option_bands, sweep_verdict
+    from qunsim.plotting.decision import (
+        plot_interactions,
+        plot_main_effects,
+        plot_option_timeseries,
+        plot_outcome_strips,
+    )
+    from qunsim.registry import headline
+
     s = sw.summary
-    mets = [m for m in (metrics or HEADLINE_METRICS) if m in s.columns and pd.api.types.is_numeric_dtype(s[m])]
-    mets = [m for m in mets if not (m.startswith("revenue") and float(s[m].abs().sum()) == 0)]
+    if decision is None:
+        decision = sweep_verdict(sw.path)
     figs: list[tuple[str, Any]] = []
     npoints = len(sw.points)
     ts = sw.timeseries
+    if decision is not None:
+        v, runs, dec = decision
+        order = [o["option"] for o in v["options"]]
+        quant = {o["option"]: o["metrics"] for o in v["options"]}
+        mets = list(metrics or dec["outcomes"]["metrics"])
+        dirs = dict(dec["outcomes"]["metrics"])
+        for m in mets:
+            if m not in runs.columns:
+                continue
+            figs.append((f"outcome_{m}", lambda m=m: plot_outcome_strips(
+                runs, m, quantiles={o: q.get(m) for o, q in quant.items()}, order=order,
+                direction=dirs.get(m, 0))))
+        if v["main_effects"]:
+            figs.append(("lever_effects", lambda: plot_main_effects(v["main_effects"], mets[:4], directions=dirs)))
+        for i, it in enumerate(v["interactions"][:6]):
+            names = dec["option_labels"] if it["lever"] == dec.get("base_key") else None
+            figs.append((f"interaction_{i}", lambda it=it, names=names: plot_interactions(
+                it["table"], it["lever"], it["uncertainty"], it["metric"], names=names)))
+        if ts is not None:
+            for m in ("active", "revenue_cumulative", "expert_retention", "low_quality_share"):
+                if m in ts.columns and float(ts[m].abs().sum()) > 0:
+                    bands = option_bands(ts, runs, m)
+                    figs.append((f"over_time_{m}", lambda m=m, b=bands: plot_option_timeseries(b, m, order=order)))
+        return figs
+    mets = [m for m in (metrics or headline(s.columns)) if m in s.columns and pd.api.types.is_numeric_dtype(s[m])]
+    mets = [m for m in mets if not (m.startswith("revenue") and float(s[m].abs().sum()) == 0)]
+    from qunsim.registry import direction
+
+    better = {m: (direction(m) > 0 if direction(m) else None) for m in mets}
     if ts is not None and 1 < npoints <= 8:
         figs.append(("active_by_point", lambda: plot_timeseries(
             ts, "active", by="point_label", title="Active members over time, by design point")))
@@ -280,28 +325,25 @@ def sweep_figures(sw: SweepView, metrics: Sequence[str] | None = None) -> list[t
             and float(ts["revenue_cumulative"].abs().sum()) > 0:
         figs.append(("revenue_by_point", lambda: plot_timeseries(
             ts, "revenue_cumulative", by="point_label", title="Cumulative revenue, by design point")))
-    if ts is not None:
-        first = sw.points[0]
-        sub = ts[ts["point_label"] == first]
-        where = f" ({first})" if npoints > 1 else ""
+    if ts is not None and npoints == 1:
         cols = set(ts.columns)
         # only the figures whose series the sweep kept (its `keep.timeseries`)
         if _roles_present(ts, "active_", None):
-            figs.append(("active_by_role", lambda: plot_active_by_role(sub, title=f"Active members by role{where}")))
+            figs.append(("active_by_role", lambda: plot_active_by_role(ts, title="Active members by role")))
         if {"low_quality_share", "expert_retention", "gresham_index"} <= cols:
-            figs.append(("gresham", lambda: plot_gresham(sub, title=f"Bad money vs good{where}")))
+            figs.append(("gresham", lambda: plot_gresham(ts, title="Bad money vs good")))
         if {"trust_none", "trust_weak", "trust_strong"} <= cols:
-            figs.append(("trust_levels", lambda: plot_trust_levels(sub, title=f"Trust levels{where}")))
+            figs.append(("trust_levels", lambda: plot_trust_levels(ts, title="Trust levels")))
     if npoints > 1 and len(sw.axes) <= 1:
         for m in mets:
             figs.append((f"compare_{m}", lambda m=m: plot_policy_comparison(
-                s, m, by="point_label", higher_is_better=HEADLINE_METRICS.get(m), sort=False,
+                s, m, by="point_label", higher_is_better=better.get(m), sort=False,
                 ylabel=_axes_title(sw.axes))))
     if len(sw.axes) >= 2 and 1 < npoints <= 12:  # a few points: also their intervals, for key metrics
         key = [m for m in ("final_active", "mean_churn_rate", "revenue_total") if m in mets] or mets[:2]
         for m in key:
             figs.append((f"compare_{m}", lambda m=m: plot_policy_comparison(
-                s, m, by="point_label", higher_is_better=HEADLINE_METRICS.get(m), sort=False,
+                s, m, by="point_label", higher_is_better=better.get(m), sort=False,
                 ylabel=_axes_title(sw.axes))))
     if len(sw.axes) >= 2:
         x, y = sw.axes[0], sw.axes[1]

@@ -825,3 +825,41 @@ def _parse_axes(raw: dict, kind: str, source: str, section: str = "axes",
                       role=role)
         axes.append(ax)
     return axes
+
+
+def decision_from_manifest(manifest: dict, design: Any = None) -> dict:
+    """Levers, uncertainties, pairing, outcomes and goal of a sweep already run, read back from
+    its manifest (the sweep file as resolved) without loading its scenario files.
+
+    ``pairing`` is read from the seeds in ``design`` when given (one seed per replicate
+    across every point: "common"), so a store made before pairing existed reports what it did.
+    """
+    raw = ((manifest.get("sweep") or {}).get("resolved")) or {}
+    source = str((manifest.get("sweep") or {}).get("source") or "manifest")
+    axes = list(manifest.get("axes") or [])
+    names: dict[str, str] = {}
+    if isinstance(raw.get("strategies"), dict):
+        names = {str(k): str((v or {}).get("label", k)) if isinstance(v, dict) else str(k)
+                 for k, v in raw["strategies"].items()}
+    try:
+        unc = list(_flatten(raw.get("uncertainties") or {}, leaf=_axis_leaf))
+    except _Repeated:
+        unc = []
+    unc = [a for a in axes if a in unc]
+    levers = [a for a in axes if a not in unc]
+    try:
+        m = SweepModel.model_validate({k: v for k, v in raw.items()
+                                       if k in ("outcomes", "goal")})
+        outcomes, goal = _outcomes(m.outcomes, source), _goal(m.goal, source)
+    except (ValidationError, ConfigError):
+        outcomes, goal = Outcomes(_default_outcome_metrics()), None
+    pairing = raw.get("pairing", "common")
+    if design is not None and len(design) and {"replicate", "seed", "point"} <= set(design.columns) \
+            and design["point"].nunique() > 1:  # what the seeds say, whatever the file says
+        same = bool((design.groupby("replicate")["seed"].nunique() == 1).all())
+        pairing = "common" if same else "independent"
+    spec_like = SweepSpec.__new__(SweepSpec)
+    spec_like.__dict__.update(axes=[Axis(a, values=[0], role="uncertainty" if a in unc else "lever") for a in axes],
+                              pairing=pairing, outcomes=outcomes, goal=goal, option_labels=names,
+                              base_key="strategy" if names else "base")
+    return SweepSpec.decision(spec_like)
