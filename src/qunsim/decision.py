@@ -7,8 +7,9 @@ uncertainties. :func:`verdict` turns the finished runs into:
 - per option, over every scenario and replicate: the quantiles and mean (t interval) of each
   outcome metric, the probability of collapse and the probability of meeting the goal, each
   a Wilson interval;
-- the ranking: options within the goal's ``max_p_collapse`` first, then by P(goal), then by
-  the objective's median (more is better when maximising);
+- the ranking: options within the goal's ``max_p_collapse`` first, then by P(goal) (among
+  options over the limit, the less likely to collapse first), then by the objective's median
+  (more is better when maximising);
 - paired differences of every other option from the recommended one (pairs: same scenario,
   same replicate — the same seed under common random numbers) with t intervals;
 - regret on the objective: in each scenario, each option's mean shortfall from the best
@@ -229,10 +230,12 @@ def _key(df: pd.DataFrame, cols: list[str]) -> pd.Series:
 
 
 def _rank_key(o: dict, sense: int, max_pc: float | None) -> tuple:
+    """Within the collapse limit first; then P(goal); among options over the limit the less
+    likely to collapse first; then the objective's median."""
     fails = max_pc is not None and o["p_collapse"]["p"] > max_pc + 1e-12
     med = o["objective"]["median"]
     med = -math.inf if med is None or not math.isfinite(med) else med
-    return (fails, -o["p_goal"]["p"], -sense * med)
+    return (fails, -o["p_goal"]["p"], o["p_collapse"]["p"] if fails else 0.0, -sense * med)
 
 
 def verdict(runs: pd.DataFrame, *, levers: list[str], uncertainties: list[str], outcomes: dict,
@@ -335,7 +338,8 @@ def verdict(runs: pd.DataFrame, *, levers: list[str], uncertainties: list[str], 
             if not np.isfinite(means.loc[s, k]):
                 continue
             fails = max_pc is not None and pcol.loc[s, k] > max_pc + 1e-12
-            cands.append(((fails, -pgoal.loc[s, k], -sense * means.loc[s, k]), k))
+            cands.append(((fails, -pgoal.loc[s, k], pcol.loc[s, k] if fails else 0.0,
+                           -sense * means.loc[s, k]), k))
         best_here[s] = min(cands)[1] if cands else None
     scenarios = []
     for s in means.index:

@@ -630,7 +630,8 @@ def _verdict_html(v: dict, runs: pd.DataFrame, dec: dict) -> str:
     parts.append("<p class=note>Regret: in each uncertainty scenario, the option's shortfall in "
                  f"{_e(registry.label(obj, unit=False).lower())} (mean over replicates) from the best option there; "
                  "worst case and mean over scenarios. The ranking puts options within the collapse limit first, "
-                 "then orders them by P(meets goal), then by the median objective.</p>")
+                 "then orders them by P(meets goal) (options over the limit: the less likely to collapse "
+                 "first), then by the median objective.</p>")
     # paired differences
     if v["differences"]:
         mets = list(dec["outcomes"]["metrics"])
