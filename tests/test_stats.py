@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qunsim import stats
@@ -42,6 +42,7 @@ def test_wilson_hand_worked_and_edges():
         stats.wilson(3, 2)
 
 
+@settings(deadline=None)
 @given(st.integers(0, 400), st.integers(1, 400))
 def test_wilson_brackets_the_proportion(k, n):
     k = min(k, n)

@@ -422,11 +422,9 @@ def _bimodal(x: np.ndarray) -> bool:
 
 
 def _box_words(limits: dict) -> str:
-    from qunsim.registry import label
-
     parts = []
     for k, v in limits.items():
-        name = _short(k) if "." in k else label(k, unit=False)
+        name = _short(k)
         if isinstance(v, list):
             parts.append(f"{name} in {{{', '.join(map(str, v))}}}")
         else:
