@@ -109,10 +109,11 @@ def _box(lo: float, hi: float, y: float):
 
 
 def plot_main_effects(effects: list[dict], metrics: Sequence[str], *, directions: dict | None = None,
-                      ax: Any = None, title: str | None = None) -> Figure:
+                      names: dict | None = None, ax: Any = None, title: str | None = None) -> Figure:
     """Lever main effects: each lever value minus the lever's reference value, paired over
     the other levers, the uncertainties and the replicates (``verdict["main_effects"]``),
-    with its interval; one panel per metric.
+    with its interval; one panel per metric. ``names`` maps lever values to display names
+    (e.g. strategy labels).
 
     Examples
     --------
@@ -124,9 +125,15 @@ def plot_main_effects(effects: list[dict], metrics: Sequence[str], *, directions
     if not effects:
         raise ValueError("no lever effect to draw (every lever has a single value)")
     metrics = list(metrics)
-    fig, axs = _axes(ax, n=len(metrics), figsize=(9.0, 1.0 + len(metrics) * (0.55 * len(effects) + 1.2)),
+    fig, axs = _axes(ax, n=len(metrics), figsize=(9.0, 1.2 + len(metrics) * (0.5 * len(effects) + 1.5)),
                      sharex=False)
-    labels = [f"{_short(e['lever'])}: {_fmt(e['value'])} − {_fmt(e['reference'])}" for e in effects]
+    nm = names or {}
+
+    def lab(e):
+        v, r = nm.get(str(e["value"]), _fmt(e["value"])), nm.get(str(e["reference"]), _fmt(e["reference"]))
+        return f"{v}\n  − {r}" if len(v) + len(r) > 40 else f"{_short(e['lever'])}: {v} − {r}"
+
+    labels = [lab(e) for e in effects]
     for a, m in zip(axs, metrics, strict=True):
         a.grid(axis="y", visible=False)
         scale = 100.0 if _is_percent(m) else 1.0
@@ -146,19 +153,25 @@ def plot_main_effects(effects: list[dict], metrics: Sequence[str], *, directions
         a.set_yticks(range(len(effects)), labels)
         a.set_ylim(len(effects) - 0.5, -0.5)
         unit = "percentage points" if _is_percent(m) else metric_label(m).partition("(")[2].rstrip(")")
-        a.set_xlabel(f"difference in {metric_label(m, unit=False).lower()}" + (f" ({unit})" if unit else ""))
+        a.text(0.0, 1.02, f"{metric_label(m, unit=False)}" + (f" ({unit})" if unit else ""),
+               transform=a.transAxes, fontsize=11, fontweight="bold", va="bottom")
     n = sorted({e.get("n_pairs", 0) for e in effects})
-    _title(axs[0], title or "Lever effects (paired differences)",
-           f"diamond: mean paired difference over {n[0] if len(n) == 1 else f'{n[0]}–{n[-1]}'} pairs; "
-           "bar: 95% CI; green / red: clearly better / worse")
+    fig.subplots_adjust(hspace=0.9, top=1.0 - 1.1 / fig.get_figheight())
+    fig.text(0.01, 1.0 - 0.25 / fig.get_figheight(), title or "Lever effects (paired differences)",
+             fontsize=14, fontweight="bold", ha="left", va="top")
+    fig.text(0.01, 1.0 - 0.6 / fig.get_figheight(),
+             f"diamond: mean paired difference over {n[0] if len(n) == 1 else f'{n[0]}–{n[-1]}'} pairs; "
+             "bar: 95% CI; green / red: clearly better / worse", fontsize=10.5, color="#555555", ha="left", va="top")
     return _finish(fig)
 
 
 def plot_interactions(table: pd.DataFrame | list, lever: str, uncertainty: str, metric: str, *,
-                      names: dict | None = None, ax: Axes | None = None, title: str | None = None) -> Figure:
+                      names: dict | None = None, order: Sequence | None = None, ax: Axes | None = None,
+                      title: str | None = None) -> Figure:
     """Lever x uncertainty: the metric's mean over replicates (and the other axes) against the
     uncertainty, one line per lever value (``verdict["interactions"][i]["table"]``). Lines
-    that cross mean the best option depends on the uncertainty.
+    that cross mean the best option depends on the uncertainty. ``names`` maps lever values to
+    display names; ``order`` gives the lever values' order (and colours).
 
     Examples
     --------
@@ -178,6 +191,8 @@ def plot_interactions(table: pd.DataFrame | list, lever: str, uncertainty: str, 
     pos = {x: (x if numeric else i) for i, x in enumerate(xs)}
     scale = 100.0 if _is_percent(metric) else 1.0
     levels = list(dict.fromkeys(t["lever_value"]))
+    if order is not None:
+        levels = [x for x in order if x in levels] + [x for x in levels if x not in order]
     for lv, c in zip(levels, _cycle_colors(len(levels)), strict=True):
         sub = t[t["lever_value"] == lv].copy()
         sub["_x"] = sub["uncertainty_value"].map(pos)

@@ -301,12 +301,15 @@ def sweep_figures(sw: SweepView, metrics: Sequence[str] | None = None,
             figs.append((f"outcome_{m}", lambda m=m: plot_outcome_strips(
                 runs, m, quantiles={o: q.get(m) for o, q in quant.items()}, order=order,
                 direction=dirs.get(m, 0))))
+        names = dec["option_labels"] or None
         if v["main_effects"]:
-            figs.append(("lever_effects", lambda: plot_main_effects(v["main_effects"], mets[:4], directions=dirs)))
+            figs.append(("lever_effects", lambda: plot_main_effects(v["main_effects"], mets[:4], directions=dirs,
+                                                                    names=names)))
         for i, it in enumerate(v["interactions"][:6]):
-            names = dec["option_labels"] if it["lever"] == dec.get("base_key") else None
-            figs.append((f"interaction_{i}", lambda it=it, names=names: plot_interactions(
-                it["table"], it["lever"], it["uncertainty"], it["metric"], names=names)))
+            lev_order = [o["levers"][it["lever"]] for o in v["options"]]
+            lev_order = list(dict.fromkeys(lev_order))
+            figs.append((f"interaction_{i}", lambda it=it, lo=lev_order: plot_interactions(
+                it["table"], it["lever"], it["uncertainty"], it["metric"], names=names, order=lo)))
         if ts is not None:
             for m in ("active", "revenue_cumulative", "expert_retention", "low_quality_share"):
                 if m in ts.columns and float(ts[m].abs().sum()) > 0:
