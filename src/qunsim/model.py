@@ -40,8 +40,7 @@ __all__ = ["CommunityModel"]
 _UNIT_ATTRS = ("quality", "warmth", "taste", "threshold")
 _POS_ATTRS = ("post_rate", "attention", "need", "wtp")
 _UNHAPPY = (LeaveReason.DISSATISFIED, LeaveReason.CONTAGION)
-MODEL_REPORTERS = ("active", "joins", "leaves", "churn_rate", "messages", "low_quality_share",
-                   "value_density", "expert_retention", "gresham_index", "trust_mean")
+from qunsim.registry import MODEL_REPORTERS  # noqa: E402, F401  (the Mesa reporters: the metric registry's)
 
 
 def _latest(key: str, model: CommunityModel):

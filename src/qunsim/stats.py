@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["mean_ci", "diff_ci", "paired_difference", "wilson", "quantiles", "band",
+__all__ = ["mean_ci", "t_halfwidth", "diff_ci", "paired_difference", "wilson", "quantiles", "band",
            "kaplan_meier", "regret", "hazard_ratio", "QUANTILES"]
 
 #: The quantiles every outcome summary carries.
@@ -49,6 +49,23 @@ def _t(level: float, dof: float) -> float:
     if not 0 < level < 1:
         raise ValueError(f"level must be a confidence level in (0, 1), got {level}")
     return float(stats.t.ppf(0.5 + level / 2, dof))
+
+
+def t_halfwidth(sd, n, level: float = 0.95) -> np.ndarray:
+    """Half-width ``t(1 - (1 - level)/2, n - 1) sd / sqrt(n)`` of Student-t intervals, element
+    by element (NaN where n < 2).
+
+    >>> round(float(t_halfwidth(1.0, 3)), 4)
+    2.4841
+    """
+    from scipy import stats
+
+    if not 0 < level < 1:
+        raise ValueError(f"level must be a confidence level in (0, 1), got {level}")
+    sd, n = np.asarray(sd, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    return np.where(n > 1, h, np.nan)
 
 
 def mean_ci(x: Iterable[float], level: float = 0.95) -> dict:
@@ -188,18 +205,11 @@ def band(ts: pd.DataFrame, column: str, level: float = 0.95, x: str = "step",
     >>> round(float(b["upper"].iloc[1] - b["mean"].iloc[1]), 2)   # t(0.975, 1) * 2.83 / sqrt(2)
     25.41
     """
-    from scipy import stats
-
     if not 0 < level < 1:
         raise ValueError(f"ci must be a confidence level in (0, 1), got {level}")
     g = ts.groupby(x)[column]
     out = pd.DataFrame({"mean": g.mean().astype(float), "sd": g.std(ddof=1), "n": g.count()})
-    half = np.zeros(len(out))
-    multi = out["n"].to_numpy() > 1
-    if multi.any():
-        n = out["n"].to_numpy()[multi]
-        half[multi] = stats.t.ppf(0.5 + level / 2, n - 1) * out["sd"].to_numpy()[multi] / np.sqrt(n)
-    half = np.nan_to_num(half)
+    half = np.nan_to_num(t_halfwidth(out["sd"].to_numpy(dtype=float), out["n"].to_numpy(), level))
     out["lower"] = out["mean"] - half
     out["upper"] = out["mean"] + half
     cols = [x, "mean", "lower", "upper", "n"]
