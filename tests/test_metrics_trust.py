@@ -113,3 +113,13 @@ def test_model_reporters_come_from_the_registry():
     assert s["gresham_hr_low"] <= s["gresham_hr"] <= s["gresham_hr_high"]
     ts = res.timeseries
     assert (ts["gresham_low"] <= ts["gresham_index"]).all() and (ts["gresham_index"] <= ts["gresham_high"]).all()
+
+
+def test_metrics_page_example_prints_what_it_says(capsys):
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    code, expected = re.findall(r"```python\n(.*?)```\n\nprints\n\n```\n(.*?)```", page, flags=re.S)[0]
+    exec(compile(code, "docs/metrics.md", "exec"), {})
+    assert capsys.readouterr().out == expected

@@ -190,6 +190,9 @@ def prim(x: pd.DataFrame, y: np.ndarray, *, alpha: float = 0.1, min_support: flo
     box = traj[k]
     limits = {}
     for c, (lo, hi) in bounds[k].items():
+        j = cols.index(c)
+        if len(np.unique(X[box, j])) == 1:  # peeled down to one value: say which
+            lo = hi = float(X[box, j][0])
         if c in codes:
             lo_i = -1 if lo is None else lo
             hi_i = len(codes[c]) if hi is None else hi

@@ -149,11 +149,10 @@ def plot_sweep_dir(sweep_dir: str | Path, out_dir: str | Path | None = None,
                    formats: Sequence[str] = FIGURE_FORMATS, metrics: Sequence[str] | None = None) -> list[Path]:
     """Draw the standard figures of a sweep directory (written by ``qunsim sweep``).
 
-    For every headline metric: a comparison across design points (mean and CI over
-    replicates) when the design has one axis or names strategies, and a heatmap over the
-    first two axes when it has two or more. Over time: active members for each design
-    point (up to eight, with replicate bands), and the active-by-role, Gresham and trust
-    figures pooled over the replicates of the first design point.
+    The figures of :func:`sweep_figures`: for a sweep with levers, every run per option for
+    each outcome, the levers' paired effects, lever x uncertainty interactions and each
+    option's trajectory with the spread of its replicates; for a sweep over uncertainties
+    only, comparisons across design points and heatmaps.
 
     Parameters
     ----------
@@ -162,7 +161,7 @@ def plot_sweep_dir(sweep_dir: str | Path, out_dir: str | Path | None = None,
         Default ``sweep_dir/figures``.
     formats : sequence of str
     metrics : sequence of str, optional
-        Summary metrics to compare (default: :data:`HEADLINE_METRICS` present in the sweep).
+        Summary metrics to draw (default: the sweep's outcomes, else the headline metrics).
 
     Returns
     -------
