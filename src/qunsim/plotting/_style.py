@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -12,10 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from qunsim.state import ROLE_ORDER
-
 if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 

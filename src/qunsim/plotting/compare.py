@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import functools
-import math
-import re
-from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from qunsim.state import ROLE_ORDER
-
 if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from qunsim.plotting._style import OKABE_ITO, _PERCENT, _axes, _finish, _fmt, _mean_ci, _num, _short, _title, metric_label  # noqa: F401
+from qunsim.plotting._style import (  # noqa: F401
+    _PERCENT,
+    OKABE_ITO,
+    _axes,
+    _finish,
+    _fmt,
+    _mean_ci,
+    _num,
+    _short,
+    _title,
+    metric_label,
+)
 
 __all__ = ['plot_policy_comparison', 'plot_heatmap']
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from qunsim.plotting._style import (
-    OKABE_ITO,
     _DAY,
+    OKABE_ITO,
     _axes,
     _cycle_colors,
     _finish,

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import functools
-import math
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
-
-from qunsim.state import ROLE_ORDER
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 from qunsim.plotting._style import FIGURE_FORMATS, _close, _fmt, _short, save_figure  # noqa: F401
 from qunsim.plotting.compare import plot_heatmap, plot_policy_comparison  # noqa: F401
 from qunsim.plotting.members import plot_survival  # noqa: F401
 from qunsim.plotting.monetization import plot_monetization  # noqa: F401
 from qunsim.plotting.network import plot_network  # noqa: F401
-from qunsim.plotting.timeseries import _roles_present, plot_active_by_role, plot_gresham, plot_leaves_by_reason, plot_timeseries, plot_trust_levels, plot_value_overload  # noqa: F401
+from qunsim.plotting.timeseries import (  # noqa: F401
+    _roles_present,
+    plot_active_by_role,
+    plot_gresham,
+    plot_leaves_by_reason,
+    plot_timeseries,
+    plot_trust_levels,
+    plot_value_overload,
+)
 
 __all__ = ['plot_run_dir', 'network_snapshot', 'is_run_dir', 'plot_sweep_dir', 'HEADLINE_METRICS', 'SweepView', 'load_sweep', 'sweep_figures']
 

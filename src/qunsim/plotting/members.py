@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import re
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,7 +12,6 @@ import pandas as pd
 from qunsim.state import ROLE_ORDER
 
 if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 

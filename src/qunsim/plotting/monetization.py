@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import functools
-import math
-import re
-from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from qunsim.state import ROLE_ORDER
-
 if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from qunsim.plotting._style import OKABE_ITO, _DAY, _axes, _cycle_colors, _finish, _need, _rc, _timeseries, _title  # noqa: F401
+from qunsim.plotting._style import (  # noqa: F401
+    _DAY,
+    OKABE_ITO,
+    _axes,
+    _cycle_colors,
+    _finish,
+    _need,
+    _rc,
+    _timeseries,
+    _title,
+)
 from qunsim.plotting.members import _members  # noqa: F401
 
 __all__ = ['plot_funnel', 'plot_revenue_by_rung', 'plot_monetization']

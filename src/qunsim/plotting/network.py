@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import re
-from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from qunsim.state import ROLE_ORDER
 
 if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import math
-import re
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,11 +11,29 @@ import pandas as pd
 from qunsim.state import ROLE_ORDER
 
 if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from qunsim.plotting._style import OKABE_ITO, REASON_COLORS, ROLE_COLORS, TRUST_COLORS, _DAY, _LABELS, _PERCENT, _PHASE_COLORS, _axes, _cycle_colors, _finish, _fmt, _legend_outside, _need, _short, _timeseries, _title, metric_label  # noqa: F401
+from qunsim.plotting._style import (  # noqa: F401
+    _DAY,
+    _LABELS,
+    _PERCENT,
+    _PHASE_COLORS,
+    OKABE_ITO,
+    REASON_COLORS,
+    ROLE_COLORS,
+    TRUST_COLORS,
+    _axes,
+    _cycle_colors,
+    _finish,
+    _fmt,
+    _legend_outside,
+    _need,
+    _short,
+    _timeseries,
+    _title,
+    metric_label,
+)
 
 __all__ = ['plot_active_by_role', 'plot_timeseries', 'plot_gresham', 'plot_value_overload', 'plot_trust_levels', 'plot_leaves_by_reason', 'replicate_band']
 

@@ -846,7 +846,6 @@ def decision_from_manifest(manifest: dict, design: Any = None) -> dict:
     except _Repeated:
         unc = []
     unc = [a for a in axes if a in unc]
-    levers = [a for a in axes if a not in unc]
     try:
         m = SweepModel.model_validate({k: v for k, v in raw.items()
                                        if k in ("outcomes", "goal")})
