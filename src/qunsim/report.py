@@ -254,6 +254,8 @@ _FIG_CAPTIONS = {
     "monetization": "Monetization funnel and cumulative revenue by source.",
     "network": "The active members' social graph: colour = role, size = trust.",
     "active_by_point": "Active members over time for each design point (mean and 95% CI over replicates).",
+    "lever_effects": "Each lever value minus the lever's first value, paired over the other levers, the "
+                     "uncertainty scenarios and the replicates (same seeds), with 95% intervals.",
     "revenue_by_point": "Cumulative revenue over time for each design point (mean and 95% CI over replicates).",
 }
 
@@ -281,6 +283,17 @@ def _caption(name: str) -> str:
     if name.startswith("compare_"):
         m = name[len("compare_"):]
         return f"{metric_label(m)} for each design point: runs (dots), mean and 95% CI over replicates."
+    if name.startswith("outcome_"):
+        m = name[len("outcome_"):]
+        return (f"{metric_label(m, unit=False)}: every run of each option (crosses: collapsed runs), with "
+                "the median, the 25–75% box and the 5–95% line.")
+    if name.startswith("over_time_"):
+        m = name[len("over_time_"):]
+        return (f"{metric_label(m, unit=False)} over time for each option: the median run and the 5–95% "
+                "spread of its replicates, over every uncertainty scenario.")
+    if name.startswith("interaction_"):
+        return ("Lever × uncertainty: the objective's mean per lever value across one uncertainty; lines "
+                "that cross mean the best option depends on it.")
     if name.startswith("heatmap_"):
         m = name[len("heatmap_"):]
         return f"{metric_label(m)}, mean over replicates, across the first two sweep axes."
@@ -607,6 +620,16 @@ def _verdict_html(v: dict, runs: pd.DataFrame, dec: dict) -> str:
         f"runs, P(collapse) {_pct(best['p_collapse'])}; median {_e(registry.label(obj, unit=False).lower())} "
         f"{_e(registry.fmt(obj, q['q50']))} (5–95% of runs: {_e(registry.fmt(obj, q['q05']))} to "
         f"{_e(registry.fmt(obj, q['q95']))}).</p>")
+    limit = goal.get("max_p_collapse")
+    for o in v["options"][1:]:
+        if not o["within_risk_limit"] and best["within_risk_limit"] and o["p_goal"]["p"] > best["p_goal"]["p"]:
+            pc = o["p_collapse"]
+            close = pc["low"] <= limit
+            parts.append(
+                f"<p>Note: <b>{_e(o['option'])}</b> meets the goal more often ({_pct(o['p_goal'])}) but "
+                f"collapses in {_pct(pc)} of its runs, over the limit of {limit:.0%}"
+                + ("; its interval includes the limit, so more replicates would tell whether it is "
+                   "truly over." if close else ".") + "</p>")
     parts.append(f"<p class=note>Over {_plural(n_scen, 'uncertainty scenario')} × {_plural(reps, 'replicate')} "
                  f"per option ({_num(v['n_runs'])} runs); {pairing}. Intervals are 95%: Wilson for "
                  "probabilities, Student t for means and paired differences.</p>")
@@ -615,7 +638,10 @@ def _verdict_html(v: dict, runs: pd.DataFrame, dec: dict) -> str:
     for o in v["options"]:
         qo = o["metrics"][obj]
         reg = v["regret"].get(o["option"], {})
-        flag = "" if o["within_risk_limit"] else " <span class=bad>over the collapse limit</span>"
+        flag = "" if o["within_risk_limit"] else (
+            " <span class=bad>over the collapse limit"
+            + (" (its interval includes it)" if o["p_collapse"]["low"] <= (goal.get("max_p_collapse") or 0) else "")
+            + "</span>")
         bim = any(mm.get("bimodal") for mm in o["metrics"].values())
         rows.append(
             f"<tr><td>{o['rank']}</td><td class=l><b>{_e(o['option'])}</b>{flag}"

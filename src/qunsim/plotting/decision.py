@@ -77,7 +77,8 @@ def plot_outcome_strips(runs: pd.DataFrame, metric: str, *, option: str = "optio
         if bad.any():
             ax.plot(v[bad], y[bad], "X", ms=7, color=OKABE_ITO["vermillion"], alpha=0.85, linestyle="none")
         q = (quantiles or {}).get(o)
-        if q and all(np.isfinite(q.get(k, np.nan) or np.nan) for k in ("q05", "q25", "q50", "q75", "q95")):
+        keys = ("q05", "q25", "q50", "q75", "q95")
+        if q and all(q.get(k) is not None and np.isfinite(q[k]) for k in keys):
             ax.plot([q["q05"] * scale, q["q95"] * scale], [i - 0.32, i - 0.32], color="#333333", lw=1.2)
             ax.add_patch(_box(q["q25"] * scale, q["q75"] * scale, i - 0.32))
             ax.plot([q["q50"] * scale] * 2, [i - 0.42, i - 0.22], color="#000000", lw=2.4)
