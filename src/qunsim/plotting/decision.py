@@ -153,7 +153,9 @@ def plot_main_effects(effects: list[dict], metrics: Sequence[str], *, directions
         a.axvline(0, color="#333333", lw=1)
         a.set_yticks(range(len(effects)), labels)
         a.set_ylim(len(effects) - 0.5, -0.5)
-        unit = "percentage points" if _is_percent(m) else metric_label(m).partition("(")[2].rstrip(")")
+        from qunsim.registry import get as _metric
+
+        unit = "percentage points" if _is_percent(m) else _metric(m).unit
         a.text(0.0, 1.02, f"{metric_label(m, unit=False)}" + (f" ({unit})" if unit else ""),
                transform=a.transAxes, fontsize=11, fontweight="bold", va="bottom")
     n = sorted({e.get("n_pairs", 0) for e in effects})
