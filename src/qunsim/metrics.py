@@ -113,8 +113,9 @@ def trust_counts(levels: np.ndarray, active: np.ndarray) -> dict[str, int]:
 
 
 def lifecycle_phases(active: np.ndarray, window: int = 30, grow_in: float = 0.10,
-                     grow_out: float = 0.03, decline_in: float = 0.03, decline_out: float = 0.01,
-                     drawdown: float = 0.2, dead_share: float = 0.05, min_days: int = 30) -> np.ndarray:
+                     grow_out: float = 0.03, decline_in: float = 0.03, off_peak: float = 0.05,
+                     drawdown: float = 0.2, dead_share: float = 0.05, min_days: int = 30,
+                     takeoff: float = 0.3) -> np.ndarray:
     """Label each step introduction / growth / maturity / decline / death (生命周期).
 
     Offline, with hysteresis so that noise does not flip the label. The active count is
@@ -122,15 +123,18 @@ def lifecycle_phases(active: np.ndarray, window: int = 30, grow_in: float = 0.10
     30 days, ``g_t = 30 (s[t+h] - s[t-h]) / (2h s_t)`` with ``h = window / 2``. A state machine
     then walks the days:
 
-    - *growth* is entered when ``g >= grow_in`` (+10% a month) and left when ``g < grow_out``
-      (+3%): a plateau's noise never re-enters it;
-    - *decline* is entered when ``g <= -decline_in`` (-3% a month), or when the smoothed size
-      has fallen ``drawdown`` (20%) below its peak and is still falling; it is left when the
-      trend is back above ``-decline_out`` (-1% a month) and the drawdown is under 20%;
+    - *growth* is entered when ``g >= grow_in`` (+10% a month) and the absolute slope is at
+      least ``takeoff`` (30%) of the run's steepest (Polli & Cook's relative test: the slow
+      start before take-off is *introduction*); it is left when ``g < grow_out`` (+3%): a
+      plateau's noise never re-enters it;
+    - *decline* is entered when ``g <= -decline_in`` (-3% a month) with the smoothed size at
+      least ``off_peak`` (5%) below its peak, or when it has fallen ``drawdown`` (20%) below its
+      peak and is still falling; it is left only for a clear recovery (``g >= grow_out``, or
+      back within 5% of the peak): a wobble on the way down does not end it;
     - *death*: empty, or below ``dead_share`` of the peak size (once the peak reached 20);
     - otherwise *introduction* before the first growth spell and *maturity* after it.
 
-    Spells shorter than ``min_days`` are merged into the phase before them (death is kept), so
+    Spells shorter than ``min_days`` (30) are merged into the phase before them (death is kept), so
     a run has few phases and the last label is the trajectory's: a community that ends 33%
     below its peak and still falling ends in *decline*.
 
@@ -149,8 +153,9 @@ def lifecycle_phases(active: np.ndarray, window: int = 30, grow_in: float = 0.10
     idx = np.arange(n)
     lo = np.maximum(idx - h, 0)
     hi = np.minimum(idx + h, n - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g = 30.0 * (sm[hi] - sm[lo]) / np.maximum(hi - lo, 1) / np.maximum(sm, 1.0)
+    slope = (sm[hi] - sm[lo]) / np.maximum(hi - lo, 1)
+    g = 30.0 * slope / np.maximum(sm, 1.0)
+    steep = slope >= takeoff * max(float(slope.max()), 1e-9)
     peak_sm = np.maximum.accumulate(sm)
     dd = 1.0 - sm / np.maximum(peak_sm, 1e-9)
     peak = np.maximum.accumulate(a)
@@ -161,22 +166,19 @@ def lifecycle_phases(active: np.ndarray, window: int = 30, grow_in: float = 0.10
         if dead[t]:
             state = 4
         elif state == 4:
-            state = 1 if g[t] >= grow_in else -1
-        elif state == 1:
-            if g[t] <= -decline_in:
-                state = 3
-            elif g[t] < grow_out:
-                state = -1
+            state = 1 if g[t] >= grow_in and steep[t] else -1
         elif state == 3:
-            if g[t] >= grow_in and dd[t] < drawdown:
+            if g[t] >= grow_in and steep[t]:
                 state = 1
-            elif g[t] > -decline_out and dd[t] < drawdown:
+            elif g[t] >= grow_out or dd[t] < off_peak:
                 state = -1
-        else:
-            if g[t] >= grow_in:
-                state = 1
-            elif g[t] <= -decline_in or (dd[t] >= drawdown and g[t] < 0):
-                state = 3
+        elif (g[t] <= -decline_in and dd[t] >= off_peak) or (dd[t] >= drawdown and g[t] < 0):
+            state = 3
+        elif state == 1:
+            if g[t] < grow_out:
+                state = -1
+        elif g[t] >= grow_in and steep[t]:
+            state = 1
         code[t] = state
     # merge short spells into the preceding one (never the first spell, never death)
     start = 0
