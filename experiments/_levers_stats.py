@@ -10,16 +10,17 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
+
+from qunsim import stats
 
 __all__ = ["paired_diff", "format_tests", "study_cli"]
 
 
 def paired_diff(runs: pd.DataFrame, arm_col: str, a, b, metric: str, level: float = 0.95) -> dict:
     """Mean of ``metric(a) - metric(b)`` over seeds run in both arms, with a paired t interval
-    and one-sided p-values (``p_greater``: H1 a > b; ``p_less``: H1 a < b).
+    and one-sided p-values (``p_greater``: H1 a > b; ``p_less``: H1 a < b), from
+    :func:`qunsim.stats.paired_difference`.
 
     >>> df = pd.DataFrame({"arm": ["x", "x", "x", "y", "y", "y"], "seed": [1, 2, 3, 1, 2, 3],
     ...                    "v": [5.0, 7.0, 6.0, 4.0, 5.0, 5.5]})
@@ -28,20 +29,10 @@ def paired_diff(runs: pd.DataFrame, arm_col: str, a, b, metric: str, level: floa
     (1.167, 3, True)
     """
     wide = runs.pivot_table(index="seed", columns=arm_col, values=metric)
-    d = (wide[a] - wide[b]).dropna().to_numpy(dtype=float)
-    n = len(d)
-    m = float(d.mean()) if n else float("nan")
-    if n < 2:
-        return {"diff": m, "lo": float("nan"), "hi": float("nan"), "p_greater": float("nan"),
-                "p_less": float("nan"), "n": n}
-    se = float(d.std(ddof=1) / np.sqrt(n))
-    if se == 0:
-        return {"diff": m, "lo": m, "hi": m, "p_greater": 0.0 if m > 0 else 1.0,
-                "p_less": 0.0 if m < 0 else 1.0, "n": n}
-    t = m / se
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * se)
-    return {"diff": m, "lo": m - half, "hi": m + half, "p_greater": float(stats.t.sf(t, n - 1)),
-            "p_less": float(stats.t.cdf(t, n - 1)), "n": n}
+    both = wide[[a, b]].dropna()
+    r = stats.paired_difference(both[a].to_numpy(dtype=float), both[b].to_numpy(dtype=float), level)
+    return {"diff": r["mean"], "lo": r["low"], "hi": r["high"], "p_greater": r["p_greater"],
+            "p_less": r["p_less"], "n": r["n"]}
 
 
 def format_tests(tests: dict) -> list[str]:

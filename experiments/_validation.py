@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+
+from qunsim import stats as qstats
 
 __all__ = ["study_main", "print_cells_and_effects",
     "mean_ci",
@@ -28,70 +29,40 @@ UNHAPPY = ("dissatisfied", "contagion")
 
 
 def mean_ci(x: Iterable[float], level: float = 0.95) -> dict:
-    """Mean of replicates with a Student-t confidence interval.
+    """Mean of replicates with a Student-t confidence interval (:func:`qunsim.stats.mean_ci`,
+    with the keys these studies print: ``mean, lo, hi, n``; NaN bounds below two replicates).
 
     >>> r = mean_ci([1.0, 2.0, 3.0])
     >>> r["mean"], round(r["lo"], 3), round(r["hi"], 3), r["n"]
     (2.0, -0.484, 4.484, 3)
     """
-    a = np.asarray(list(x), dtype=float)
-    a = a[np.isfinite(a)]
-    n = len(a)
-    if n == 0:
-        return {"mean": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
-    m = float(a.mean())
-    if n < 2:
-        return {"mean": m, "lo": float("nan"), "hi": float("nan"), "n": n}
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * a.std(ddof=1) / np.sqrt(n))
-    return {"mean": m, "lo": m - half, "hi": m + half, "n": n}
+    r = qstats.mean_ci(x, level)
+    lo, hi = (r["low"], r["high"]) if r["n"] >= 2 else (float("nan"), float("nan"))
+    return {"mean": r["mean"], "lo": lo, "hi": hi, "n": r["n"]}
 
 
 def diff_ci(a: Iterable[float], b: Iterable[float], level: float = 0.95) -> dict:
-    """Difference of means ``mean(a) - mean(b)`` with a Welch interval and one-sided p-values.
-
-    ``p_greater`` tests H1: mean(a) > mean(b); ``p_less`` tests H1: mean(a) < mean(b).
+    """Difference of means ``mean(a) - mean(b)`` with a Welch interval and one-sided p-values
+    (:func:`qunsim.stats.diff_ci`). ``p_greater`` tests H1: mean(a) > mean(b).
 
     >>> r = diff_ci([5.0, 6.0, 7.0, 6.5], [1.0, 2.0, 1.5, 2.5])
     >>> r["diff"], r["lo"] > 0, r["p_greater"] < 0.01
     (4.375, True, True)
     """
-    x = np.asarray(list(a), dtype=float)
-    y = np.asarray(list(b), dtype=float)
-    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
-    d = float(x.mean() - y.mean())
-    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
-    se = float(np.sqrt(vx + vy))
-    if se == 0:
-        p_gt = 0.0 if d > 0 else 1.0
-        p_lt = 0.0 if d < 0 else 1.0
-        return {"diff": d, "lo": d, "hi": d, "p_greater": p_gt, "p_less": p_lt,
-                "n_a": len(x), "n_b": len(y)}
-    dof = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
-    half = float(stats.t.ppf(0.5 + level / 2, dof) * se)
-    tstat = d / se
-    return {"diff": d, "lo": d - half, "hi": d + half,
-            "p_greater": float(stats.t.sf(tstat, dof)), "p_less": float(stats.t.cdf(tstat, dof)),
-            "n_a": len(x), "n_b": len(y)}
+    r = qstats.diff_ci(list(a), list(b), level)
+    return {"diff": r["mean"], "lo": r["low"], "hi": r["high"], "p_greater": r["p_greater"],
+            "p_less": r["p_less"], "n_a": r["n_a"], "n_b": r["n_b"]}
 
 
 def wilson_ci(k: int, n: int, level: float = 0.95) -> dict:
-    """Proportion ``k / n`` with a Wilson score interval.
+    """Proportion ``k / n`` with a Wilson score interval (:func:`qunsim.stats.wilson`).
 
     >>> r = wilson_ci(0, 50)
     >>> r["p"], r["lo"], round(r["hi"], 3)
     (0.0, 0.0, 0.071)
     """
-    if n == 0:
-        return {"p": float("nan"), "lo": float("nan"), "hi": float("nan"), "n": 0}
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    p = k / n
-    den = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / den
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    # the bounds bracket p exactly (rounding can put them a hair on the wrong side at k = 0 or n)
-    lo = 0.0 if k == 0 else float(min(p, max(0.0, centre - half)))
-    hi = 1.0 if k == n else float(max(p, min(1.0, centre + half)))
-    return {"p": float(p), "lo": lo, "hi": hi, "n": int(n)}
+    r = qstats.wilson(k, n, level)
+    return {"p": r["p"], "lo": r["low"], "hi": r["high"], "n": r["n"]}
 
 
 def leave_hazard(members, roles: Sequence[str], steps: int, by: str = "initial_role",

@@ -8,7 +8,9 @@ Runs (about two minutes on one core; ``--quick`` shrinks everything for a smoke 
 * six replicates of it over one year (confidence bands);
 * the gradual monetization ladder (configs/monetization_ladder.toml), one year;
 * the strategy comparison (configs/strategies.toml), five replicates each;
-* a small grid sweep over chatter share x chatter contagion, three replicates per point.
+* a small grid sweep over chatter share x chatter contagion, three replicates per point;
+* the strategist's question (configs/strategies/knowledge_review.toml: two strategies over
+  four uncertainty scenarios), six paired replicates, for the verdict figures.
 
 Each figure is written as PNG (small, for the docs) next to the gallery page.
 """
@@ -120,13 +122,39 @@ def main(argv: list[str] | None = None) -> int:
             s, "community.chatter_share", "dynamics.chatter_contagion", "final_expert_retention",
             title="Experts still there after a year"))
         save("heatmap_gresham", qp.plot_heatmap(
-            s, "community.chatter_share", "dynamics.chatter_contagion", "mean_gresham_index",
-            center=1.0, log=bool((s["mean_gresham_index"] > 0).all()),
+            s, "community.chatter_share", "dynamics.chatter_contagion", "gresham_hr",
+            center=1.0, log=bool((s["gresham_hr"] > 0).all()),
             title="Do the best members leave faster? (Gresham index)"))
         one = sw.timeseries[sw.timeseries["dynamics.chatter_contagion"] == 1.0]
         save("low_quality_by_chatter_share", qp.plot_timeseries(
             one, "low_quality_share", by="community.chatter_share",
             title="Low-quality share of messages, by chatter share (contagion 1)"))
+    print("strategy review: strict gate + curation + ladder vs lenient + hard sell", flush=True)
+    from qunsim.decision import option_bands, sweep_verdict
+    from qunsim.sweep.spec import load_sweep
+
+    review = load_sweep(CONFIGS / "strategies" / "knowledge_review.toml")
+    review.replicates = 2 if quick else 6
+    if quick:
+        review.steps = 40
+    with tempfile.TemporaryDirectory() as d:
+        qs.sweep(review, d, executor="serial", progress=False)
+        v, runs, dec = sweep_verdict(d)
+        order = [o["option"] for o in v["options"]]
+        quant = {o["option"]: o["metrics"]["final_active"] for o in v["options"]}
+        save("outcome_strips", qp.plot_outcome_strips(
+            runs, "final_active", quantiles=quant, order=order, direction=1,
+            title="Active members after a year: every run"))
+        save("lever_effects", qp.plot_main_effects(
+            v["main_effects"], ["revenue_total", "final_expert_retention", "final_active"],
+            directions=dec["outcomes"]["metrics"], names=dec["option_labels"]))
+        it = next(i for i in v["interactions"] if i["uncertainty"] == "community.spammer_share")
+        save("interaction", qp.plot_interactions(
+            it["table"], it["lever"], it["uncertainty"], it["metric"], names=dec["option_labels"],
+            order=list(dict.fromkeys(o["levers"]["strategy"] for o in v["options"]))))
+        ts = qs.load_results(d).timeseries
+        save("over_time_by_option", qp.plot_option_timeseries(
+            option_bands(ts, runs, "active"), "active", order=order))
     total = sum(p.stat().st_size for p in written)
     print(f"wrote {len(written)} figures, {total / 1024:.0f} KB, to {out} in {time.time() - t0:.0f} s")
     return 0

@@ -262,8 +262,8 @@ def test_numba_disable_jit_runs_the_same_model(tmp_path):
     from pathlib import Path
 
     kw = {**SMALL, "community.chatter_share": 0.3, "activity.chatter_moderation": {"mode": "personal"}}
-    code = ("import sys, qunsim as qs; m = qs.CommunityModel(rng=9, **%r); m.run_for(15); "
-            "m.timeseries().to_csv(sys.argv[1], index=False)" % (kw,))
+    code = (f"import sys, qunsim as qs; m = qs.CommunityModel(rng=9, **{kw!r}); m.run_for(15); "
+            "m.timeseries().to_csv(sys.argv[1], index=False)")
     src = str(Path(qs.__file__).resolve().parents[1])
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = tmp_path / "ts.csv"

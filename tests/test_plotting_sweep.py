@@ -27,8 +27,9 @@ def _close_figures():
 def sweep2(tmp_path_factory):
     d = tmp_path_factory.mktemp("sweep2")
     spec = {"name": "two_axes", "steps": 20, "replicates": 2, "seed": 11,
-            "axes": {"community.chatter_share": [0.0, 0.3],
-                     "activity.spam_moderation": {"values": [False, {"precision": 0.9}], "labels": ["off", "on"]}},
+            "uncertainties": {"community.chatter_share": [0.0, 0.3],
+                              "activity.spam_moderation": {"values": [False, {"precision": 0.9}],
+                                                           "labels": ["off", "on"]}},
             "fixed": FIXED}
     qs.sweep(spec, d, executor="serial", progress=False)
     return d
@@ -38,7 +39,7 @@ def sweep2(tmp_path_factory):
 def sweep1(tmp_path_factory):
     d = tmp_path_factory.mktemp("sweep1")
     spec = {"name": "one_axis", "steps": 20, "replicates": 3, "seed": 5,
-            "axes": {"dynamics.wom_reach": [2.0, 60.0]}, "fixed": FIXED,
+            "uncertainties": {"dynamics.wom_reach": [2.0, 60.0]}, "fixed": FIXED,
             "keep": {"timeseries": ["active", "active_expert", "active_regular", "active_chatter",
                                     "low_quality_share", "expert_retention", "gresham_index",
                                     "trust_none", "trust_weak", "trust_strong", "trust_mean"], "period": 2}}
@@ -69,12 +70,50 @@ def test_heatmap_of_a_sweep_matches_replicate_means(sweep2):
 
 
 def test_sweep_dir_figures_two_axes(sweep2, tmp_path):
+    """Uncertainties only (nothing to choose): comparisons and heatmaps, no verdict figures,
+    and no figure of one design point's runs standing for the whole sweep."""
     files = qp.plot_sweep_dir(sweep2, tmp_path, formats=("png",))
     names = {f.stem for f in files}
-    assert {"active_by_point", "active_by_role", "gresham", "trust_levels", "heatmap_final_active",
-            "heatmap_mean_gresham_index"} <= names
+    assert {"active_by_point", "heatmap_final_active", "heatmap_gresham_hr"} <= names
+    assert not names & {"active_by_role", "gresham", "trust_levels", "lever_effects"}
     # two axes, four points: heatmaps for every metric, intervals for the key ones only
     assert {n for n in names if n.startswith("compare_")} == {"compare_final_active", "compare_mean_churn_rate"}
+
+
+@pytest.fixture(scope="module")
+def sweep_lever(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sweep_lever")
+    spec = {"name": "lever", "steps": 20, "replicates": 3, "seed": 11,
+            "levers": {"activity.spam_moderation": {"values": [False, {"precision": 0.9}], "labels": ["off", "on"]}},
+            "uncertainties": {"community.chatter_share": [0.0, 0.3]},
+            "outcomes": {"metrics": ["final_active", "final_expert_retention"]},
+            "fixed": {**FIXED, "community.spammer_share": 0.05}, "keep": {"timeseries": ["active", "expert_retention"]}}
+    qs.sweep(spec, d, executor="serial", progress=False)
+    return d
+
+
+def test_sweep_dir_figures_with_a_lever_are_the_verdict_figures(sweep_lever, tmp_path):
+    from qunsim.decision import sweep_verdict
+
+    names = {f.stem for f in qp.plot_sweep_dir(sweep_lever, tmp_path, formats=("png",))}
+    assert names == {"outcome_final_active", "outcome_final_expert_retention", "lever_effects",
+                     "interaction_0", "over_time_active", "over_time_expert_retention"}
+    v, runs, dec = sweep_verdict(sweep_lever)
+    assert dec["levers"] == ["activity.spam_moderation"] and dec["uncertainties"] == ["community.chatter_share"]
+    # the strip figure draws every run: one dot (or cross) per run of each option
+    order = [o["option"] for o in v["options"]]
+    fig = qp.plot_outcome_strips(runs, "final_active", order=order,
+                                 quantiles={o["option"]: o["metrics"]["final_active"] for o in v["options"]})
+    drawn = sum(len(ln.get_xdata()) for ln in fig.axes[0].lines if ln.get_marker() in ("o", "X"))
+    assert drawn == len(runs) == 12
+    # the option bands are the quantiles of each option's runs at each step
+    from qunsim.decision import option_bands
+
+    ts = qs.load_results(sweep_lever).timeseries
+    b = option_bands(ts, runs, "active")
+    last = b[(b["step"] == 20) & (b["option"] == "on")].iloc[0]
+    vals = ts[(ts["step"] == 20) & ts["run_id"].isin(runs.loc[runs["option"] == "on", "run_id"])]["active"]
+    assert last["q50"] == pytest.approx(vals.median()) and last["n"] == 6
 
 
 def test_sweep_dir_figures_one_axis_compare_points(sweep1, tmp_path):
@@ -146,4 +185,5 @@ def test_sweep_without_time_series_draws_summary_figures_only(tmp_path):
     sw = qp.load_sweep(tmp_path / "s")
     assert sw.timeseries is None
     names = {f.stem for f in qp.plot_sweep_dir(tmp_path / "s", tmp_path / "f", formats=("png",))}
-    assert names and all(n.startswith("compare_") for n in names)
+    # a lever (`axes`): its verdict figures, but nothing over time
+    assert names and all(n.startswith(("outcome_", "lever_effects")) for n in names)

@@ -3,7 +3,7 @@
 import pytest
 
 from qunsim.config import ConfigError
-from qunsim.sweep.spec import MAX_REPLICATES, MAX_RUNS, SweepSpec
+from qunsim.sweep.spec import MAX_POINTS, MAX_REPLICATES, MAX_RUNS, SweepSpec
 
 AX = {"community.chatter_share": [0.1, 0.2]}
 
@@ -19,15 +19,15 @@ AX = {"community.chatter_share": [0.1, 0.2]}
     ({"seed": -1, "axes": AX}, "`seed` must be greater than or equal to 0"),
     ({"timeout": float("inf"), "axes": AX}, "`timeout`"),
     ({"design": {"kind": "lhs", "n": 10**7}, "axes": {"community.chatter_share": {"low": 0, "high": 0.5}}},
-     f"`design.n` must be less than or equal to {MAX_RUNS}"),
+     f"`design.n` must be less than or equal to {MAX_POINTS}"),
     ({"axes": {"community.chatter_share": {"low": 0, "high": float("nan"), "num": 3}}}, "axes"),
     ({"axes": {"community.chatter_share": {"low": 0, "high": 0.5, "num": 10**9}}}, "num"),
     ({"replicates": 2, "axes": {"community.chatter_share": {"low": 0, "high": 0.5, "num": 1000},
                                 "dynamics.inflow": {"low": 1, "high": 5, "num": 1000}}},
-     f"1000000 points (the product of the axes' sizes) x 2 replicates = 2000000 runs, more than the limit {MAX_RUNS}"),
+     f"1,000,000 points (the product of the axes' sizes) x 2 replicates = 2,000,000 runs, more than the limit {MAX_RUNS:,}"),
     ({"replicates": 1000, "design": {"kind": "lhs", "n": 5000},
-      "axes": {"community.chatter_share": {"low": 0, "high": 0.5}}}, "5000000 runs, more than the limit"),
-    ({"design": {"kind": "sobol", "n": 2**18}, "axes": {"community.chatter_share": {"low": 0, "high": 0.5},
+      "axes": {"community.chatter_share": {"low": 0, "high": 0.5}}}, "5,000,000 runs, more than the limit"),
+    ({"replicates": 4, "design": {"kind": "sobol", "n": 2**16}, "axes": {"community.chatter_share": {"low": 0, "high": 0.5},
                                                          "dynamics.inflow": {"low": 1, "high": 5}}},
      "points (`design.n` x (axes + 2))"),
     ({"axes": {"community.chatter_share": [0.1, float("inf")]}}, "community.chatter_share"),

@@ -156,7 +156,7 @@ def test_sobol_design_has_saltelli_structure():
 
 
 def test_seeds_depend_only_on_point_and_replicate():
-    base = {"seed": 11, "axes": {"community.chatter_share": [0.0, 0.1]}}
+    base = {"seed": 11, "pairing": "independent", "axes": {"community.chatter_share": [0.0, 0.1]}}
     r2 = make_runs(SweepSpec.from_dict({**base, "replicates": 2}))
     r3 = make_runs(SweepSpec.from_dict({**base, "replicates": 3,
                                         "axes": {"community.chatter_share": [0.0, 0.1, 0.2]}}))
@@ -279,3 +279,122 @@ def test_every_declared_bound_is_enforced_and_named(tmp_path, key, bad):
     text += '[axes]\n"community.chatter_share" = [0.1]\n'
     with pytest.raises(ConfigError, match=rf"`{key}` must be greater than or equal to"):
         load_sweep(write(tmp_path, text))
+
+
+# ---------------------------------------------------------------------- levers, uncertainties, pairing
+
+
+def test_common_pairing_gives_replicate_r_one_seed_everywhere():
+    spec = SweepSpec.from_dict({"seed": 5, "replicates": 4,
+                                "levers": {"activity.spam_moderation": [False, {"precision": 0.9}]},
+                                "uncertainties": {"community.chatter_share": [0.0, 0.1, 0.3]}})
+    assert spec.pairing == "common" and spec.levers == ["activity.spam_moderation"]
+    assert spec.uncertainties == ["community.chatter_share"]
+    runs = make_runs(spec)
+    assert len(runs) == 2 * 3 * 4
+    by_rep = runs.groupby("replicate")["seed"]
+    assert (by_rep.nunique() == 1).all()  # same seed at every lever setting and uncertainty point
+    assert runs.groupby("replicate")["seed"].first().is_unique  # replicates differ
+    assert [int(x) for x in by_rep.first()] == [run_seed(5, 0, r) for r in range(4)]
+    ind = make_runs(SweepSpec.from_dict({**spec.raw, "pairing": "independent"}))
+    assert ind["seed"].is_unique
+
+
+def test_axes_means_levers_and_roles_are_kept(tmp_path):
+    a = load_sweep(write(tmp_path, '[axes]\n"community.chatter_share" = [0.1, 0.2]\n', "a.toml"))
+    b = load_sweep(write(tmp_path, '[levers]\n"community.chatter_share" = [0.1, 0.2]\n', "b.toml"))
+    assert a.axes == b.axes and a.levers == ["community.chatter_share"] and a.uncertainties == []
+
+
+DUPLICATES = [
+    ('[levers]\n"community.chatter_share" = [0.1]\n[levers.community]\nchatter_share = [0.2]\n',
+     "`levers.community.chatter_share` is given twice"),
+    ('[axes]\n"community.chatter_share" = [0.1]\n[axes.community]\nchatter_share = [0.2]\n',
+     "`axes.community.chatter_share` is given twice"),
+    ('[levers]\n"community.chatter_share" = [0.1]\n[uncertainties]\n"community.chatter_share" = [0.2]\n',
+     "`community.chatter_share` is given twice"),
+    ('[fixed]\n"community.n_seed" = 30\n[fixed.community]\nn_seed = 40\n[axes]\n"community.chatter_share" = [0.1]\n',
+     "`fixed.community.n_seed` is given twice"),
+    ('[axes]\n"community.n_seed" = [10, 10.0]\n', "repeated values"),
+    ('[axes]\n"community.chatter_share" = [0.1]\n[levers]\n"dynamics.inflow" = [1.0]\n', "not both"),
+]
+
+
+@pytest.mark.parametrize("body,expected", DUPLICATES, ids=[str(i) for i in range(len(DUPLICATES))])
+def test_duplicated_keys_and_values_are_errors(tmp_path, body, expected):
+    p = write(tmp_path, body)
+    with pytest.raises(ConfigError) as e:
+        load_sweep(p)
+    assert expected in str(e.value) and str(p) in str(e.value), str(e.value)
+
+
+def test_design_size_and_replicates_are_bounded(tmp_path):
+    from qunsim.sweep.spec import MAX_POINTS, MAX_REPLICATES, MAX_RUNS
+
+    cases = [
+        (f'replicates = {MAX_REPLICATES + 1}\n[axes]\n"community.chatter_share" = [0.1]\n',
+         ["`replicates`", f"less than or equal to {MAX_REPLICATES}"]),
+        ('[axes]\n"community.chatter_share" = {low = 0.0, high = 0.5, num = 400}\n'
+         '"dynamics.inflow" = {low = 1.0, high = 5.0, num = 400}\n', ["160,000 design points", f"{MAX_POINTS:,}"]),
+        ('replicates = 100\n[axes]\n"community.chatter_share" = {low = 0.0, high = 0.5, num = 20000}\n',
+         ["2,000,000 runs", f"{MAX_RUNS:,}"]),
+        (f'[design]\nkind = "lhs"\nn = {MAX_POINTS + 1}\n[axes]\n"community.chatter_share" = {{low = 0.0, high = 0.5}}\n',
+         ["`design.n`", f"less than or equal to {MAX_POINTS}"]),
+    ]
+    for body, expected in cases:
+        with pytest.raises(ConfigError) as e:
+            load_sweep(write(tmp_path, body))
+        for x in expected:
+            assert x in str(e.value), str(e.value)
+
+
+def test_lhs_crosses_uncertainty_samples_with_every_lever_setting():
+    spec = SweepSpec.from_dict({"design": {"kind": "lhs", "n": 5}, "seed": 3,
+                                "levers": {"activity.spam_moderation": [False, {"precision": 0.9}]},
+                                "uncertainties": {"community.chatter_share": {"low": 0.0, "high": 0.3}}})
+    d = make_design(spec)
+    assert len(d) == 10
+    by = d.groupby("activity.spam_moderation")["community.chatter_share"].apply(sorted)
+    assert by.iloc[0] == by.iloc[1]  # both options meet the same five scenarios
+
+
+OUTCOME_ERRORS = [
+    ('[outcomes]\nmetrics = ["final_actve"]\n', "`outcomes.metrics` names an unknown summary metric"),
+    ('[outcomes]\ncollapse = { active_below = 30, survival_below = 0.5 }\n', "give one"),
+    ('[outcomes]\ncollapse = { when = "later" }\n', "`outcomes.collapse.when`"),
+    ('[goal]\nmax_p_collapse = 0.1\n', "exactly one of `maximise` or `minimise`"),
+    ('[goal]\nmaximise = "revenue_total"\nmax_p_collapse = 1.5\n', "`goal.max_p_collapse`"),
+    ('[goal]\nmaximise = "revenue_total"\nrequire = { final_expert_retention = {} }\n', "`at_least` or `at_most`"),
+    ('[goal]\nmaximise = "revenue_totl"\n', "`goal.maximise` names an unknown summary metric"),
+]
+
+
+@pytest.mark.parametrize("body,expected", OUTCOME_ERRORS, ids=[str(i) for i in range(len(OUTCOME_ERRORS))])
+def test_outcome_and_goal_errors_name_the_key(tmp_path, body, expected):
+    p = write(tmp_path, '[axes]\n"community.chatter_share" = [0.1]\n' + body)
+    with pytest.raises(ConfigError) as e:
+        load_sweep(p)
+    assert expected in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_outcomes_and_goal_are_parsed(tmp_path):
+    spec = load_sweep(write(tmp_path, '[axes]\n"community.chatter_share" = [0.1]\n'
+                            '[outcomes]\nmetrics = { revenue_total = "max", churn_30d = "min" }\n'
+                            'collapse = { active_below = 30, when = "any" }\n'
+                            '[goal]\nmaximise = "revenue_total"\nmax_p_collapse = 0.1\n'
+                            'require = { final_expert_retention = { at_least = 0.5 } }\n'))
+    assert spec.outcomes.metrics == {"revenue_total": 1, "churn_30d": -1}
+    assert (spec.outcomes.active_below, spec.outcomes.when) == (30, "any")
+    assert spec.goal.objective == "revenue_total" and spec.goal.sense == 1
+    assert spec.goal.require == {"final_expert_retention": (0.5, None)}
+    assert "P(collapse) ≤ 0.1" in spec.goal.describe()
+
+
+def test_strategies_file_is_a_sweep_with_one_lever():
+    from pathlib import Path
+
+    spec = load_sweep(Path(__file__).parents[1] / "configs" / "strategies.toml")
+    assert spec.keys == ["strategy"] and spec.levers == ["strategy"] and spec.base_key == "strategy"
+    assert set(spec.bases) == set(spec.option_labels)
+    runs = make_runs(spec)
+    assert (runs.groupby("replicate")["seed"].nunique() == 1).all()

@@ -18,6 +18,7 @@ _PLOTS = (
     "plot_active_by_role", "plot_timeseries", "plot_survival", "plot_gresham", "plot_value_overload",
     "plot_trust_levels", "plot_leaves_by_reason", "plot_funnel", "plot_revenue_by_rung",
     "plot_monetization", "plot_policy_comparison", "plot_heatmap", "plot_network",
+    "plot_outcome_strips", "plot_main_effects", "plot_interactions", "plot_option_timeseries",
     "plot_run_dir", "plot_sweep_dir", "kaplan_meier",
 )
 

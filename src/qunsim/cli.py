@@ -153,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """Sub-commands defined next to their subsystems (sweep, plot, report)."""
     regs = []
-    for mod in ("qunsim.sweep.cli", "qunsim.plotting_cli", "qunsim.branching", "qunsim.calibration",
-                "qunsim.validation"):
+    for mod in ("qunsim.sweep.cli", "qunsim.compare_cli", "qunsim.plotting_cli", "qunsim.branching",
+                "qunsim.calibration", "qunsim.validation"):
         try:
             m = __import__(mod, fromlist=["register"])
         except ModuleNotFoundError as e:

@@ -20,6 +20,7 @@ __all__ = [
     "metcalfe_value",
     "trust_counts",
     "lifecycle_phases",
+    "gresham_estimate",
     "PHASES",
     "summarize",
     "MetricsCollector",
@@ -111,19 +112,34 @@ def trust_counts(levels: np.ndarray, active: np.ndarray) -> dict[str, int]:
     return {f"trust_{lvl.name.lower()}": int(c[lvl]) for lvl in TrustLevel}
 
 
-def lifecycle_phases(active: np.ndarray, window: int = 30, grow: float = 0.3,
-                     shrink: float = 0.15, dead_share: float = 0.05, min_days: int = 21) -> np.ndarray:
+def lifecycle_phases(active: np.ndarray, window: int = 30, grow_in: float = 0.10,
+                     grow_out: float = 0.03, decline_in: float = 0.03, off_peak: float = 0.05,
+                     drawdown: float = 0.2, dead_share: float = 0.05, min_days: int = 30,
+                     takeoff: float = 0.3) -> np.ndarray:
     """Label each step introduction / growth / maturity / decline / death (生命周期).
 
-    Offline, in the spirit of Polli & Cook's (1969) product-life-cycle test: the active count
-    is smoothed (centred ``window``-day mean) and its daily change ``d_t`` compared with the
-    run's peak growth ``d*``. *growth*: ``d_t >= grow d*``; *decline*: ``d_t <= -shrink d*``;
-    *death*: empty, or below ``dead_share`` of the peak size; otherwise *introduction* before
-    the first growth spell and *maturity* after it. Spells shorter than ``min_days`` are merged
-    into the phase before them.
+    Offline, with hysteresis so that noise does not flip the label. The active count is
+    smoothed (centred ``window``-day mean) and its trend measured as the relative change per
+    30 days, ``g_t = 30 (s[t+h] - s[t-h]) / (2h s_t)`` with ``h = window / 2``. A state machine
+    then walks the days:
+
+    - *growth* is entered when ``g >= grow_in`` (+10% a month) and the absolute slope is at
+      least ``takeoff`` (30%) of the run's steepest (Polli & Cook's relative test: the slow
+      start before take-off is *introduction*); it is left when ``g < grow_out`` (+3%): a
+      plateau's noise never re-enters it;
+    - *decline* is entered when ``g <= -decline_in`` (-3% a month) with the smoothed size at
+      least ``off_peak`` (5%) below its peak, or when it has fallen ``drawdown`` (20%) below its
+      peak and is still falling; it is left only for a clear recovery (``g >= grow_out``, or
+      back within 5% of the peak): a wobble on the way down does not end it;
+    - *death*: empty, or below ``dead_share`` of the peak size (once the peak reached 20);
+    - otherwise *introduction* before the first growth spell and *maturity* after it.
+
+    Spells shorter than ``min_days`` (30) are merged into the phase before them (death is kept), so
+    a run has few phases and the last label is the trajectory's: a community that ends 33%
+    below its peak and still falling ends in *decline*.
 
     >>> import numpy as np
-    >>> a = np.r_[np.linspace(10, 14, 40), np.linspace(14, 100, 60), np.full(80, 100.0), np.linspace(100, 30, 80)]
+    >>> a = np.r_[np.full(40, 10.0), np.linspace(10, 100, 60), np.full(80, 100.0), np.linspace(100, 30, 80)]
     >>> ph = lifecycle_phases(a)
     >>> [p for i, p in enumerate(ph) if i == 0 or p != ph[i - 1]]
     ['introduction', 'growth', 'maturity', 'decline']
@@ -134,16 +150,37 @@ def lifecycle_phases(active: np.ndarray, window: int = 30, grow: float = 0.3,
         return np.empty(0, dtype=object)
     sm = pd.Series(a).rolling(window, center=True, min_periods=1).mean().to_numpy()
     h = max(window // 2, 1)
-    lo = np.maximum(np.arange(n) - h, 0)
-    hi = np.minimum(np.arange(n) + h, n - 1)
-    d = (sm[hi] - sm[lo]) / np.maximum(hi - lo, 1)
-    dstar = max(float(d.max()), 1e-9)
+    idx = np.arange(n)
+    lo = np.maximum(idx - h, 0)
+    hi = np.minimum(idx + h, n - 1)
+    slope = (sm[hi] - sm[lo]) / np.maximum(hi - lo, 1)
+    g = 30.0 * slope / np.maximum(sm, 1.0)
+    steep = slope >= takeoff * max(float(slope.max()), 1e-9)
+    peak_sm = np.maximum.accumulate(sm)
+    dd = 1.0 - sm / np.maximum(peak_sm, 1e-9)
     peak = np.maximum.accumulate(a)
-    code = np.full(n, -1)  # -1 undecided (intro/maturity)
-    code[d >= grow * dstar] = 1
-    code[d <= -shrink * dstar] = 3
-    code[(a <= 0) | ((peak >= 20) & (a < dead_share * peak))] = 4
-    # merge short spells into the preceding one
+    dead = (a <= 0) | ((peak >= 20) & (a < dead_share * peak))
+    code = np.empty(n, dtype=np.int64)  # -1 undecided (introduction / maturity)
+    state = -1
+    for t in range(n):
+        if dead[t]:
+            state = 4
+        elif state == 4:
+            state = 1 if g[t] >= grow_in and steep[t] else -1
+        elif state == 3:
+            if g[t] >= grow_in and steep[t]:
+                state = 1
+            elif g[t] >= grow_out or dd[t] < off_peak:
+                state = -1
+        elif (g[t] <= -decline_in and dd[t] >= off_peak) or (dd[t] >= drawdown and g[t] < 0):
+            state = 3
+        elif state == 1:
+            if g[t] < grow_out:
+                state = -1
+        elif g[t] >= grow_in and steep[t]:
+            state = 1
+        code[t] = state
+    # merge short spells into the preceding one (never the first spell, never death)
     start = 0
     for t in range(1, n + 1):
         if t == n or code[t] != code[start]:
@@ -156,19 +193,69 @@ def lifecycle_phases(active: np.ndarray, window: int = 30, grow: float = 0.3,
     return np.array([PHASES[c] for c in code], dtype=object)
 
 
+#: Pooled exposure (member-days in the window) each quartile needs before the Gresham index
+#: is estimated: at the calibrated leave hazards (0.2-1% a day) 300 member-days hold 1-3
+#: expected leaves per quartile, the least for which a hazard ratio carries information.
+GRESHAM_MIN_EXPOSURE = 300.0
+#: ... and leaves pooled over both quartiles: with fewer, the ratio is noise.
+GRESHAM_MIN_EVENTS = 5
+
+
+def gresham_estimate(left_top: float, at_risk_top: float, left_bottom: float, at_risk_bottom: float,
+                     min_exposure: float = GRESHAM_MIN_EXPOSURE, min_events: int = GRESHAM_MIN_EVENTS,
+                     level: float = 0.95) -> tuple[float, float, float]:
+    """Pooled leave-hazard ratio of the top-quality quartile over the bottom quartile, with a
+    95% interval: ``(index, low, high)``.
+
+    Counts are pooled (leaves and member-days over a window, not daily ratios averaged) and
+    shrunk by half an event (:func:`qunsim.stats.hazard_ratio`). When either quartile has less
+    than ``min_exposure`` member-days, or fewer than ``min_events`` leaves happened in both,
+    there is no evidence either way: the index and both bounds are the neutral 1 (an estimated
+    interval always has ``low < high``, so ``low == high`` marks "not estimable"). Hence the index is finite and bounded on tiny groups:
+    ``index <= 2 (at_risk_bottom + 1)`` always.
+
+    >>> gresham_estimate(10, 1000, 1, 1000)[0]
+    7.0
+    >>> gresham_estimate(3, 4, 0, 4)          # 4 member-days: too little exposure
+    (1.0, 1.0, 1.0)
+    """
+    from qunsim.stats import hazard_ratio
+
+    if min(at_risk_top, at_risk_bottom) < min_exposure or left_top + left_bottom < min_events:
+        return 1.0, 1.0, 1.0
+    r = hazard_ratio(left_top, at_risk_top, left_bottom, at_risk_bottom, level=level)
+    return r["ratio"], r["low"], r["high"]
+
+
 class MetricsCollector:
-    """Holds one dict of metrics per step; ``frame()`` gives the tidy time series."""
+    """Holds one dict of metrics per step; ``frame()`` gives the tidy time series.
+
+    ``gresham_update`` is called once a day with that day's counts (leaves and members at risk
+    in the top and bottom quality quartiles); the index it returns pools the last
+    ``gresham_window`` days (:func:`gresham_estimate`), and ``frame()`` adds its interval as
+    ``gresham_low`` / ``gresham_high``.
+    """
 
     def __init__(self, gresham_window: int = 60):
         self.rows: list[dict] = []
         self.window = gresham_window
         self._g_hist: list[tuple[float, float, float, float]] = []
+        self._g_ci: list[tuple[float, float]] = []
 
     def gresham_update(self, left_top, at_risk_top, left_bottom, at_risk_bottom) -> float:
-        self._g_hist.append((left_top, at_risk_top, left_bottom, at_risk_bottom))
+        self._g_hist.append((float(left_top), float(at_risk_top), float(left_bottom), float(at_risk_bottom)))
         h = np.array(self._g_hist[-self.window:], dtype=np.float64)
         # at-risk is member-days: sum over the window
-        return gresham_ratio(h[:, 0].sum(), h[:, 1].sum(), h[:, 2].sum(), h[:, 3].sum())
+        g, lo, hi = gresham_estimate(h[:, 0].sum(), h[:, 1].sum(), h[:, 2].sum(), h[:, 3].sum())
+        self._g_ci.append((lo, hi))
+        return g
+
+    def gresham_totals(self) -> tuple[float, float, float]:
+        """The whole run's pooled Gresham ratio and interval (``gresham_hr`` of the summary)."""
+        if not self._g_hist:
+            return 1.0, 1.0, 1.0
+        t = np.array(self._g_hist, dtype=np.float64).sum(axis=0)
+        return gresham_estimate(*t)
 
     def append(self, row: dict) -> None:
         self.rows.append(row)
@@ -180,31 +267,66 @@ class MetricsCollector:
         df = pd.DataFrame(self.rows)
         if len(df):
             df["phase"] = lifecycle_phases(df["active"].to_numpy())
+            if "gresham_index" in df and self._g_ci:
+                ci = np.ones((len(df), 2))
+                k = min(len(self._g_ci), len(df))  # the first row (day 0) may have no update
+                ci[len(df) - k:] = np.array(self._g_ci[-k:])
+                df["gresham_low"], df["gresham_high"] = ci[:, 0], ci[:, 1]
+            hr, lo, hi = self.gresham_totals()
+            df.attrs["gresham_hr"] = (hr, lo, hi)
         return df
 
 
 def summarize(ts: pd.DataFrame, members: pd.DataFrame) -> dict:
-    """Run-level summary statistics from the time series and the member table."""
+    """Run-level summary statistics from the time series and the member table.
+
+    Shares are fractions in [0, 1] (the report shows them as %, see :mod:`qunsim.registry`);
+    churn is given per day (``mean_churn_rate``, ``leave_hazard``: leaves per member-day) and
+    per 30 days (``churn_30d = 1 - (1 - leave_hazard)^30``). ``gresham_hr`` pools the whole
+    run's leaves and member-days of the top and bottom quality quartiles (with its 95%
+    interval ``gresham_hr_low`` / ``gresham_hr_high``; all three 1 when there is too little
+    exposure);
+    ``mean_gresham_index`` averages the windowed index over the days it was estimable.
+    ``min_active`` (the fewest active members on any day after the first) feeds collapse
+    definitions "at any time".
+    """
+    from qunsim.registry import per_30_days
+
     if ts.empty:
         return {}
     last = ts.iloc[-1]
     n_steps = max(len(ts) - 1, 1)
     phases = list(dict.fromkeys(ts["phase"].tolist()))
     joined = members[members["join_step"] >= 0]
+    later = ts.iloc[1:] if len(ts) > 1 else ts
+    days = float(later["active"].sum()) if len(ts) > 1 else 0.0
+    leaves = float(later["leaves"].sum()) if len(ts) > 1 else 0.0
+    hazard = leaves / days if days else 0.0
+    g = later["gresham_index"]
+    if "gresham_low" in later:
+        g = g[later["gresham_low"] < later["gresham_high"]]
+    hr, hr_lo, hr_hi = ts.attrs.get("gresham_hr", (1.0, 1.0, 1.0))
     out = {
         "steps": int(last["step"]),
+        "initial_active": int(ts["active"].iloc[0]),
         "final_active": int(last["active"]),
+        "min_active": int(later["active"].min()),
         "peak_active": int(ts["active"].max()),
         "peak_step": int(ts.loc[ts["active"].idxmax(), "step"]),
         "total_joined": int(len(joined)),
         "total_left": int(ts["leaves"].sum()),
         "mean_churn_rate": float(ts["churn_rate"].iloc[1:].mean()) if len(ts) > 1 else 0.0,
+        "leave_hazard": hazard,
+        "churn_30d": per_30_days(hazard),
         "final_expert_retention": float(last["expert_retention"]),
         "mean_low_quality_share": float(ts["low_quality_share"].iloc[1:].mean()) if len(ts) > 1 else 0.0,
         "final_low_quality_share": float(last["low_quality_share"]),
         "mean_value_density": float(ts["value_density"].iloc[1:].mean()) if len(ts) > 1 else 0.0,
         "final_gresham_index": float(last["gresham_index"]),
-        "mean_gresham_index": float(ts["gresham_index"].iloc[1:].mean()) if len(ts) > 1 else 1.0,
+        "mean_gresham_index": float(g.mean()) if len(g) else 1.0,
+        "gresham_hr": float(hr),
+        "gresham_hr_low": float(hr_lo),
+        "gresham_hr_high": float(hr_hi),
         "final_trust_mean": float(last["trust_mean"]),
         "final_strong_ties": int(last["strong_ties"]),
         "messages_per_day": float(ts["messages"].iloc[1:].mean()) if len(ts) > 1 else 0.0,

@@ -28,6 +28,7 @@ from qunsim.kernels.record import day_row, gresham_day
 from qunsim.metrics import MetricsCollector, metcalfe_value
 from qunsim.network import bfs_ball, build_graph, from_networkx
 from qunsim.policies import build_policies
+from qunsim.registry import MODEL_REPORTERS  # noqa: F401  (the Mesa reporters: the metric registry's)
 from qunsim.state import (
     ROLE_ORDER,
     EntryPath,
@@ -44,8 +45,6 @@ __all__ = ["CommunityModel"]
 _UNIT_ATTRS = ("quality", "warmth", "taste", "threshold")
 _POS_ATTRS = ("post_rate", "attention", "need", "wtp")
 _UNHAPPY = (LeaveReason.DISSATISFIED, LeaveReason.CONTAGION)
-MODEL_REPORTERS = ("active", "joins", "leaves", "churn_rate", "messages", "low_quality_share",
-                   "value_density", "expert_retention", "gresham_index", "trust_mean")
 
 
 _NO_IDS = np.empty(0, np.int64)

@@ -65,7 +65,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     path = Path(args.results)
     _kind(path)
-    out = Path(args.out)
+    out = Path(args.out) if args.out else path / "report.html"
     if out.is_dir():
         raise UsageError(f"qunsim report: --out {out} is a directory; give a file name such as {out / 'report.html'}")
     try:
@@ -73,6 +73,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise UsageError(f"qunsim report ({path}): {e}") from None
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KB, self-contained: open it in any browser, offline)")
+    if (out.parent / "verdict.json").is_file() and (path / "manifest.json").is_file():
+        import json
+
+        v = json.loads((out.parent / "verdict.json").read_text(encoding="utf-8"))
+        best = v["options"][0]
+        print(f"verdict: {v['recommended']} (P(meets goal) {best['p_goal']['p']:.0%}, "
+              f"P(collapse) {best['p_collapse']['p']:.0%}); wrote {out.parent / 'verdict.json'}")
     return 0
 
 
@@ -93,6 +100,8 @@ def register(subparsers) -> None:
                                           "and policies in plain words, headline numbers with confidence "
                                           "intervals, provenance) from a run or sweep directory.")
     r.add_argument("results", help="results directory")
-    r.add_argument("--out", required=True, help="HTML file to write, e.g. report.html")
+    r.add_argument("--out", default=None,
+                   help="HTML file to write (default RESULTS_DIR/report.html); a sweep's verdict.json "
+                        "is written next to it")
     r.add_argument("--title", default=None, help="page title")
     r.set_defaults(func=_cmd_report)

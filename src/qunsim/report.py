@@ -30,11 +30,6 @@ _NETWORK_WORDS = {"er": "random (Erdős–Rényi)", "ws": "small-world (Watts–
                   "edgelist": "given edge-list", "file": "given graph file"}
 
 
-#: Summary metrics that are shares in [0, 1].
-_UNIT_METRICS = {"mean_churn_rate", "final_expert_retention", "mean_low_quality_share",
-                 "final_low_quality_share", "final_trust_mean"}
-
-
 def _plural(n: Any, word: str, plural: str | None = None) -> str:
     """``_plural(1, "group")`` -> '1 group'; ``_plural(2, "axis", "axes")`` -> '2 axes'."""
     return f"{_num(n)} {word if n == 1 else (plural or word + 's')}"
@@ -202,7 +197,8 @@ def headline_table(summary: pd.DataFrame, by: str | None, metrics: Sequence[str]
     >>> t[["group", "n", "mean"]].values.tolist(), round(float(t["upper"][0]), 3)
     ([['a', 3, 2.0]], 4.484)
     """
-    from qunsim.plotting import _mean_ci
+    from qunsim.registry import get as metric_info
+    from qunsim.stats import mean_ci
 
     rows = []
     groups = [(None, summary)] if by is None else list(summary.groupby(by, sort=False))
@@ -211,11 +207,12 @@ def headline_table(summary: pd.DataFrame, by: str | None, metrics: Sequence[str]
             if m not in sub.columns:
                 continue
             vals = pd.to_numeric(sub[m], errors="coerce").to_numpy(dtype=float)
-            mean, lo, hi, n = _mean_ci(vals, ci)
+            r = mean_ci(vals, ci)
+            mean, lo, hi, n = r["mean"], r["low"], r["high"], r["n"]
             fin = vals[np.isfinite(vals)]
             if len(fin) and (fin >= 0).all():  # a t interval of a count or rate stays >= 0
                 lo = max(lo, 0.0)
-                if m in _UNIT_METRICS and (fin <= 1).all():
+                if metric_info(m).format in ("pct", "rate") and (fin <= 1).all():
                     hi = min(hi, 1.0)
             rows.append({"group": "all runs" if g is None else g, "metric": m, "n": n, "mean": mean,
                          "lower": lo, "upper": hi})
@@ -239,7 +236,8 @@ h1{font-size:1.9em;margin-bottom:.1em}h2{margin-top:1.8em;border-bottom:2px soli
 figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{color:#444;font-size:.95em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.35em .6em;
 text-align:right;vertical-align:top}th{background:#f3f6fa}td.l,th.l{text-align:left}.ci{color:#666;font-size:.88em}
-.p{color:#444;font-size:.93em}details{margin:.6em 0}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;
+.p{color:#444;font-size:.93em}.verdict .winner{font-size:1.15em}.goal{background:#f3f6fa;padding:.5em .7em}
+.bad{color:#b00;font-size:.85em}.warn{color:#8a5a00;font-size:.85em}td.clear{font-weight:bold}details{margin:.6em 0}pre{background:#f7f7f7;padding:.8em;overflow-x:auto;
 font-size:.85em}.kv td{text-align:left}.note{color:#555;font-size:.92em}.toc a{margin-right:1em}
 """
 
@@ -256,6 +254,8 @@ _FIG_CAPTIONS = {
     "monetization": "Monetization funnel and cumulative revenue by source.",
     "network": "The active members' social graph: colour = role, size = trust.",
     "active_by_point": "Active members over time for each design point (mean and 95% CI over replicates).",
+    "lever_effects": "Each lever value minus the lever's first value, paired over the other levers, the "
+                     "uncertainty scenarios and the replicates (same seeds), with 95% intervals.",
     "revenue_by_point": "Cumulative revenue over time for each design point (mean and 95% CI over replicates).",
 }
 
@@ -283,6 +283,17 @@ def _caption(name: str) -> str:
     if name.startswith("compare_"):
         m = name[len("compare_"):]
         return f"{metric_label(m)} for each design point: runs (dots), mean and 95% CI over replicates."
+    if name.startswith("outcome_"):
+        m = name[len("outcome_"):]
+        return (f"{metric_label(m, unit=False)}: every run of each option (crosses: collapsed runs), with "
+                "the median, the 25–75% box and the 5–95% line.")
+    if name.startswith("over_time_"):
+        m = name[len("over_time_"):]
+        return (f"{metric_label(m, unit=False)} over time for each option: the median run and the 5–95% "
+                "spread of its replicates, over every uncertainty scenario.")
+    if name.startswith("interaction_"):
+        return ("Lever × uncertainty: the objective's mean per lever value across one uncertainty; lines "
+                "that cross mean the best option depends on it.")
     if name.startswith("heatmap_"):
         m = name[len("heatmap_"):]
         return f"{metric_label(m)}, mean over replicates, across the first two sweep axes."
@@ -339,23 +350,11 @@ def _page(title: str, subtitle: str, sections: list[tuple[str, str, str]]) -> st
             f"<p class=toc>{toc}</p>{body}</body></html>\n")
 
 
-_RUN_HEADLINES = [
-    ("final_active", "Active members at the end"),
-    ("peak_active", "Peak active members"),
-    ("peak_step", "Day of the peak"),
-    ("total_joined", "Members ever joined"),
-    ("total_left", "Members who left"),
-    ("survival_ratio", "Active at the end / at the start"),
-    ("mean_churn_rate", "Mean churn rate (share of members a day)"),
-    ("final_expert_retention", "Expert retention at the end (share of experts ever joined)"),
-    ("mean_low_quality_share", "Mean low-quality share of messages"),
-    ("mean_gresham_index", "Mean Gresham index (>1: good members leave faster)"),
-    ("final_trust_mean", "Mean trust at the end"),
-    ("messages_per_day", "Messages a day"),
-    ("revenue_total", "Total revenue (currency)"),
-    ("revenue_per_member", "Revenue per member ever joined (currency)"),
-    ("phases_seen", "Lifecycle phases seen"),
-]
+#: Summary metrics in a run report's table (labels, units and formats from :mod:`qunsim.registry`).
+_RUN_HEADLINES = ("final_active", "peak_active", "peak_step", "total_joined", "total_left",
+                  "survival_ratio", "mean_churn_rate", "churn_30d", "final_expert_retention",
+                  "mean_low_quality_share", "gresham_hr", "final_trust_mean", "messages_per_day",
+                  "revenue_total", "revenue_per_member", "final_phase", "phases_seen")
 
 
 def run_story(summary: dict, ts: pd.DataFrame | None = None) -> list[str]:
@@ -365,12 +364,13 @@ def run_story(summary: dict, ts: pd.DataFrame | None = None) -> list[str]:
     --------
     >>> s = {"steps": 100, "final_active": 80, "peak_active": 120, "peak_step": 40,
     ...      "total_joined": 150, "total_left": 70, "left_dissatisfied": 60, "left_contagion": 10,
-    ...      "final_expert_retention": 0.25, "mean_gresham_index": 2.0, "phases_seen": "introduction|growth|decline"}
+    ...      "final_expert_retention": 0.25, "gresham_hr": 2.0, "gresham_hr_low": 1.4, "gresham_hr_high": 2.9,
+    ...      "phases_seen": "introduction|growth|decline"}
     >>> for line in run_story(s, None): print(line)
     Membership peaked at 120 on day 40 and ended at 80 after 100 days (introduction → growth → decline).
     150 people joined over the run and 70 left, most of them dissatisfied (86%).
     Of the experts who ever joined, 25% were still members at the end.
-    On average the best quarter of members (by post quality) left 2.0× as fast as the worst quarter: good money was being driven out (劣币驱逐良币).
+    Over the run the best quarter of members (by post quality) left 2.0× as fast as the worst quarter (95% CI 1.4–2.9×): good money was being driven out (劣币驱逐良币).
     """
     out = []
     start = int(ts["active"].iloc[0]) if ts is not None and len(ts) else None
@@ -388,16 +388,21 @@ def run_story(summary: dict, ts: pd.DataFrame | None = None) -> list[str]:
         out.append(f"{_num(summary.get('total_joined'))} people joined over the run and {_num(left)} left{tail}.")
     if "final_expert_retention" in summary:
         out.append(f"Of the experts who ever joined, {summary['final_expert_retention']:.0%} were still members at the end.")
-    g = summary.get("mean_gresham_index")
-    if g is not None:
-        if g > 1.2:
-            out.append(f"On average the best quarter of members (by post quality) left {g:.1f}× as fast as the "
-                       "worst quarter: good money was being driven out (劣币驱逐良币).")
-        elif g < 1 / 1.2:
-            out.append(f"On average the worst quarter of members (by post quality) left {1 / g:.1f}× as fast as "
-                       "the best quarter: the community kept its good members.")
+    g, lo, hi = (summary.get(k) for k in ("gresham_hr", "gresham_hr_low", "gresham_hr_high"))
+    if g is not None and lo is not None and hi is not None:
+        ci = f" (95% CI {lo:.2g}–{hi:.2g}×)"
+        if not lo < hi:
+            out.append("Too few members left to compare how fast the best and the worst quarters "
+                       "(by post quality) leave.")
+        elif lo > 1:
+            out.append(f"Over the run the best quarter of members (by post quality) left {g:.1f}× as fast as the "
+                       f"worst quarter{ci}: good money was being driven out (劣币驱逐良币).")
+        elif hi < 1:
+            out.append(f"Over the run the worst quarter of members (by post quality) left {1 / g:.1f}× as fast as "
+                       f"the best quarter{ci}: the community kept its good members.")
         else:
-            out.append("The best and the worst quarters of members (by post quality) left at about the same rate.")
+            out.append(f"The best and the worst quarters of members (by post quality) left at rates that "
+                       f"cannot be told apart (hazard ratio {g:.2g}{ci}).")
     rev = summary.get("revenue_total")
     if rev:
         out.append(f"Revenue totalled {_num(float(rev))}, {_num(float(summary.get('revenue_per_member', 0)))} "
@@ -420,14 +425,19 @@ def _run_report(run_dir: Path, title: str | None) -> str:
         figs.append(("network", lambda: plot_network(g, title=f"Who is connected to whom on day {day} ({why})")))
     fig_html, _ = _figures_html(figs)
     rows = []
-    for key, label in _RUN_HEADLINES:
+    from qunsim import registry
+
+    for key in _RUN_HEADLINES:
         if key in s:
             v = s[key]
-            if key == "phases_seen":
-                v = str(v).replace("|", " → ")
-            elif key.startswith("revenue") and not float(v):
+            if key.startswith("revenue") and not float(v):
                 continue
-            rows.append(f"<tr><th class=l>{_e(label)}</th><td>{_e(_num(v))}</td></tr>")
+            text = registry.fmt(key, v)
+            if key == "gresham_hr" and s.get("gresham_hr_low", 1.0) < s.get("gresham_hr_high", 1.0):
+                text += f" (95% CI {registry.fmt(key, s['gresham_hr_low'])}–{registry.fmt(key, s['gresham_hr_high'])})"
+            elif key == "gresham_hr":
+                text += " (too few leaves to estimate)"
+            rows.append(f"<tr><th class=l>{_e(registry.label(key))}</th><td>{_e(text)}</td></tr>")
     reasons = [(k[len("left_"):], s[k]) for k in s if k.startswith("left_") and s[k]]
     why_left = ", ".join(f"{_num(v)} {r}" for r, v in reasons) or "nobody left"
     from qunsim.policies.schedule import describe_periods, schedule_tables  # when policies were on
@@ -463,7 +473,7 @@ def _run_report(run_dir: Path, title: str | None) -> str:
                  f"A single run of {steps} days (seed {res.seed}) from {run_dir.name}", sections)
 
 
-def _axis_words(sw: Any) -> str:
+def _axis_words(sw: Any, decision: tuple | None = None) -> str:
     from qunsim.plotting import _fmt, _short
 
     resolved = (sw.manifest.get("sweep") or {}).get("resolved") or {}
@@ -477,56 +487,48 @@ def _axis_words(sw: Any) -> str:
             pairs = [f"{lab} = {json.dumps(v, ensure_ascii=False)}" for lab, v in zip(spec["labels"], spec["values"], strict=False)]
             detail = f" <span class=p>({_e('; '.join(pairs))})</span>"
         shown = ", ".join(_fmt(v) for v in vals[:12]) + (f", … ({len(vals)} values)" if len(vals) > 12 else "")
-        items.append(f"<li><b>{_e(_short(a))}</b> (<code>{_e(a)}</code>): {_e(shown)}{detail}</li>")
+        role = ""
+        if decision is not None:
+            role = " — <i>uncertainty</i>" if a in decision[2]["uncertainties"] else " — <i>lever</i>"
+        items.append(f"<li><b>{_e(_short(a))}</b> (<code>{_e(a)}</code>){role}: {_e(shown)}{detail}</li>")
     return "<ul>" + "".join(items) + "</ul>" if items else "<p>No axis: every run repeats one scenario.</p>"
 
 
-def _sweep_report(sweep_dir: Path, title: str | None) -> str:
-    from qunsim.plotting import HEADLINE_METRICS, load_sweep, metric_label, sweep_figures
+def _sweep_report(sweep_dir: Path, title: str | None) -> tuple[str, dict | None]:
+    from qunsim.decision import sweep_verdict
+    from qunsim.plotting import load_sweep, sweep_figures
+    from qunsim.registry import headline
 
     sw = load_sweep(sweep_dir)
     m = sw.manifest
+    decision = sweep_verdict(sweep_dir)
     bases = _base_configs(m)
     cfg = next(iter(bases.values())) if bases else None
     steps = m.get("steps")
     n_rep = m.get("replicates")
-    fig_html, _ = _figures_html(sweep_figures(sw))
+    fig_html, _ = _figures_html(sweep_figures(sw, decision=decision))
     scen = ("".join(f"<p>{_e(x)}</p>" for x in describe_scenario(cfg, steps)) if cfg is not None
             else "<p>The base configuration is not recorded in the manifest.</p>")
+    strategies = decision is not None and decision[2].get("base_key") == "strategy"
     if len(bases) > 1:
         src = m.get("base_source") if isinstance(m.get("base_source"), dict) else {}
-        scen = (f"<p>The sweep compares {len(bases)} scenarios (axis <code>base</code>): "
+        what = "strategies" if strategies else "scenarios (axis <code>base</code>)"
+        scen = (f"<p>The sweep compares {len(bases)} {what}: "
                 + ", ".join(f"<b>{_e(k)}</b> ({_e(src.get(k, ''))})" for k in bases)
                 + f". In words, the first (<b>{_e(next(iter(bases)))}</b>):</p>" + scen)
     design = m.get("design") or {}
     scen += (f"<p>This sweep (<b>{_e(m.get('name', sweep_dir.name))}</b>) varies {_plural(len(sw.axes), 'axis', 'axes')} "
              f"({_e(design.get('kind', 'grid'))} design, {_num(m.get('n_points', len(sw.points)))} points × "
-             f"{_num(n_rep)} replicates = {_num(m.get('n_runs', sw.planned))} runs):</p>" + _axis_words(sw))
+             f"{_num(n_rep)} replicates = {_num(m.get('n_runs', sw.planned))} runs):</p>" + _axis_words(sw, decision))
     fixed = (m.get("sweep") or {}).get("fixed") or {}
     if fixed:
         scen += "<p>Fixed for every run: " + _e("; ".join(f"{k} = {v}" for k, v in fixed.items())) + ".</p>"
-    mets = [k for k in HEADLINE_METRICS if k in sw.summary.columns
-            and pd.api.types.is_numeric_dtype(sw.summary[k])
-            and not (k.startswith("revenue") and float(sw.summary[k].abs().sum()) == 0)]
-    tab = headline_table(sw.summary, "point_label", mets)
-    points = sw.points
-    shown = points[:25]
-    head = "".join(f"<th>{_e(metric_label(k))}</th>" for k in mets)
-    body = []
-    for p in shown:
-        cells = []
-        for k in mets:
-            r = tab[(tab["group"] == p) & (tab["metric"] == k)]
-            cells.append("<td>–</td>" if r.empty else
-                         f"<td>{_ci_cell(r['mean'].iloc[0], r['lower'].iloc[0], r['upper'].iloc[0], int(r['n'].iloc[0]))}</td>")
-        n = int(tab[tab["group"] == p]["n"].max()) if (tab["group"] == p).any() else 0
-        body.append(f"<tr><td class=l>{_e(p)}</td><td>{n}</td>{''.join(cells)}</tr>")
-    numbers = (f"<table><tr><th class=l>design point</th><th>runs</th>{head}</tr>{''.join(body)}</table>"
-               "<p class=note>Mean over replicates; in brackets the 95% confidence interval of the mean "
-               "(Student t; clipped to the metric's range, e.g. at 0 for counts and rates).</p>")
-    if len(points) > len(shown):
-        numbers += f"<p class=note>{len(points) - len(shown)} more design points are in the sweep's summary table.</p>"
-    numbers += _best_words(tab, mets)
+    if decision is not None:
+        mets = [k for k in decision[2]["outcomes"]["metrics"] if k in sw.summary.columns]
+    else:
+        mets = [k for k in headline(sw.summary.columns) if pd.api.types.is_numeric_dtype(sw.summary[k])
+                and not (k.startswith("revenue") and float(sw.summary[k].abs().sum()) == 0)]
+    numbers = _points_table(sw, mets, decision)
     if len(sw.failures):
         numbers += f"<p class=note>{len(sw.failures)} run(s) failed and are left out (see <code>qs.load_results(dir).failures</code>).</p>"
     sessions = m.get("sessions") or []
@@ -537,6 +539,7 @@ def _sweep_report(sweep_dir: Path, title: str | None) -> str:
         ("status", f"{m.get('status')}: {len(sw.summary)} of {sw.planned} runs finished, {len(sw.failures)} failed"),
         ("root seed", m.get("root_seed")),
         ("seeds", m.get("seeds")),
+        ("pairing", decision[2]["pairing"] if decision is not None else "–"),
         ("base scenario", m.get("base_source")),
         ("created", m.get("created")),
         ("updated", m.get("updated")),
@@ -563,16 +566,184 @@ def _sweep_report(sweep_dir: Path, title: str | None) -> str:
         pol = "".join(f"<h3>{_e(label)}</h3>{_policies_html(c)}" for label, c in bases.items())
     else:
         pol = _policies_html(cfg) if cfg is not None else "<p>The base configuration is not recorded.</p>"
-    sections = [
-        ("scenario", "Scenario and design", scen),
-        ("policies", "Policies of the scenario" + ("s" if len(bases) > 1 else ""), pol),
-        ("numbers", "Headline numbers", numbers),
+    sections = []
+    if decision is not None:
+        sections.append(("verdict", "Verdict", _verdict_html(*decision)))
+    sections += [
         ("figures", "Figures", fig_html),
+        ("numbers", "Every design point", numbers),
+        ("scenario", "Scenario and design", scen),
+        ("policies", ("Strategies" if strategies else "Policies of the scenario" + ("s" if len(bases) > 1 else "")), pol),
         ("provenance", "Provenance", prov),
     ]
-    return _page(title or f"Strategy review: {m.get('name', sweep_dir.name)}",
-                 f"{_plural(len(points), 'design point')} × {_plural(n_rep, 'replicate')}, {_num(steps)} days each",
+    page = _page(title or f"Strategy review: {m.get('name', sweep_dir.name)}",
+                 f"{_plural(len(sw.points), 'design point')} × {_plural(n_rep, 'replicate')}, {_num(steps)} days each",
                  sections)
+    return page, (decision[0] if decision is not None else None)
+
+
+def _pct(w: dict) -> str:
+    """``p [low–high]`` of a Wilson dict, as percentages."""
+    if w.get("p") is None:
+        return "–"
+    return f"{w['p']:.0%} <span class=ci>[{w['low']:.0%}–{w['high']:.0%}]</span>"
+
+
+def _verdict_html(v: dict, runs: pd.DataFrame, dec: dict) -> str:
+    """The first screen: the recommendation under the stated goal, the options ranked, the
+    paired differences, and when the recommendation changes."""
+    from qunsim import registry
+
+    goal = v["goal"]
+    obj = v["objective"]["metric"]
+    best = v["options"][0]
+    coll = dec["outcomes"].get("collapse") or {}
+    from qunsim.sweep.spec import Goal, Outcomes
+
+    o_words = Outcomes({}, coll.get("active_below"), coll.get("survival_below"), coll.get("when", "end")).describe()
+    if goal.get("implicit"):
+        g_words = (f"no <code>[goal]</code> in the sweep file, so options are ranked by the chance of not "
+                   f"collapsing, then by the median {_e(registry.label(obj, unit=False).lower())}")
+    else:
+        g = Goal(obj, goal.get("sense", 1), goal.get("max_p_collapse"),
+                 {k: tuple(x) for k, x in (goal.get("require") or {}).items()})
+        g_words = _e(g.describe())
+    n_scen = v["changes"]["n_scenarios"]
+    reps = int(runs["replicate"].nunique()) if "replicate" in runs else 0
+    pairing = ("replicate <i>r</i> of every option ran with the same seed in every scenario (common random "
+               "numbers), so the differences below are paired" if v["pairing"] == "common" else
+               "runs have independent seeds, so the differences below are unpaired (Welch intervals)")
+    q = best["metrics"][obj]
+    parts = [f"<p class=goal><b>Goal:</b> {g_words}. <b>Collapse:</b> {_e(o_words)}.</p>"]
+    all_fail = not best["within_risk_limit"]
+    head = ("No option keeps P(collapse) within the limit; the least bad is" if all_fail else "Recommended:")
+    parts.append(
+        f"<p class=winner>{head} <b>{_e(best['option'])}</b> — meets the goal in {_pct(best['p_goal'])} of its "
+        f"runs, P(collapse) {_pct(best['p_collapse'])}; median {_e(registry.label(obj, unit=False).lower())} "
+        f"{_e(registry.fmt(obj, q['q50']))} (5–95% of runs: {_e(registry.fmt(obj, q['q05']))} to "
+        f"{_e(registry.fmt(obj, q['q95']))}).</p>")
+    limit = goal.get("max_p_collapse")
+    for o in v["options"][1:]:
+        if not o["within_risk_limit"] and best["within_risk_limit"] and o["p_goal"]["p"] > best["p_goal"]["p"]:
+            pc = o["p_collapse"]
+            close = pc["low"] <= limit
+            parts.append(
+                f"<p>Note: <b>{_e(o['option'])}</b> meets the goal more often ({_pct(o['p_goal'])}) but "
+                f"collapses in {_pct(pc)} of its runs, over the limit of {limit:.0%}"
+                + ("; its interval includes the limit, so more replicates would tell whether it is "
+                   "truly over." if close else ".") + "</p>")
+    parts.append(f"<p class=note>Over {_plural(n_scen, 'uncertainty scenario')} × {_plural(reps, 'replicate')} "
+                 f"per option ({_num(v['n_runs'])} runs); {pairing}. Intervals are 95%: Wilson for "
+                 "probabilities, Student t for means and paired differences.</p>")
+    # options ranked
+    rows = []
+    for o in v["options"]:
+        qo = o["metrics"][obj]
+        reg = v["regret"].get(o["option"], {})
+        flag = "" if o["within_risk_limit"] else (
+            " <span class=bad>over the collapse limit"
+            + (" (its interval includes it)" if o["p_collapse"]["low"] <= (goal.get("max_p_collapse") or 0) else "")
+            + "</span>")
+        bim = any(mm.get("bimodal") for mm in o["metrics"].values())
+        rows.append(
+            f"<tr><td>{o['rank']}</td><td class=l><b>{_e(o['option'])}</b>{flag}"
+            + (" <span class=warn>outcomes split in two</span>" if bim else "") + "</td>"
+            f"<td>{_pct(o['p_goal'])}</td><td>{_pct(o['p_collapse'])}</td>"
+            f"<td>{_e(registry.fmt(obj, qo['q50']))}<br><span class=ci>{_e(registry.fmt(obj, qo['q05']))} to "
+            f"{_e(registry.fmt(obj, qo['q95']))}</span></td>"
+            f"<td>{_e(registry.fmt(obj, reg.get('max_regret')))}</td><td>{_e(registry.fmt(obj, reg.get('mean_regret')))}</td></tr>")
+    parts.append("<table class=verdict><tr><th>rank</th><th class=l>option</th><th>P(meets goal)</th>"
+                 f"<th>P(collapse)</th><th>{_e(registry.label(obj, unit=False))}<br>median, 5–95%</th>"
+                 "<th>regret<br>worst</th><th>regret<br>mean</th></tr>" + "".join(rows) + "</table>")
+    parts.append("<p class=note>Regret: in each uncertainty scenario, the option's shortfall in "
+                 f"{_e(registry.label(obj, unit=False).lower())} (mean over replicates) from the best option there; "
+                 "worst case and mean over scenarios. The ranking puts options within the collapse limit first, "
+                 "then orders them by P(meets goal) (options over the limit: the less likely to collapse "
+                 "first), then by the median objective.</p>")
+    # paired differences
+    if v["differences"]:
+        mets = list(dec["outcomes"]["metrics"])
+        head = "".join(f"<th>{_e(registry.label(k, unit=False))}</th>" for k in mets) + "<th>P(collapse)</th>"
+        body = []
+        for d in v["differences"]:
+            cells = []
+            for k in [*mets, "collapse"]:
+                r = d["metrics"].get(k) or {}
+                f = (lambda x: registry.fmt_diff("seed_retention", x).replace(".0 pp", " pp")) if k == "collapse" else (lambda x, k=k: registry.fmt_diff(k, x))
+                if r.get("mean") is None:
+                    cells.append("<td>–</td>")
+                    continue
+                lo, hi = r.get("low"), r.get("high")
+                clear = lo is not None and hi is not None and (lo > 0 or hi < 0)
+                ci = f"<br><span class=ci>[{_e(f(lo))}, {_e(f(hi))}]</span>" if lo is not None and hi is not None else ""
+                cells.append(f"<td{' class=clear' if clear else ''}>{_e(f(r['mean']))}{ci}</td>")
+            body.append(f"<tr><td class=l>{_e(best['option'])} <i>minus</i> {_e(d['vs'])}<br>"
+                        f"<span class=ci>{d['n_pairs']} {'pairs' if v['pairing'] == 'common' else 'runs each'}</span></td>"
+                        + "".join(cells) + "</tr>")
+        parts.append("<p><b>Differences</b> (recommended option minus each other; bold: the 95% interval "
+                     "excludes 0)</p><table class=diff><tr><th class=l>comparison</th>" + head + "</tr>"
+                     + "".join(body) + "</table>")
+    # when it changes
+    ch = v["changes"]
+    if not v["uncertainties"]:
+        parts.append("<p><b>When the recommendation changes:</b> the sweep varies no uncertainty, so this "
+                     "verdict holds for the one scenario simulated only.</p>")
+    elif ch["n_changed"] == 0:
+        parts.append(f"<p><b>When the recommendation changes:</b> never — <b>{_e(best['option'])}</b> is also the "
+                     f"best choice in each of the {ch['n_scenarios']} uncertainty scenarios on its own.</p>")
+    else:
+        alts = ", ".join(f"<b>{_e(k)}</b> ({n} of {ch['n_scenarios']})" for k, n in ch["alternatives"].items())
+        txt = (f"<p><b>When the recommendation changes:</b> in {ch['n_changed']} of {ch['n_scenarios']} "
+               f"uncertainty scenarios another option is best on its own: {alts}.")
+        if ch.get("rule"):
+            box = ch["box"]
+            txt += (f" Scenario discovery (PRIM) finds them where <b>{_e(ch['rule'])}</b>: that box holds "
+                    f"{box['coverage']:.0%} of those scenarios, and {box['density']:.0%} of the scenarios in it "
+                    f"change the answer.")
+        parts.append(txt + "</p>")
+    return "<div class=verdict>" + "".join(parts) + "</div>"
+
+
+_SORT_JS = ("<script>document.querySelectorAll('table.sortable th').forEach(function(th,i){th.title='sort';"
+            "th.style.cursor='pointer';th.onclick=function(){var t=th.closest('table'),b=t.tBodies[0],"
+            "r=Array.from(b.rows).slice(1),d=th.dataset.d=th.dataset.d==='a'?'d':'a';r.sort(function(x,y){"
+            "var p=x.cells[i].dataset.v||x.cells[i].textContent,q=y.cells[i].dataset.v||y.cells[i].textContent,"
+            "a=parseFloat(p),c=parseFloat(q),s=(isNaN(a)||isNaN(c))?p.localeCompare(q):a-c;return d==='a'?s:-s});"
+            "r.forEach(function(x){b.appendChild(x)})}})</script>")
+
+
+def _points_table(sw: Any, mets: list[str], decision: tuple | None) -> str:
+    """Every design point, one row each (sortable: click a column head): replicates, P(collapse)
+    and each metric's mean with its t interval."""
+    from qunsim.decision import collapsed
+    from qunsim.registry import label
+
+    s = sw.summary
+    tab = headline_table(s, "point_label", mets)
+    coll = (decision[2]["outcomes"].get("collapse") if decision is not None else None)
+    col = pd.Series(collapsed(s, coll), index=s.index) if coll else None
+    head = "".join(f"<th>{_e(label(k))}</th>" for k in mets)
+    body = []
+    for p in sw.points:
+        cells = []
+        for k in mets:
+            r = tab[(tab["group"] == p) & (tab["metric"] == k)]
+            cells.append("<td>–</td>" if r.empty else
+                         f"<td data-v=\"{r['mean'].iloc[0]}\">{_ci_cell(r['mean'].iloc[0], r['lower'].iloc[0], r['upper'].iloc[0], int(r['n'].iloc[0]))}</td>")
+        sel = s["point_label"] == p
+        n = int(sel.sum())
+        pc = ""
+        if col is not None:
+            k_ = int(col[sel].sum())
+            pc = f"<td data-v=\"{k_ / max(n, 1)}\">{k_}/{n}</td>"
+        body.append(f"<tr><td class=l>{_e(p)}</td><td>{n}</td>{pc}{''.join(cells)}</tr>")
+    pc_head = "<th>collapsed</th>" if col is not None else ""
+    return (f"<table class=sortable><tbody><tr><th class=l>design point</th><th>runs</th>{pc_head}{head}</tr>"
+            f"{''.join(body)}</tbody></table>" + _SORT_JS +
+            "<p class=note>Every design point of the sweep (click a column head to sort). Mean over replicates; "
+            "in brackets the 95% confidence interval of the mean (Student t; clipped to the metric's range, e.g. "
+            "at 0 for counts and rates). The verdict and the figures show the spread of the runs, not only these "
+            "means. Per-run numbers: <code>qs.load_results(dir).summary</code>.</p>")
 
 
 def _base_configs(manifest: dict) -> dict[str, Any]:
@@ -585,33 +756,6 @@ def _base_configs(manifest: dict) -> dict[str, Any]:
     if "community" in base or not all(isinstance(v, dict) for v in base.values()):
         return {"base": load_config(base)}
     return {str(k): load_config(v) for k, v in base.items()}
-
-
-def _best_words(tab: pd.DataFrame, mets: list[str]) -> str:
-    """Which design point is best on each metric, and whether its interval clears the runner-up."""
-    from qunsim.plotting import HEADLINE_METRICS, metric_label
-
-    if tab["group"].nunique() < 2:
-        return ""
-    items = []
-    for k in mets:
-        t = tab[tab["metric"] == k].dropna(subset=["mean"])
-        if len(t) < 2:
-            continue
-        hib = HEADLINE_METRICS.get(k, True)
-        t = t.sort_values("mean", ascending=not hib)
-        a, b = t.iloc[0], t.iloc[1]
-        clear = (a["lower"] > b["upper"]) if hib else (a["upper"] < b["lower"])
-        if a["mean"] == b["mean"]:
-            verdict = "tied with the runner-up"
-        elif clear and a["n"] > 1:
-            verdict = "the 95% intervals do not overlap"
-        else:
-            verdict = "the 95% intervals overlap: not a clear winner"
-        items.append(f"<li>{_e(metric_label(k, unit=False))} ({'higher' if hib else 'lower'} is better): "
-                     f"best <b>{_e(a['group'])}</b> ({_e(_num(a['mean']))}), runner-up {_e(b['group'])} "
-                     f"({_e(_num(b['mean']))}); {verdict}.</li>")
-    return "<p><b>Best design point per metric</b></p><ul>" + "".join(items) + "</ul>" if items else ""
 
 
 def build_report(results_dir: str | Path, out: str | Path, *, title: str | None = None) -> Path:
@@ -629,15 +773,18 @@ def build_report(results_dir: str | Path, out: str | Path, *, title: str | None 
     Returns
     -------
     Path
-        ``out``.
+        ``out``. For a sweep with levers the verdict is also written, as ``verdict.json`` next
+        to ``out`` (objective, goal, options ranked with P(goal), P(collapse) and intervals,
+        paired differences, regret, pairing, the scenarios where the answer changes).
     """
     from qunsim.plotting import is_run_dir
 
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise FileNotFoundError(2, "no such results directory", str(results_dir))
+    verdict = None
     if (results_dir / "manifest.json").is_file():
-        page = _sweep_report(results_dir, title)
+        page, verdict = _sweep_report(results_dir, title)
     elif is_run_dir(results_dir):
         page = _run_report(results_dir, title)
     else:
@@ -645,5 +792,25 @@ def build_report(results_dir: str | Path, out: str | Path, *, title: str | None 
                          "`qunsim run --out`) nor a sweep (manifest.json from `qunsim sweep --out`)")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    _write_atomic(out, page)
+    if verdict is not None:
+        _write_atomic(out.parent / "verdict.json", json.dumps(verdict, indent=1, ensure_ascii=False) + "\n")
     return out
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file: a failure leaves the old file whole."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

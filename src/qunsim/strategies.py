@@ -26,6 +26,12 @@ validated like any scenario: errors name the file, the strategy and the key.
 
 Replicate ``r`` of every strategy runs with the same seed (common random numbers, so
 strategies can be compared pairwise); the seeds are spawned from ``SeedSequence(seed)``.
+
+A strategies file is also a sweep: ``qunsim compare FILE --out DIR`` (or
+:func:`qunsim.sweep.load_sweep`) runs it on the sweep engine with one lever, ``strategy``, and
+the file may add the sweep keys ``[uncertainties]``, ``[outcomes]``, ``[goal]``, ``[fixed]``,
+``[keep]``, ``pairing`` and ``name`` (see docs/sweeps.md). :func:`compare_strategies` is the
+serial in-memory shortcut of the same comparison (it ignores those sweep keys).
 """
 
 from __future__ import annotations
@@ -43,7 +49,10 @@ from qunsim.config import Config, ConfigError, deep_merge, load_config
 __all__ = ["Strategy", "StrategySet", "load_strategies", "compare_strategies",
            "replicate_seeds", "churn_summary", "summarize_comparison", "paired_difference"]
 
-_TOP = {"base", "steps", "replicates", "seed", "strategies", "branch_at"}  # branch_at: qunsim.branching
+#: Sweep-file keys a strategies file may also hold (see :func:`qunsim.sweep.load_sweep`).
+SWEEP_KEYS = {"base", "name", "pairing", "fixed", "design", "uncertainties", "outcomes", "goal",
+              "keep", "timeout"}
+_TOP = {"base", "steps", "replicates", "seed", "strategies", "branch_at"} | SWEEP_KEYS  # branch_at: qunsim.branching
 _META = {"label", "description", "overrides"}
 _TABLES = {"community", "network", "roles", "dynamics", "gate", "activity", "monetization", "run"}
 
@@ -241,25 +250,24 @@ def summarize_comparison(table: pd.DataFrame, metrics: list[str] | None = None,
     >>> s[["strategy", "mean", "ci_low"]].round(2).values.tolist()
     [['a', 2.0, -0.48], ['b', 5.0, 5.0]]
     """
-    from scipy import stats
+    from qunsim.stats import mean_ci
 
     metrics = metrics or ["revenue_total", "net_revenue_total", "mean_churn_rate", "total_left",
                           "seed_retention", "final_active"]
     rows = []
     for name, g in table.groupby("strategy", sort=False):
         for m in metrics:
-            x = g[m].to_numpy(dtype=float)
-            n = len(x)
-            mean = float(x.mean())
-            half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
-            rows.append({"strategy": name, "metric": m, "n": n, "mean": mean,
-                         "ci_low": mean - half, "ci_high": mean + half})
+            r = mean_ci(g[m].to_numpy(dtype=float), level)
+            lo, hi = (r["low"], r["high"]) if r["n"] > 1 else (np.nan, np.nan)
+            rows.append({"strategy": name, "metric": m, "n": r["n"], "mean": r["mean"],
+                         "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
 
 
 def paired_difference(table: pd.DataFrame, a: str, b: str, metric: str, level: float = 0.95) -> dict:
     """Strategy ``a`` minus ``b`` on ``metric``, paired by replicate (same seeds): mean
-    difference, t confidence interval and two-sided p-value of the paired t test.
+    difference, t confidence interval and two-sided p-value of the paired t test
+    (:func:`qunsim.stats.paired_difference`).
 
     >>> t = pd.DataFrame({"strategy": ["a"] * 3 + ["b"] * 3, "replicate": [0, 1, 2] * 2,
     ...                   "x": [3.0, 4.0, 6.0, 1.0, 2.0, 3.0]})
@@ -267,20 +275,13 @@ def paired_difference(table: pd.DataFrame, a: str, b: str, metric: str, level: f
     >>> round(d["mean"], 3), d["n"]
     (2.333, 3)
     """
-    from scipy import stats
+    from qunsim.stats import paired_difference as _paired
 
     xa = table[table["strategy"] == a].set_index("replicate")[metric]
     xb = table[table["strategy"] == b].set_index("replicate")[metric]
     common = xa.index.intersection(xb.index)
-    d = (xa.loc[common] - xb.loc[common]).to_numpy(dtype=float)
-    n = len(d)
-    if n < 2:
-        raise ValueError(f"paired_difference needs at least 2 paired replicates, got {n}")
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n))
-    if sd > 0:
-        p = float(stats.ttest_rel(xa.loc[common], xb.loc[common]).pvalue)
-    else:
-        p = 0.0 if mean != 0 else 1.0
-    return {"a": a, "b": b, "metric": metric, "n": n, "mean": mean,
-            "ci_low": mean - half, "ci_high": mean + half, "p_value": p}
+    if len(common) < 2:
+        raise ValueError(f"paired_difference needs at least 2 paired replicates, got {len(common)}")
+    r = _paired(xa.loc[common].to_numpy(dtype=float), xb.loc[common].to_numpy(dtype=float), level)
+    return {"a": a, "b": b, "metric": metric, "n": r["n"], "mean": r["mean"],
+            "ci_low": r["low"], "ci_high": r["high"], "p_value": r["p_value"]}

@@ -8,8 +8,8 @@ model or touches global random state. ``CommunityModel.step`` calls them stage b
 
 from qunsim.kernels.arrivals import (
     accept_probability,
-    inviters,
     exposure_candidates,
+    inviters,
     referral_candidates,
     spread_word_of_mouth,
 )

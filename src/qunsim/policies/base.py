@@ -358,8 +358,6 @@ def plugin_classes(data: Any, source: str | None = None) -> dict[str, type[Polic
 
     source = source or getattr(data, "source", "config")
     data = data.to_dict() if hasattr(data, "to_dict") else data
-    from qunsim.policies.schedule import build_policy, check_columns
-
     out = {}
     for family in FAMILIES:
         for name, table in (data.get(family) or {}).items():

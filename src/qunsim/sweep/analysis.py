@@ -169,7 +169,7 @@ def replicate_means(df: pd.DataFrame, by: list[str], metrics: list[str] | str | 
     >>> round(float(r.ci_high.iloc[0]), 4)   # 2 + t(0.975, 2) * 1 / sqrt(3)
     4.4841
     """
-    from scipy import stats
+    from qunsim.stats import t_halfwidth
 
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
@@ -187,9 +187,7 @@ def replicate_means(df: pd.DataFrame, by: list[str], metrics: list[str] | str | 
     g = long.groupby([*by, "metric"], sort=True, dropna=False)["value"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
     n = out["n"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * out["sd"].to_numpy() / np.sqrt(n)
-    half = np.where(n > 1, half, np.nan)
+    half = np.where(n > 1, t_halfwidth(out["sd"].to_numpy(dtype=float), n, level), np.nan)
     out["ci_low"] = out["mean"] - half
     out["ci_high"] = out["mean"] + half
     order = {m: i for i, m in enumerate(metrics)}

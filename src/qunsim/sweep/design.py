@@ -5,6 +5,17 @@ categorical value); each point runs ``replicates`` times. A run's id and seed de
 its point index and replicate index, so results are the same whatever executor, worker
 count or finishing order.
 
+Seeds and pairing: with ``pairing = "common"`` (the default) replicate *r* runs with the same
+seed at every point — every lever setting and every uncertainty point — ``run_seed(root, 0,
+r)``: common random numbers, so the difference between two lever options in replicate *r* is
+a paired difference (the same founding members, graph and arrivals, up to what the levers
+change). With ``pairing = "independent"`` each run has its own seed ``run_seed(root, point,
+r)``.
+
+A Latin-hypercube design over a sweep with both levers and uncertainties samples the
+uncertainties and crosses every sample with every lever setting (the levers' grid), so each
+option meets the same uncertainty scenarios.
+
 Examples
 --------
 >>> from qunsim.sweep.spec import SweepSpec
@@ -21,6 +32,8 @@ Examples
 (['run_id', 'point', 'replicate', 'seed'], 8)
 >>> runs.run_id.iloc[1], int(runs.seed.iloc[1]) == run_seed(7, 0, 1)
 ('p000000r001', True)
+>>> runs.groupby("replicate").seed.nunique().tolist()    # common random numbers
+[1, 1]
 """
 
 from __future__ import annotations
@@ -140,6 +153,16 @@ def make_design(spec: SweepSpec) -> pd.DataFrame:
             ab = _qmc(qmc.Sobol, gen, d=2 * d, scramble=spec.design.scramble).random(spec.design.n)
             u = _saltelli(ab[:, :d], ab[:, d:], spec.design.second_order)
         pts = pd.DataFrame({a.key: from_unit(a, u[:, i]) for i, a in enumerate(spec.axes)})
+    if kind == "lhs" and spec.levers and spec.uncertainties:
+        # sample the uncertainties only, and cross each sample with every lever setting
+        unc = [a for a in spec.axes if a.role == "uncertainty"]
+        u = _qmc(qmc.LatinHypercube, design_rng(spec.seed), d=len(unc),
+                 scramble=spec.design.scramble).random(spec.design.n)
+        samples = pd.DataFrame({a.key: from_unit(a, u[:, i]) for i, a in enumerate(unc)})
+        levers = [a for a in spec.axes if a.role == "lever"]
+        grid = pd.DataFrame(list(itertools.product(*(axis_levels(a) for a in levers))),
+                            columns=[a.key for a in levers])
+        pts = grid.merge(samples, how="cross")[keys]
     pts.insert(0, "point", np.arange(len(pts), dtype=np.int64))
     return pts.reset_index(drop=True)
 
@@ -154,6 +177,7 @@ def make_runs(spec: SweepSpec, design: pd.DataFrame | None = None) -> pd.DataFra
     points = out["point"].to_numpy()
     out.insert(1, "replicate", rep)
     out.insert(0, "run_id", [run_id(p, r) for p, r in zip(points, rep, strict=True)])
-    out.insert(3, "seed", np.array([run_seed(spec.seed, p, r) for p, r in zip(points, rep, strict=True)],
-                                   dtype=np.int64))
+    common = getattr(spec, "pairing", "common") == "common"
+    out.insert(3, "seed", np.array([run_seed(spec.seed, 0 if common else p, r)
+                                    for p, r in zip(points, rep, strict=True)], dtype=np.int64))
     return out

@@ -67,7 +67,7 @@ class _ConfigRef:
 
 
 def _config_ref(spec: SweepSpec, row: dict) -> _ConfigRef:
-    label = row["base"] if spec.bases else None
+    label = row[spec.base_key] if spec.bases else None  # the "base" or "strategy" axis
     refs = spec.__dict__.setdefault("_config_refs", {})
     if label not in refs:
         refs[label] = _ConfigRef(spec.config_for(row))
@@ -285,7 +285,9 @@ def _new_manifest(spec: SweepSpec, runs: pd.DataFrame, fp: str, plugins: dict, d
         "fingerprint": fp,
         "status": "starting",
         "root_seed": spec.seed,
-        "seeds": "per run in design.parquet: SeedSequence(root_seed, spawn_key=(point, replicate))",
+        "seeds": ("per run in design.parquet: SeedSequence(root_seed, spawn_key=(0, replicate)) at every "
+                  "point (pairing = common)" if spec.pairing == "common" else
+                  "per run in design.parquet: SeedSequence(root_seed, spawn_key=(point, replicate))"),
         "n_points": int(runs["point"].nunique()),
         "replicates": spec.replicates,
         "n_runs": len(runs),
