@@ -30,19 +30,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.force:
         raise UsageError(f"output directory {out} is not empty; pass --force to overwrite its run files")
-    res = qs.simulate(cfg, rng=args.seed, steps=args.steps)
+    res = qs.simulate(cfg, rng=args.seed, steps=args.steps, progress=not args.no_progress,
+                      **_gexf_args(args))
     save_run(res, out)
     s = res.summary
     print(f"ran {s['steps']} days of {cfg.source} (seed {args.seed}): active {s['final_active']} "
           f"(peak {s['peak_active']} on day {s['peak_step']}), joined {s['total_joined']}, "
           f"left {s['total_left']}; phases {s['phases_seen'].replace('|', ' -> ')}")
     print(f"wrote {out}/timeseries.parquet, members.parquet, summary.json, config.toml")
+    if args.gexf:
+        print(f"wrote {args.gexf} (dynamic GEXF, snapshots every {args.gexf_every} days)")
     if args.plots:
         from qunsim.plotting import plot_run_dir
 
         files = plot_run_dir(out, out / "figures")
         print(f"wrote {len({f.stem for f in files})} figures to {out / 'figures'}")
     return 0
+
+
+def _gexf_args(args: argparse.Namespace) -> dict:
+    if not args.gexf:
+        return {}
+    if args.gexf_every < 1:
+        raise UsageError(f"--gexf-every must be a whole number of days >= 1, got {args.gexf_every}")
+    parent = Path(args.gexf).resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"--gexf {args.gexf}: directory {parent} does not exist")
+    return {"gexf": args.gexf, "gexf_every": args.gexf_every}
 
 
 def _parse_sets(items: list[str] | None) -> dict:
@@ -62,7 +76,10 @@ def _parse_sets(items: list[str] | None) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from qunsim import __version__
+
     p = _Parser(prog="qunsim", description="Agent-based simulation of online communities.")
+    p.add_argument("--version", action="version", version=f"qunsim {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     r = sub.add_parser("run", help="run one scenario and write its tables")
     r.add_argument("config", help="scenario TOML file")
@@ -72,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="dotted override, repeatable")
     r.add_argument("--plots", action="store_true", help="also draw the standard figures")
     r.add_argument("--force", action="store_true", help="overwrite run files in a non-empty --out")
+    r.add_argument("--gexf", metavar="PATH", help="also write the social graph over time as a dynamic GEXF (Gephi)")
+    r.add_argument("--gexf-every", type=int, default=7, metavar="DAYS", help="days between graph snapshots (default 7)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only in a terminal)")
     r.set_defaults(func=_cmd_run)
     for register in _extensions():
         register(sub)
@@ -81,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """Sub-commands defined next to their subsystems (sweep, plot, report)."""
     regs = []
-    for mod in ("qunsim.sweep.cli", "qunsim.plotting_cli"):
+    for mod in ("qunsim.sweep.cli", "qunsim.plotting_cli", "qunsim.dashboard.cli"):
         try:
             m = __import__(mod, fromlist=["register"])
         except ModuleNotFoundError as e:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pandas as pd
 from qunsim import kernels as K
 from qunsim.agents import Member
 from qunsim.config import ROLE_NAMES, Config, ConfigError, load_config
+from qunsim.datacollector import TimeseriesCollector
 from qunsim.kernels.reading import GroupIndex
 from qunsim.metrics import (
     MetricsCollector,
@@ -40,12 +40,6 @@ __all__ = ["CommunityModel"]
 _UNIT_ATTRS = ("quality", "warmth", "taste", "threshold")
 _POS_ATTRS = ("post_rate", "attention", "need", "wtp")
 _UNHAPPY = (LeaveReason.DISSATISFIED, LeaveReason.CONTAGION)
-MODEL_REPORTERS = ("active", "joins", "leaves", "churn_rate", "messages", "low_quality_share",
-                   "value_density", "expert_retention", "gresham_index", "trust_mean")
-
-
-def _latest(key: str, model: CommunityModel):
-    return model.metrics.latest(key)
 
 
 def draw_dist(mean: float, sd: float, n: int, unit: bool, rng: np.random.Generator) -> np.ndarray:
@@ -85,6 +79,24 @@ class CommunityModel(mesa.Model):
 
     def __init__(self, config: Config | str | Path | dict | None = None, *, rng: Any = None,
                  graph: nx.Graph | None = None, **overrides: Any):
+        """Build the population, the social graph and the policies; record day 0.
+
+        Parameters
+        ----------
+        config : Config, str, Path, dict or None
+            the scenario (a TOML path is loaded and validated); None uses the defaults.
+        rng : int, numpy.random.Generator or None
+            the model's only randomness source; an int seed is recorded as ``model.seed``.
+        graph : networkx.Graph, optional
+            the population's social graph (members and prospects) instead of the config's.
+        **overrides
+            dotted config keys applied after loading, e.g. ``**{"gate.fee": 99}``.
+
+        Raises
+        ------
+        ConfigError
+            the config, an override, the graph or ``rng`` is invalid (one paragraph).
+        """
         cfg = load_config(config)
         if overrides:
             cfg = cfg.override(overrides)
@@ -110,8 +122,8 @@ class CommunityModel(mesa.Model):
         self._yesterday_q = np.zeros(self.n_groups)
         self._yesterday_chat = np.zeros(self.n_groups)
         self.cumulative = {"revenue": 0.0}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={k: partial(_latest, k) for k in MODEL_REPORTERS})
+        self.day_hooks: list = []  # called with the model at the end of each day (recorders)
+        self.datacollector = TimeseriesCollector()  # every time-series column, for mesa.batch_run
         self._record(ctx=None, rr=None, msgs_role=None, msgs_spam=None, readers=None)
         self.datacollector.collect(self)
         self._reset_day_counters()
@@ -325,6 +337,12 @@ class CommunityModel(mesa.Model):
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
+        """Simulate one day: arrivals, posting, policies, reading, replies, trust, churn.
+
+        The day's metrics row is appended to the time series (``timeseries()``) and to
+        ``datacollector``; ``running`` turns False when no member is left. Use ``run_for(n)``
+        to simulate ``n`` days.
+        """
         st, p, rng = self.state, self.p, self.rng
         t = self.steps
         active0 = int(self.metrics.latest("active", 0))  # active at the end of yesterday
@@ -558,6 +576,8 @@ class CommunityModel(mesa.Model):
             msgs_spam = msgs.spam
         self._record(ctx, rr, msgs_role, msgs_spam, ids, active0=active0)
         self.datacollector.collect(self)
+        for hook in self.day_hooks:
+            hook(self)
         self._reset_day_counters()
         if not (st.status == Status.ACTIVE).any():
             self.running = False
@@ -574,6 +594,11 @@ class CommunityModel(mesa.Model):
 
     # ------------------------------------------------------------------ metrics
     def trust_level_array(self) -> np.ndarray:
+        """Trust level of every person in the population (0 none, 1 weak, 2 strong), int8[n].
+
+        See :class:`~qunsim.TrustLevel`; the thresholds are ``dynamics.trust_weak``,
+        ``dynamics.trust_strong`` and ``dynamics.strong_evidence``.
+        """
         p, st = self.p, self.state
         return K.trust_levels(st.trust_r, st.trust_s, p.trust_weak, p.trust_strong, p.strong_evidence)
 
@@ -710,5 +735,68 @@ class CommunityModel(mesa.Model):
         return g
 
     def nbytes(self) -> dict[str, int]:
-        """Bytes held by the model state: member arrays and graph arrays."""
+        """Bytes held by the model state.
+
+        Returns
+        -------
+        dict
+            ``{"members": bytes of the member arrays, "graph": bytes of the graph arrays}``.
+        """
         return {"members": self.state.nbytes() + self.leader.nbytes, "graph": self.social.nbytes()}
+
+    # ------------------------------------------------------------------ running, recording
+    def run_for(self, duration: int, progress: bool = False) -> None:
+        """Simulate ``duration`` days (Mesa's ``run_for``), optionally with a progress bar.
+
+        Parameters
+        ----------
+        duration : int
+            days to simulate.
+        progress : bool
+            draw a tqdm bar on standard error (only in a terminal or a notebook).
+        """
+        from qunsim.progress import day_bar, progress_enabled
+
+        if not progress_enabled(progress) or duration <= 0:
+            super().run_for(duration)
+            return
+        with day_bar(int(duration), enabled=True) as bar:
+            for _ in range(int(duration)):
+                super().run_for(1)
+                bar.update(1)
+                bar.set_postfix_str(f"active {self.metrics.latest('active', 0)}", refresh=False)
+
+    def run_model(self) -> None:
+        """Step until ``running`` is False (no member left). Prefer ``run_for(n)``."""
+        super().run_model()
+
+    def record_graph(self, every: int = 7, precision: int = 2):
+        """Start recording the social graph every ``every`` days, for :meth:`graph_history`.
+
+        Returns the :class:`~qunsim.graph_history.GraphRecorder` (already holding today's
+        snapshot). Call it before running.
+        """
+        from qunsim.graph_history import GraphRecorder
+
+        self._graph_recorder = GraphRecorder(every, precision).attach(self)
+        return self._graph_recorder
+
+    def graph_history(self, path: str | Path | None = None) -> nx.Graph:
+        """The social graph over time as a dynamic ``networkx.Graph``; with ``path``, also a GEXF.
+
+        Members carry their join/leave spell, role and trust over time; ties their formation
+        day and strength over time (see :mod:`qunsim.graph_history`). Needs
+        :meth:`record_graph` to have been called before the days of interest.
+
+        Raises
+        ------
+        ValueError
+            nothing was recorded (``record_graph`` was not called).
+        """
+        rec = getattr(self, "_graph_recorder", None)
+        if rec is None:
+            raise ValueError("no graph history was recorded: call model.record_graph(every=7) "
+                             "before running (or pass --gexf to `qunsim run`)")
+        if path is not None:
+            rec.write_gexf(path)
+        return rec.graph()

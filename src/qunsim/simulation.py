@@ -35,7 +35,8 @@ class RunResult:
 
 
 def simulate(config: Config | str | Path | dict | None = None, *, rng: Any = None,
-             steps: int | None = None, **overrides: Any) -> RunResult:
+             steps: int | None = None, progress: bool = False, gexf: str | Path | None = None,
+             gexf_every: int = 7, **overrides: Any) -> RunResult:
     """Build a :class:`~qunsim.CommunityModel`, run it and return its tables.
 
     Parameters
@@ -43,6 +44,9 @@ def simulate(config: Config | str | Path | dict | None = None, *, rng: Any = Non
     config : Config, TOML path, dict or None (defaults).
     rng : int seed (recorded in the result) or Generator.
     steps : days to run (default: the config's ``run.steps``).
+    progress : draw a progress bar (only in a terminal or a notebook).
+    gexf : path, optional; also write the social graph over time there as a dynamic GEXF
+        (snapshots every ``gexf_every`` days; see :mod:`qunsim.graph_history`).
     **overrides : dotted config keys.
 
     Examples
@@ -61,8 +65,12 @@ def simulate(config: Config | str | Path | dict | None = None, *, rng: Any = Non
     if n < 0:
         raise ValueError(f"steps must be >= 0, got {n}")
     model = CommunityModel(cfg, rng=rng)
+    if gexf is not None:
+        model.record_graph(every=gexf_every)
     if n:
-        model.run_for(n)
+        model.run_for(n, progress=progress)
+    if gexf is not None:
+        model.graph_history(gexf)
     ts = model.timeseries()
     members = model.members_frame()
     return RunResult(ts, members, summarize(ts, members), cfg, model.seed)

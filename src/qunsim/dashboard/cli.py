@@ -1,0 +1,72 @@
+"""``qunsim dashboard [SCENARIO.toml] [--port N]``: serve the dashboard on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+
+__all__ = ["register"]
+
+
+def register(sub) -> None:
+    d = sub.add_parser("dashboard", help="watch a community live and turn its levers (web page on 127.0.0.1)",
+                       description="Serve the live dashboard (Mesa SolaraViz) of a scenario on this machine "
+                                   "only (127.0.0.1). Open the printed address in a browser; stop with Ctrl-C.")
+    d.add_argument("config", nargs="?", default=None, help="scenario TOML file (default: the built-in defaults)")
+    d.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765; 0 picks a free one)")
+    d.add_argument("--seed", type=int, default=0, help="seed of the first run (a control on the page too)")
+    d.add_argument("--compare", action="store_true", help="two lever settings side by side on the same seed")
+    d.add_argument("--prospects", type=int, default=None, metavar="N",
+                   help="people outside who could join (overrides community.n_prospects)")
+    d.add_argument("--interval", type=int, default=50, metavar="MS", help="milliseconds between frames (default 50)")
+    d.set_defaults(func=_cmd_dashboard)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from qunsim.cli import UsageError
+    from qunsim.config import load_config
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+    if args.prospects is not None and args.prospects < 0:
+        raise UsageError(f"--prospects must be >= 0, got {args.prospects}")
+    if not 1 <= args.interval <= 10_000:
+        raise UsageError(f"--interval must be between 1 and 10000 ms, got {args.interval}")
+    cfg = load_config(args.config)  # a bad scenario fails here, in one paragraph
+    if args.prospects is not None:
+        cfg = cfg.override({"community.n_prospects": args.prospects})
+    try:
+        import solara  # noqa: F401
+        import solara.server  # noqa: F401
+    except ModuleNotFoundError:
+        raise UsageError('the dashboard needs the `viz` extra: pip install "qunsim[viz]"') from None
+    port = args.port or _free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            raise UsageError(f"port {port} on 127.0.0.1 is in use; pass another --port (or 0 for a free one)") from None
+    env = dict(os.environ)
+    env.update({
+        "QUNSIM_DASHBOARD_SCENARIO": os.path.abspath(args.config) if args.config else "",
+        "QUNSIM_DASHBOARD_SEED": str(args.seed),
+        "QUNSIM_DASHBOARD_COMPARE": "1" if args.compare else "",
+        "QUNSIM_DASHBOARD_PROSPECTS": "" if args.prospects is None else str(args.prospects),
+        "QUNSIM_DASHBOARD_INTERVAL": str(args.interval),
+        "MPLBACKEND": "Agg",
+    })
+    print(f"qunsim dashboard of {cfg.source}: http://127.0.0.1:{port}/ (Ctrl-C stops it)", flush=True)
+    argv = [sys.executable, "-m", "solara", "run", "qunsim.dashboard.viz", "--host", "127.0.0.1",
+            "--port", str(port), "--production", "--no-open", "--log-level", "warning"]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, argv, env)  # the server replaces this process: Ctrl-C / kill stop it
+    return 0  # pragma: no cover
