@@ -30,6 +30,40 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# The page's charts (Vega-Lite) ask solara's asset proxy for `vega@5`, `vega-lite@5` and
+# `vega-embed@6`; the offline copies (package `solara-assets`) are stored under their full
+# versions. Aliases in solara's cache let the page load without the internet.
+_VEGA_ALIASES = {"vega@5": "vega@5.", "vega-lite@5": "vega-lite@5.", "vega-embed@6": "vega-embed@6."}
+
+
+def offline_assets() -> list[str]:
+    """Make solara's asset cache answer the unversioned Vega requests from the offline copies.
+
+    Returns the aliases created (idempotent: an alias already there is left alone).
+    """
+    try:
+        from solara.server import settings
+    except ModuleNotFoundError:
+        return []
+    cache = settings.assets.proxy_cache_dir
+    made = []
+    if not cache.is_dir():
+        return made
+    for alias, prefix in _VEGA_ALIASES.items():
+        target = cache / alias
+        if target.exists():
+            continue
+        found = sorted(p for p in cache.iterdir() if p.name.startswith(prefix) and p.is_dir())
+        if not found:
+            continue
+        try:
+            target.symlink_to(found[-1].name, target_is_directory=True)
+            made.append(alias)
+        except OSError:
+            pass  # read-only cache: the page then fetches the files online
+    return made
+
+
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from qunsim.cli import UsageError
     from qunsim.config import load_config
@@ -48,6 +82,7 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         import solara.server  # noqa: F401
     except ModuleNotFoundError:
         raise UsageError('the dashboard needs the `viz` extra: pip install "qunsim[viz]"') from None
+    offline_assets()
     port = args.port or _free_port()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:

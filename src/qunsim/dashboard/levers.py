@@ -46,7 +46,7 @@ class Lever:
 
 
 LEVERS: tuple[Lever, ...] = (
-    Lever("chatter_share", "Chatter share (灌水)", "float", 0.0, 0.5, 0.01,
+    Lever("chatter_share", "Chatter share", "float", 0.0, 0.5, 0.01,
           "`community.chatter_share`: share of chatters among newcomers and seed members."),
     Lever("gate_screening", "Gate strictness: screening", "float", 0.0, 1.0, 0.05,
           "`gate.process.precision`: an application process that catches chatters and spammers "

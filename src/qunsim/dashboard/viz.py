@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import matplotlib.colors
 import numpy as np
 import solara
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 
@@ -25,7 +25,6 @@ from qunsim.state import ROLE_ORDER, Status
 __all__ = ["app", "viz_kwargs", "PANELS", "GrowingLayout", "Page"]
 
 _ROLES = ("owner", "expert", "contributor", "regular", "chatter", "spammer", "moderator")
-_STYLE = {"A": "-", "B": "--"}
 _DPI = 80
 
 
@@ -47,12 +46,10 @@ def _days(m) -> np.ndarray:
     return np.array([r["step"] for r in m.metrics.rows], dtype=float)
 
 
-def _fig(w: float = 5.2, h: float = 3.0) -> Figure:
-    return Figure(figsize=(w, h), dpi=_DPI, layout="constrained")
-
-
-def _label(run: str, text: str) -> str:
-    return f"{text} ({run})" if run else text
+def _fig(w: float = 6.2, h: float = 4.0) -> Figure:
+    fig = Figure(figsize=(w, h), dpi=_DPI)
+    fig.subplots_adjust(left=0.12, right=0.9, top=0.9, bottom=0.13)
+    return fig
 
 
 def _show(fig: Figure):
@@ -60,99 +57,111 @@ def _show(fig: Figure):
 
 
 # ---------------------------------------------------------------------------------- panels
-def active_panel(model):
-    """Active members by role (one line per role present; B dashed in compare mode)."""
-    fig = _fig()
-    ax = fig.add_subplot()
-    col = _colors()
+# Time series are Vega-Lite specs built by hand (no schema validation on every frame) and
+# drawn by the browser: a frame costs the server a few small dicts, not a rendered image.
+_MAX_POINTS = 400  # per series and frame (longer runs are thinned, the last day always kept)
+_W, _H = 430, 250
+
+
+def _wide(model, cols: dict[str, str]) -> tuple[list[dict], list[str]]:
+    """Rows ``{"day": t, "<label> · <run>": value, ...}`` for each run; the column names."""
+    rows: dict[int, dict] = {}
+    names: list[str] = []
     for run, m in _runs(model).items():
-        t = _days(m)
-        for r in _ROLES:
-            y = _series(m, f"active_{r}")
-            if y.any():
-                ax.plot(t, y, _STYLE.get(run, "-"), color=col[r], lw=1.4,
-                        label=r if run in ("", "A") else None)
-        ax.plot(t, _series(m, "active"), _STYLE.get(run, "-"), color="#444444", lw=2,
-                label=_label(run, "all"))
-    ax.set(title="Active members by role", xlabel="day", ylabel="members")
-    ax.legend(fontsize=7, ncol=2, loc="upper left")
-    return _show(fig)
+        n = len(m.metrics.rows)
+        idx = np.unique(np.r_[np.linspace(0, n - 1, min(n, _MAX_POINTS)).astype(int), n - 1])
+        for key, label in cols.items():
+            name = f"{label} · {run}" if run else label
+            y = _series(m, key)
+            if key.startswith("cum:"):
+                y = np.cumsum(_series(m, key[4:]))
+            names.append(name)
+            for i in idx.tolist():
+                rows.setdefault(i, {"day": i})[name] = round(float(y[i]), 4)
+    return [rows[k] for k in sorted(rows)], names
+
+
+def _line_spec(model, title: str, cols: dict[str, str], colors: dict[str, str], ytitle: str,
+               ydomain: tuple | None = None) -> dict:
+    data, names = _wide(model, cols)
+    y: dict[str, Any] = {"field": "value", "type": "quantitative", "title": ytitle}
+    if ydomain is not None:
+        y["scale"] = {"domain": list(ydomain)}
+    enc: dict[str, Any] = {
+        "x": {"field": "day", "type": "quantitative", "title": "day"},
+        "y": y,
+        "color": {"field": "what", "type": "nominal", "title": None,
+                  "scale": {"domain": list(colors), "range": list(colors.values())}},
+        "tooltip": [{"field": "day"}, {"field": "series"}, {"field": "value", "format": ".3~f"}],
+    }
+    transform = [{"fold": names, "as": ["series", "value"]},
+                 {"calculate": "split(datum.series, ' · ')[0]", "as": "what"}]
+    if isinstance(model, CompareModel):
+        transform.append({"calculate": "split(datum.series, ' · ')[1]", "as": "run"})
+        enc["strokeDash"] = {"field": "run", "type": "nominal", "title": "run",
+                             "scale": {"domain": ["A", "B"], "range": [[1, 0], [5, 3]]}}
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "title": title, "width": _W, "height": _H, "data": {"values": data},
+            "transform": transform, "mark": {"type": "line", "strokeWidth": 1.6},
+            "encoding": enc, "config": {"legend": {"orient": "bottom", "columns": 4}}}
+
+
+def _vega(spec: dict):
+    return solara.widgets.VegaLite.element(spec=spec)
+
+
+def active_panel(model):
+    """Active members by role (B dashed in compare mode)."""
+    col = _colors()
+    present = [r for r in _ROLES if any(_series(m, f"active_{r}").any() for m in _runs(model).values())]
+    cols = {"active": "all", **{f"active_{r}": r for r in present}}
+    colors = {"all": "#444444", **{r: col[r] for r in present}}
+    return _vega(_line_spec(model, "Active members by role", cols, colors, "members"))
 
 
 def gresham_panel(model):
     """Gresham's law: low-quality share of messages and expert retention (both in [0, 1])."""
-    fig = _fig()
-    ax = fig.add_subplot()
-    for run, m in _runs(model).items():
-        t = _days(m)
-        ax.plot(t, _series(m, "low_quality_share"), _STYLE.get(run, "-"), color="#D55E00",
-                label=_label(run, "low-quality share"))
-        ax.plot(t, _series(m, "expert_retention"), _STYLE.get(run, "-"), color="#0072B2",
-                label=_label(run, "expert retention"))
-    ax.set(title="Gresham: bad money vs good", xlabel="day", ylim=(-0.02, 1.02))
-    ax.legend(fontsize=7, loc="best")
-    return _show(fig)
+    cols = {"low_quality_share": "low-quality share", "expert_retention": "expert retention"}
+    colors = {"low-quality share": "#D55E00", "expert retention": "#0072B2"}
+    return _vega(_line_spec(model, "Gresham: bad money vs good", cols, colors, "share", (0, 1)))
 
 
 def value_panel(model):
     """Value density (mean value per message read) against overload (share of posts buried)."""
-    fig = _fig()
-    ax = fig.add_subplot()
-    ax2 = ax.twinx()
-    for run, m in _runs(model).items():
-        t = _days(m)
-        ax.plot(t, _series(m, "value_density"), _STYLE.get(run, "-"), color="#009E73",
-                label=_label(run, "value density"))
-        ax2.plot(t, _series(m, "overload"), _STYLE.get(run, "-"), color="#CC79A7",
-                 label=_label(run, "overload"))
-    ax.set(title="Value vs overload", xlabel="day", ylabel="value per message read")
-    ax2.set_ylabel("overload")
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left")
-    return _show(fig)
+    spec = _line_spec(model, "Value vs overload", {"value_density": "value density", "overload": "overload"},
+                      {"value density": "#009E73", "overload": "#CC79A7"}, "")
+    enc = spec.pop("encoding")
+    mark = spec.pop("mark")
+    layers = []
+    for what, title in (("value density", "value per message read"), ("overload", "overload")):
+        e = {**enc, "y": {**enc["y"], "title": title}}
+        layers.append({"transform": [{"filter": f"datum.what === '{what}'"}], "mark": mark, "encoding": e})
+    spec["layer"] = layers
+    spec["resolve"] = {"scale": {"y": "independent"}}
+    return _vega(spec)
 
 
 def trust_panel(model):
     """Active members by trust level: none, weak, strong."""
     from qunsim.plotting import TRUST_COLORS
 
-    fig = _fig()
-    ax = fig.add_subplot()
-    for run, m in _runs(model).items():
-        t = _days(m)
-        for lv in ("none", "weak", "strong"):
-            ax.plot(t, _series(m, f"trust_{lv}"), _STYLE.get(run, "-"),
-                    color=TRUST_COLORS[lv] if lv != "none" else "#999999", lw=1.6,
-                    label=_label(run, lv))
-    ax.set(title="Trust levels", xlabel="day", ylabel="members")
-    ax.legend(fontsize=7, ncol=2, loc="upper left")
-    return _show(fig)
+    cols = {"trust_none": "none", "trust_weak": "weak", "trust_strong": "strong"}
+    colors = {"none": "#999999", "weak": TRUST_COLORS["weak"], "strong": TRUST_COLORS["strong"]}
+    return _vega(_line_spec(model, "Trust levels", cols, colors, "members"))
 
 
 def revenue_panel(model):
-    """Cumulative revenue by source: each ladder rung, fees, ads (whatever the run earns)."""
-    fig = _fig()
-    ax = fig.add_subplot()
-    palette = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442"]
-    any_rev = False
-    for run, m in _runs(model).items():
-        t = _days(m)
-        keys = sorted({k for r in m.metrics.rows for k in r
-                       if k.startswith("revenue_") and k != "revenue_cumulative"})
-        for j, k in enumerate(keys):
-            y = np.cumsum(_series(m, k))
-            if y[-1] > 0:
-                any_rev = True
-                ax.plot(t, y, _STYLE.get(run, "-"), color=palette[j % len(palette)],
-                        label=_label(run, k.removeprefix("revenue_").removeprefix("rung_")))
-    ax.set(title="Revenue by rung (cumulative)", xlabel="day", ylabel="revenue")
-    if any_rev:
-        ax.legend(fontsize=7, loc="upper left")
-    else:
-        ax.text(0.5, 0.5, "no revenue yet\n(turn the ladder or a fee on)", ha="center",
-                va="center", transform=ax.transAxes, color="#777777")
-    return _show(fig)
+    """Cumulative revenue by source: each ladder rung, fees, ads (whatever the runs earn)."""
+    palette = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
+    keys = sorted({k for m in _runs(model).values() for r in m.metrics.rows for k in r
+                   if k.startswith("revenue_") and k != "revenue_cumulative"
+                   and any(x.get(k, 0) for x in m.metrics.rows)})
+    labels = {f"cum:{k}": k.removeprefix("revenue_").removeprefix("rung_") for k in keys}
+    if not labels:
+        labels = {"revenue_cumulative": "total"}
+    colors = {lab: palette[j % len(palette)] for j, lab in enumerate(labels.values())}
+    title = "Revenue by rung (cumulative)" + ("" if keys else ": none yet (turn the ladder or a fee on)")
+    return _vega(_line_spec(model, title, labels, colors, "revenue"))
 
 
 class GrowingLayout:
@@ -207,25 +216,39 @@ def _layout_of(model) -> GrowingLayout:
     return holder.layout
 
 
+def _segments(pos: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of many segments as one polyline broken by NaNs (one path: fast to draw)."""
+    xy = np.full((len(u), 3, 2), np.nan)
+    xy[:, 0], xy[:, 1] = pos[u], pos[v]
+    return xy[:, :, 0].ravel(), xy[:, :, 1].ravel()
+
+
 def draw_graph(ax, m, pos: np.ndarray, title: str) -> None:
-    """Active members (colour = role, size = trust) and the ties between them."""
+    """Active members (colour = role, size = trust) and the ties between them.
+
+    Ties are drawn as two polylines: weak ones thin and light, strong ones (at least
+    ``dynamics.strong_tie``) darker.
+    """
     st, g = m.state, m.social
     col = _colors()
     act = st.status == Status.ACTIVE
     u, v = g.endpoints()
     both = act[u] & act[v]
-    if both.any():
-        w = np.asarray(g.weight)[both]
-        segs = np.stack([pos[u[both]], pos[v[both]]], axis=1)
-        ax.add_collection(LineCollection(segs, colors="#888888", linewidths=0.3 + 1.2 * w,
-                                         alpha=0.35, zorder=1))
+    w = np.asarray(g.weight)
+    strong = w >= m.p.strong_tie
+    for sel, lw, alpha in ((both & ~strong, 0.3, 0.25), (both & strong, 0.9, 0.5)):
+        if sel.any():
+            x, y = _segments(pos, u[sel], v[sel])
+            ax.plot(x, y, color="#777777", lw=lw, alpha=alpha, zorder=1, solid_capstyle="butt",
+                    antialiased=lw > 0.5)
     ids = np.flatnonzero(act)
-    colors = [col[ROLE_ORDER[r]] for r in st.role[ids]]
-    ax.scatter(pos[ids, 0], pos[ids, 1], s=4 + 40 * st.trust[ids] ** 2, c=colors,
+    rgb = np.array([matplotlib.colors.to_rgb(col[r]) for r in ROLE_ORDER])
+    ax.scatter(pos[ids, 0], pos[ids, 1], s=3 + 36 * st.trust[ids] ** 2, c=rgb[st.role[ids]],
                linewidths=0, zorder=2)
-    ax.set_title(f"{title}: {len(ids)} active, day {m.steps}", fontsize=9)
+    ax.text(0.5, 0.99, f"{title}: {len(ids)} active, day {m.steps}", transform=ax.transAxes,
+            ha="center", va="top", fontsize=9)
     ax.set_xlim(-1.25, 1.25)
-    ax.set_ylim(-1.25, 1.25)
+    ax.set_ylim(-1.25, 1.3)
     ax.set_aspect("equal")
     ax.set_axis_off()
 
@@ -236,9 +259,10 @@ def graph_panel(model):
     layout = _layout_of(model)
     for m in runs.values():
         pos = layout.update(m)
-    fig = _fig(5.2 * (1 if len(runs) == 1 else 1.6), 4.2)
+    k = len(runs)
+    fig = Figure(figsize=(6.2, 4.6 if k == 1 else 3.4), dpi=_DPI)
     for j, (run, m) in enumerate(runs.items()):
-        ax = fig.add_subplot(1, len(runs), j + 1)
+        ax = fig.add_axes((j / k, 0.07, 1 / k, 0.93))
         draw_graph(ax, m, pos, f"Social graph {run}".strip())
     col = _colors()
     present = {ROLE_ORDER[r] for m in runs.values() for r in np.unique(m.state.role[m.state.status == Status.ACTIVE])}
@@ -249,7 +273,29 @@ def graph_panel(model):
     return _show(fig)
 
 
-PANELS = (active_panel, gresham_panel, value_panel, trust_panel, revenue_panel, graph_panel)
+def levers_panel(model):
+    """The levers of the run(s) on screen (what the controls were at the last Reset)."""
+    from html import escape
+
+    from qunsim.dashboard.levers import LEVERS
+
+    runs = _runs(model)
+    head = "".join(f"<th>{escape(r or 'value')}</th>" for r in runs)
+    body = []
+    for lv in LEVERS:
+        vals = []
+        for m in runs.values():
+            v = m.levers[lv.name]
+            vals.append(("on" if v else "off") if lv.kind == "bool" else (f"{v:g}" if v else "off"))
+        body.append(f"<tr><td>{escape(lv.label)}</td>" + "".join(f"<td>{x}</td>" for x in vals) + "</tr>")
+    first = next(iter(runs.values()))
+    active = ", ".join(f"{escape(r or 'now')} {m.metrics.latest('active', 0)}" for r, m in runs.items())
+    html = (f"<div class='qunsim-levers'><p><b>Day {first.steps}</b>, seed {first.seed}; active members: "
+            f"{active}</p><table><tr><th>lever</th>{head}</tr>{''.join(body)}</table></div>")
+    return solara.HTML(tag="div", unsafe_innerHTML=html)
+
+
+PANELS = (active_panel, gresham_panel, value_panel, trust_panel, revenue_panel, graph_panel, levers_panel)
 
 
 # ---------------------------------------------------------------------------------- the page
