@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["Chromium", "find_chromium", "wait_http"]
+__all__ = ["Chromium", "DashboardServer", "find_chromium", "wait_http", "JS_DAY", "JS_CHARTS", "JS_GRAPH", "JS_CLICK"]
 
 
 def find_chromium() -> str | None:
@@ -151,3 +151,58 @@ class Chromium:
         if path is not None:
             Path(path).write_bytes(data)
         return data
+
+
+class DashboardServer:
+    """``qunsim dashboard`` in a subprocess on a free loopback port; always stopped on exit."""
+
+    def __init__(self, *args: str, timeout: float = 120.0):
+        import socket
+        import sys
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        root = Path(__file__).resolve().parents[1]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(root / "src") + os.pathsep + env.get("PYTHONPATH", "")
+        self.cmd = [sys.executable, "-m", "qunsim.cli", "dashboard", *args, "--port", str(self.port)]
+        self.env, self.cwd, self.timeout = env, root, timeout
+        self.proc = None
+        self.log = tempfile.TemporaryFile()
+
+    def __enter__(self) -> DashboardServer:
+        self.proc = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_http(self.url, self.timeout)
+        except TimeoutError:
+            self.__exit__()
+            raise RuntimeError(f"the dashboard did not start: {self.output()[-2000:]}") from None
+        return self
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=15)
+
+
+# JavaScript read-outs of the page's state
+JS_DAY = ("(() => { const t = document.querySelector('.qunsim-levers'); if (!t) return null;"
+          " const m = t.innerText.match(/Day (\\d+)/); return m ? parseInt(m[1]) : null; })()")
+JS_CHARTS = "Array.from(document.querySelectorAll('.vega-embed canvas')).map(c => c.toDataURL().length + ':' + c.toDataURL().slice(-64))"
+JS_GRAPH = "Array.from(document.querySelectorAll('img')).map(i => i.src.length + ':' + i.src.slice(-64))"
+JS_CLICK = ("(label => { const b = Array.from(document.querySelectorAll('button'))"
+            ".find(x => x.innerText.trim() === label); if (!b) return false; b.click(); return true; })")
