@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import sys
@@ -21,6 +22,10 @@ def register(sub) -> None:
     d.add_argument("--prospects", type=int, default=None, metavar="N",
                    help="people outside who could join (overrides community.n_prospects)")
     d.add_argument("--interval", type=int, default=50, metavar="MS", help="milliseconds between frames (default 50)")
+    d.add_argument("--days-per-frame", type=int, default=1, metavar="N",
+                   help="days simulated between two redraws (default 1; Mesa's render interval)")
+    d.add_argument("--lever", action="append", metavar="NAME=VALUE", default=[],
+                   help="starting value of a lever, repeatable (e.g. moderation=0.9; b_gate_fee=80 for run B)")
     d.set_defaults(func=_cmd_dashboard)
 
 
@@ -64,6 +69,38 @@ def offline_assets() -> list[str]:
     return made
 
 
+def _parse_levers(items: list[str], compare: bool) -> dict:
+    import tomllib
+
+    from qunsim.cli import UsageError
+    from qunsim.dashboard.levers import LEVERS
+    from qunsim.hints import did_you_mean
+
+    names = {lv.name: lv for lv in LEVERS}
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        base = key.removeprefix("b_") if compare else key
+        if not sep or base not in names:
+            known = sorted(names) + ([f"b_{n}" for n in sorted(names)] if compare else [])
+            hint = did_you_mean(key, known) if sep else ""
+            raise UsageError(f"--lever expects NAME=VALUE with NAME one of {sorted(names)}"
+                             f"{' (b_NAME for run B)' if compare else ''}, got {item!r}{hint}")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise UsageError(f"--lever {key}: {raw!r} is not a number or true/false") from None
+        lv = names[base]
+        ok = isinstance(value, bool) if lv.kind == "bool" else (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and lv.lo <= value <= lv.hi)
+        if not ok:
+            want = "true or false" if lv.kind == "bool" else f"a number in [{lv.lo:g}, {lv.hi:g}]"
+            raise UsageError(f"--lever {key} must be {want}, got {raw.strip()!r}")
+        out[key] = int(value) if lv.kind == "int" else value
+    return out
+
+
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from qunsim.cli import UsageError
     from qunsim.config import load_config
@@ -74,7 +111,10 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         raise UsageError(f"--prospects must be >= 0, got {args.prospects}")
     if not 1 <= args.interval <= 10_000:
         raise UsageError(f"--interval must be between 1 and 10000 ms, got {args.interval}")
+    if not 1 <= args.days_per_frame <= 100:
+        raise UsageError(f"--days-per-frame must be between 1 and 100, got {args.days_per_frame}")
     cfg = load_config(args.config)  # a bad scenario fails here, in one paragraph
+    levers = _parse_levers(args.lever, args.compare)
     if args.prospects is not None:
         cfg = cfg.override({"community.n_prospects": args.prospects})
     try:
@@ -96,6 +136,8 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         "QUNSIM_DASHBOARD_COMPARE": "1" if args.compare else "",
         "QUNSIM_DASHBOARD_PROSPECTS": "" if args.prospects is None else str(args.prospects),
         "QUNSIM_DASHBOARD_INTERVAL": str(args.interval),
+        "QUNSIM_DASHBOARD_RENDER": str(args.days_per_frame),
+        "QUNSIM_DASHBOARD_LEVERS": json.dumps(levers),
         "MPLBACKEND": "Agg",
     })
     print(f"qunsim dashboard of {cfg.source}: http://127.0.0.1:{port}/ (Ctrl-C stops it)", flush=True)

@@ -8,6 +8,7 @@ put ``app()`` as the last expression of a cell; ``qunsim dashboard`` serves the 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from mesa.visualization import SolaraViz
 
 from qunsim.config import Config, load_config
 from qunsim.dashboard.levers import CompareModel, DashboardModel, model_params
-from qunsim.state import ROLE_ORDER, Status
+from qunsim.state import ROLE_ORDER, Role, Status
 
 __all__ = ["app", "viz_kwargs", "PANELS", "GrowingLayout", "Page"]
 
@@ -199,6 +200,9 @@ class GrowingLayout:
         for i in todo.tolist():
             nb = indices[indptr[i]:indptr[i + 1]]
             nb = nb[~np.isnan(self.pos[nb, 0])]
+            peers = nb[st.role[nb] != Role.OWNER]  # everyone knows the soul figure: place by peers
+            if len(peers):
+                nb = peers
             if len(nb):
                 centre = self.pos[nb].mean(axis=0)
                 self.pos[i] = centre + self._rng.normal(0.0, 0.06, 2)
@@ -320,8 +324,8 @@ def app(scenario: Config | str | Path | dict | None = None, *, compare: bool = F
     render_interval : int
         days per frame.
     **levers
-        starting values of the levers (e.g. ``moderation=0.9``); in compare mode,
-        ``b_``-prefixed ones set run B.
+        starting values of the levers (e.g. ``moderation=0.9``); in compare mode they set
+        both runs, and ``b_``-prefixed ones set run B only (``b_moderation=0.9``).
 
     Returns
     -------
@@ -339,6 +343,8 @@ def viz_kwargs(scenario: Config | str | Path | dict | None = None, *, compare: b
     """The arguments :func:`app` gives ``SolaraViz``: the first model, controls and panels."""
     cfg = load_config(scenario)
     params = model_params(cfg, compare=compare, seed=seed, n_prospects=n_prospects)
+    if compare:  # a lever given for A only sets B too: B differs where b_* says so
+        levers = {**{f"b_{k}": v for k, v in levers.items() if not k.startswith("b_")}, **levers}
     for k, v in levers.items():
         if k not in params or k in ("config", "n_prospects"):
             from qunsim.hints import did_you_mean
@@ -360,7 +366,9 @@ def _env_kwargs() -> dict[str, Any]:
                       compare=os.environ.get("QUNSIM_DASHBOARD_COMPARE", "") == "1",
                       seed=int(os.environ.get("QUNSIM_DASHBOARD_SEED", "0")),
                       n_prospects=int(npros) if npros else None,
-                      play_interval=int(os.environ.get("QUNSIM_DASHBOARD_INTERVAL", "50")))
+                      play_interval=int(os.environ.get("QUNSIM_DASHBOARD_INTERVAL", "50")),
+                      render_interval=int(os.environ.get("QUNSIM_DASHBOARD_RENDER", "1")),
+                      **json.loads(os.environ.get("QUNSIM_DASHBOARD_LEVERS") or "{}"))
 
 
 @solara.component
