@@ -76,7 +76,7 @@ class Dist(_Strict):
 
 
 class RoleParams(_Strict):
-    """Per-role attribute distributions (DESIGN §2.1)."""
+    """Per-role attribute distributions (see docs/model.md for what each attribute does)."""
 
     quality: Dist  # information value of posts, [0,1]
     warmth: Dist  # social warmth of posts, [0,1]
@@ -155,7 +155,7 @@ class Network(_Strict):
 
 
 class Dynamics(_Strict):
-    """Rates and weights of the daily step (DESIGN §2.2). See docs/model.md for the equations."""
+    """Rates and weights of the daily step. See docs/model.md for the equations."""
 
     # 1. arrivals
     inflow: float = Field(default=3.0, ge=0)  # exogenous exposures a day at t = 0

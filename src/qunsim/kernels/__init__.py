@@ -1,4 +1,4 @@
-"""Pure array kernels of the daily step (DESIGN §2.2).
+"""Pure array kernels of the daily step (docs/model.md).
 
 Each kernel is a function of arrays, parameters and, where it draws, an explicit
 ``np.random.Generator`` or pre-drawn uniforms; none reads a model, touches global random
