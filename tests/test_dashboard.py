@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 import qunsim as qs
-from qunsim.dashboard.levers import LEVERS, CompareModel, DashboardModel, lever_overrides, lever_values
+from qunsim.dashboard.levers import (
+    LEVERS,
+    CompareModel,
+    DashboardModel,
+    lever_overrides,
+    lever_values,
+)
 
 SMALL = {"n_prospects": 400}
 

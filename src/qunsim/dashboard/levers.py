@@ -189,6 +189,8 @@ class DashboardModel(CommunityModel):
     chatter_share, gate_screening, gate_fee, moderation, curation, rate_limit, care_capacity,
     ladder, ladder_price
         the levers (see :data:`LEVERS` for what each sets).
+    rng : int, optional
+        the seed under Mesa's name (``mesa.batch_run`` passes it); overrides ``seed``.
     """
 
     def __init__(self, config: Config | str | Path | dict | None = None, *, seed: int = 0,
@@ -196,8 +198,10 @@ class DashboardModel(CommunityModel):
                  gate_screening: float | None = None, gate_fee: float | None = None,
                  moderation: float | None = None, curation: float | None = None,
                  rate_limit: int | None = None, care_capacity: float | None = None,
-                 ladder: bool | None = None, ladder_price: float | None = None):
+                 ladder: bool | None = None, ladder_price: float | None = None, rng: int | None = None):
         cfg = _scenario(config, n_prospects)
+        if rng is not None:  # mesa.batch_run passes the seed as `rng`
+            seed = rng
         given = {k: v for k, v in dict(
             chatter_share=chatter_share, gate_screening=gate_screening, gate_fee=gate_fee,
             moderation=moderation, curation=curation, rate_limit=rate_limit,
