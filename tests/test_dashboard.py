@@ -189,3 +189,45 @@ def test_unknown_lever_in_app_is_refused():
 
     with pytest.raises(ValueError, match="did you mean `moderation`"):
         viz.app(n_prospects=300, moderaton=0.5)
+
+
+# ------------------------------------------------------------------ the command line
+@pytest.mark.parametrize("args, message", [
+    (["--port", "70000"], "--port must be between 0 and 65535"),
+    (["--lever", "gate_fe=3"], "did you mean `gate_fee`"),
+    (["--lever", "gate_fee=lots"], "not a number"),
+    (["--lever", "moderation=2"], "must be a number in [0, 1]"),
+    (["--lever", "ladder=1"], "must be true or false"),
+    (["--lever", "b_moderation=0.5"], "got 'b_moderation=0.5'"),  # b_ only in compare mode
+    (["--days-per-frame", "0"], "--days-per-frame must be between 1 and 100"),
+    (["no/such/scenario.toml"], "file not found"),
+])
+def test_dashboard_cli_refuses_bad_arguments(args, message, capsys):
+    from qunsim.cli import main
+
+    assert main(["dashboard", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_dashboard_cli_refuses_a_port_in_use(capsys):
+    import socket
+
+    from qunsim.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["dashboard", "--port", str(port)]) == 2
+    assert "in use" in capsys.readouterr().err
+
+
+def test_dashboard_in_help(capsys):
+    from qunsim.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["dashboard", "--help"])
+    out = capsys.readouterr().out
+    assert "127.0.0.1" in out and "--compare" in out and "--lever" in out
