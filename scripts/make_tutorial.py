@@ -48,7 +48,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+from IPython.display import display
+
 import qunsim as qs
+
+
+def show(fig):
+    # display a figure once, then free it
+    display(fig)
+    plt.close(fig)
+
 
 SMOKE = os.environ.get("QUNSIM_TUTORIAL_SMOKE") == "1"
 N_PROSPECTS, STEPS, REPLICATES = (400, 40, 2) if SMOKE else (5000, 365, 5)
@@ -98,10 +108,10 @@ for label, cfg in {"5% chatter": base, "30% chatter": chatty}.items():
           f"low-quality share {s['final_low_quality_share']:.2f}")
 """)
 code("""
-qs.plot_gresham(runs["30% chatter"], title="30% chatter, no moderation");
+show(qs.plot_gresham(runs["30% chatter"], title="30% chatter, no moderation"))
 """)
 code("""
-qs.plot_active_by_role(runs["30% chatter"].timeseries);
+show(qs.plot_active_by_role(runs["30% chatter"].timeseries))
 """)
 md("""
 One run is one possible history. Communities often either thrive or collapse under the same
@@ -137,13 +147,13 @@ res.summary[["community.chatter_share", "activity", "replicate", "final_active",
              "final_expert_retention", "final_low_quality_share"]].head(8)
 """)
 code("""
-qs.plot_heatmap(res.summary, x="community.chatter_share", y="activity",
-                metric="final_expert_retention", title="Expert retention at the end");
+show(qs.plot_heatmap(res.summary, x="community.chatter_share", y="activity",
+                     metric="final_expert_retention", title="Expert retention at the end"))
 """)
 code("""
 unmoderated = res.summary[res.summary["activity"] == "none"]
-qs.plot_policy_comparison(unmoderated, "final_low_quality_share", by="community.chatter_share",
-                          higher_is_better=False, title="Low-quality share, no moderation");
+show(qs.plot_policy_comparison(unmoderated, "final_low_quality_share", by="community.chatter_share",
+                               higher_is_better=False, title="Low-quality share, no moderation"))
 """)
 md("""
 Read the figures as a strategist would: more chatter raises the low-quality share and costs
