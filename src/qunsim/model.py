@@ -251,6 +251,18 @@ class CommunityModel(mesa.Model):
         """Move members ``ids`` to ``groups`` (indices may exceed today's count: new groups open).
 
         For policies that split, merge or rebalance groups.
+
+        Parameters
+        ----------
+        ids : array of int
+            population indices of the members to move.
+        groups : array of int
+            their new groups (>= 0), one per member.
+
+        Raises
+        ------
+        ValueError
+            a group index is negative.
         """
         ids = np.asarray(ids, dtype=np.int64)
         groups = np.asarray(groups, dtype=np.int32)
@@ -265,7 +277,13 @@ class CommunityModel(mesa.Model):
         self.state.group[ids] = groups
 
     def group_sizes(self) -> np.ndarray:
-        """Active members per group, int64[n_groups]."""
+        """Active members per group.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64[n_groups]: the number of active members of each group.
+        """
         st = self.state
         return np.bincount(st.group[st.status == Status.ACTIVE], minlength=self.n_groups)
 
@@ -302,8 +320,20 @@ class CommunityModel(mesa.Model):
     def remove_members(self, ids, reason: LeaveReason | str = LeaveReason.FORCED) -> None:
         """Remove active members now (operator-forced departures by default).
 
-        ``reason`` is a :class:`LeaveReason` or its name ("forced", "banned", ...). Leaving is
-        irreversible. Members tied to a departing leader lose trust (``dynamics.leader_loss``).
+        Leaving is irreversible. Members tied to a departing leader lose trust
+        (``dynamics.leader_loss``). Departures made between steps count in the next day's row.
+
+        Parameters
+        ----------
+        ids : array of int
+            population indices; those not active are ignored.
+        reason : LeaveReason or str
+            why they leave: a :class:`LeaveReason` or its name ("forced", "banned", ...).
+
+        Raises
+        ------
+        ValueError
+            an unknown reason, or an index outside the population.
         """
         if isinstance(reason, str):
             try:
@@ -679,12 +709,24 @@ class CommunityModel(mesa.Model):
 
     # ------------------------------------------------------------------ outputs
     def timeseries(self) -> pd.DataFrame:
-        """One row per step (step 0 is the initial state); see docs/api.md for the columns."""
+        """The daily metrics.
+
+        Returns
+        -------
+        pandas.DataFrame
+            one row per step (step 0 is the initial state); docs/api.md lists the columns.
+        """
         df = self.metrics.frame()
         return df.fillna(0.0) if len(df) else df
 
     def members_frame(self) -> pd.DataFrame:
-        """One row per member ever seen (joined at some step), for survival curves by role/cohort."""
+        """The member table, for survival curves by role and cohort.
+
+        Returns
+        -------
+        pandas.DataFrame
+            one row per member ever seen (joined at some step); docs/api.md lists the columns.
+        """
         st = self.state
         idx = np.flatnonzero(st.join_step >= 0)
         lv = self.trust_level_array()[idx]
@@ -713,9 +755,20 @@ class CommunityModel(mesa.Model):
         return df
 
     def graph(self, members_only: bool = False) -> nx.Graph:
-        """A NetworkX snapshot: nodes carry role, status, trust, trust_level, group; edges weight.
+        """A NetworkX snapshot of the social graph today.
 
-        Node names are the population indices, or the labels of the graph/edge list given.
+        Parameters
+        ----------
+        members_only : bool
+            keep only people who ever joined (drop prospects).
+
+        Returns
+        -------
+        networkx.Graph
+            nodes carry ``role``, ``status``, ``trust``, ``trust_level``, ``group`` and
+            ``quality``; edges their ``weight``. Node names are the population indices, or the
+            labels of the graph or edge list given. For the graph over time see
+            :meth:`graph_history`.
         """
         st = self.state
         g = self.social.to_networkx()
