@@ -16,9 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _browser import JS_CLICK, JS_DAY, Chromium, DashboardServer  # noqa: E402
-
-BUTTONS = "Array.from(document.querySelectorAll('button')).map(x => x.innerText.trim())"
+from _browser import JS_DAY, Chromium, DashboardServer, press_pause, press_play  # noqa: E402
 
 
 def main(argv=None) -> Path:
@@ -36,16 +34,9 @@ def main(argv=None) -> Path:
         b.open(server.url)
         b.wait_for(f"{JS_DAY} === 0", timeout=120)
         b.wait_for("document.querySelectorAll('.vega-embed canvas').length >= 5", timeout=60)
-        for _ in range(6):
-            b.eval(f"{JS_CLICK}('▶')")
-            try:
-                b.wait_for(f"{BUTTONS}.includes('❚❚')", timeout=10)
-                break
-            except TimeoutError:
-                continue
+        press_play(b)
         b.wait_for(f"{JS_DAY} >= {a.days}", timeout=60 + a.days * 2)
-        b.eval(f"{JS_CLICK}('❚❚')")
-        b.wait_for(f"{BUTTONS}.includes('▶')", timeout=30)
+        press_pause(b)
         time.sleep(2)
         b.screenshot(out)
     print(f"wrote {out}")

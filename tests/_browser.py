@@ -17,7 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["Chromium", "DashboardServer", "find_chromium", "wait_http", "JS_DAY", "JS_CHARTS", "JS_GRAPH", "JS_CLICK"]
+__all__ = ["Chromium", "DashboardServer", "find_chromium", "wait_http", "press_play", "press_pause",
+           "JS_DAY", "JS_CHARTS", "JS_GRAPH", "JS_CLICK", "BUTTONS"]
 
 
 def find_chromium() -> str | None:
@@ -206,3 +207,32 @@ JS_CHARTS = "Array.from(document.querySelectorAll('.vega-embed canvas')).map(c =
 JS_GRAPH = "Array.from(document.querySelectorAll('img')).map(i => i.src.length + ':' + i.src.slice(-64))"
 JS_CLICK = ("(label => { const b = Array.from(document.querySelectorAll('button'))"
             ".find(x => x.innerText.trim() === label); if (!b) return false; b.click(); return true; })")
+
+BUTTONS = "Array.from(document.querySelectorAll('button')).map(x => x.innerText.trim())"
+
+
+def press_play(b: Chromium, timeout: float = 60.0) -> None:
+    """Press the dashboard's ▶ until the page confirms that it plays (pause button or a new day).
+
+    A click that lands before the widget is wired is lost, not an error; a click is repeated
+    only while the page still shows ▶ and the day has not moved, so it never toggles back.
+    """
+    day0 = b.eval(JS_DAY) or 0
+    playing = f"({BUTTONS}.includes('❚❚') || {JS_DAY} > {day0})"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if b.eval(playing):
+            return
+        b.eval(f"{JS_CLICK}('▶')")
+        try:
+            b.wait_for(playing, timeout=min(20.0, max(1.0, deadline - time.monotonic())))
+            return
+        except TimeoutError:
+            continue
+    raise TimeoutError("the dashboard did not start playing")
+
+
+def press_pause(b: Chromium, timeout: float = 60.0) -> None:
+    """Press ❚❚ and wait until the page shows ▶ again (the last frame is drawn)."""
+    b.eval(f"{JS_CLICK}('❚❚')")
+    b.wait_for(f"{BUTTONS}.includes('▶')", timeout=timeout)

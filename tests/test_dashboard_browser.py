@@ -12,7 +12,16 @@ import time
 import numpy as np
 import pytest
 
-from _browser import JS_CHARTS, JS_CLICK, JS_DAY, JS_GRAPH, Chromium, DashboardServer, find_chromium
+from _browser import (
+    JS_CHARTS,
+    JS_DAY,
+    JS_GRAPH,
+    Chromium,
+    DashboardServer,
+    find_chromium,
+    press_pause,
+    press_play,
+)
 
 pytest.importorskip("solara")
 pytest.importorskip("websocket")
@@ -45,16 +54,7 @@ def test_dashboard_plays_in_a_browser(tmp_path):
         charts0, graph0 = b.eval(JS_CHARTS), b.eval(JS_GRAPH)
         shot0 = b.screenshot(tmp_path / "frame0.png")
 
-        # press play until the page confirms it (the button turns into pause): a click that
-        # lands before the widget is wired is lost, not an error
-        buttons = "Array.from(document.querySelectorAll('button')).map(x => x.innerText.trim())"
-        for _ in range(6):
-            assert b.eval(f"{JS_CLICK}('▶')")
-            try:
-                b.wait_for(f"{buttons}.includes('❚❚')", timeout=10)
-                break
-            except TimeoutError:
-                continue
+        press_play(b)
         try:
             day = b.wait_for(f"({JS_DAY} >= 8) && {JS_DAY}", timeout=120)
         except TimeoutError:
@@ -62,8 +62,7 @@ def test_dashboard_plays_in_a_browser(tmp_path):
             print(b.eval("document.body.innerText.slice(0, 3000)"))
             print(server.output()[-3000:])
             raise
-        assert b.eval(f"{JS_CLICK}('❚❚')")  # pause, so the frame read next is settled
-        b.wait_for(f"{buttons}.includes('▶')", timeout=30)
+        press_pause(b)  # so that the frame read next is settled
         time.sleep(1.5)  # let the last frame's charts finish drawing
         charts1, graph1 = b.eval(JS_CHARTS), b.eval(JS_GRAPH)
         shot1 = b.screenshot(tmp_path / "frame1.png")

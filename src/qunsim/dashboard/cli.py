@@ -24,6 +24,9 @@ def register(sub) -> None:
     d.add_argument("--interval", type=int, default=50, metavar="MS", help="milliseconds between frames (default 50)")
     d.add_argument("--days-per-frame", type=int, default=1, metavar="N",
                    help="days simulated between two redraws (default 1; Mesa's render interval)")
+    d.add_argument("--graph-every", type=int, default=None, metavar="DAYS",
+                   help="days between redraws of the social graph (default: 1 up to 300 members, "
+                        "one more per 300)")
     d.add_argument("--lever", action="append", metavar="NAME=VALUE", default=[],
                    help="starting value of a lever, repeatable (e.g. moderation=0.9; b_gate_fee=80 for run B)")
     d.set_defaults(func=_cmd_dashboard)
@@ -113,6 +116,8 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         raise UsageError(f"--interval must be between 1 and 10000 ms, got {args.interval}")
     if not 1 <= args.days_per_frame <= 100:
         raise UsageError(f"--days-per-frame must be between 1 and 100, got {args.days_per_frame}")
+    if args.graph_every is not None and not 1 <= args.graph_every <= 365:
+        raise UsageError(f"--graph-every must be between 1 and 365 days, got {args.graph_every}")
     cfg = load_config(args.config)  # a bad scenario fails here, in one paragraph
     levers = _parse_levers(args.lever, args.compare)
     if args.prospects is not None:
@@ -138,6 +143,7 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         "QUNSIM_DASHBOARD_INTERVAL": str(args.interval),
         "QUNSIM_DASHBOARD_RENDER": str(args.days_per_frame),
         "QUNSIM_DASHBOARD_LEVERS": json.dumps(levers),
+        "QUNSIM_DASHBOARD_GRAPH_EVERY": "" if args.graph_every is None else str(args.graph_every),
         "MPLBACKEND": "Agg",
     })
     print(f"qunsim dashboard of {cfg.source}: http://127.0.0.1:{port}/ (Ctrl-C stops it)", flush=True)

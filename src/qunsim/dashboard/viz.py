@@ -53,10 +53,6 @@ def _fig(w: float = 6.2, h: float = 4.0) -> Figure:
     return fig
 
 
-def _show(fig: Figure):
-    return solara.FigureMatplotlib(fig, format="png", dpi=_DPI)
-
-
 # ---------------------------------------------------------------------------------- panels
 # Time series are Vega-Lite specs built by hand (no schema validation on every frame) and
 # drawn by the browser: a frame costs the server a few small dicts, not a rendered image.
@@ -257,9 +253,31 @@ def draw_graph(ax, m, pos: np.ndarray, title: str) -> None:
     ax.set_axis_off()
 
 
-def graph_panel(model):
-    """The social graph of the active members: coloured by role, sized by trust."""
+GRAPH_EVERY: int | None = None  # days between graph redraws; None: by community size
+
+
+def graph_period(model) -> int:
+    """Days between two redraws of the social graph.
+
+    The graph is the one panel drawn on the server; a large community redraws it less often
+    so the charts stay fluid: every day up to 300 active members, then one day more per 300
+    (every 4th day at 1,000). ``app(graph_every=...)`` / ``--graph-every`` fix it.
+    """
+    if GRAPH_EVERY is not None:
+        return max(1, int(GRAPH_EVERY))
+    active = max(int(m.metrics.latest("active", 0)) for m in _runs(model).values())
+    return max(1, int(np.ceil(active / 300)))
+
+
+def graph_figure(model) -> tuple[Figure, tuple]:
+    """The social-graph figure and its key; redrawn only when the key (day bucket) changes."""
     runs = _runs(model)
+    first = next(iter(runs.values()))
+    every = graph_period(model)
+    key = (id(first), first.steps // every if first.steps else -1, every)
+    cached = getattr(model, "_graph_cache", None)
+    if cached is not None and cached[0] == key:
+        return cached[1], key
     layout = _layout_of(model)
     for m in runs.values():
         pos = layout.update(m)
@@ -274,7 +292,14 @@ def graph_panel(model):
 
     handles = [Line2D([], [], ls="", marker="o", color=col[r], label=r) for r in _ROLES if r in present]
     fig.legend(handles=handles, fontsize=7, loc="lower center", ncol=len(handles) or 1, frameon=False)
-    return _show(fig)
+    model._graph_cache = (key, fig)
+    return fig, key
+
+
+def graph_panel(model):
+    """The social graph of the active members: coloured by role, sized by trust."""
+    fig, key = graph_figure(model)
+    return solara.FigureMatplotlib(fig, dependencies=[key], format="png", dpi=_DPI)
 
 
 def levers_panel(model):
@@ -305,7 +330,7 @@ PANELS = (active_panel, gresham_panel, value_panel, trust_panel, revenue_panel, 
 # ---------------------------------------------------------------------------------- the page
 def app(scenario: Config | str | Path | dict | None = None, *, compare: bool = False,
         seed: int = 0, n_prospects: int | None = None, play_interval: int = 50,
-        render_interval: int = 1, **levers: Any):
+        render_interval: int = 1, graph_every: int | None = None, **levers: Any):
     """The dashboard page: Mesa's ``SolaraViz`` over a :class:`DashboardModel`.
 
     Parameters
@@ -323,6 +348,9 @@ def app(scenario: Config | str | Path | dict | None = None, *, compare: bool = F
         milliseconds between frames when playing.
     render_interval : int
         days per frame.
+    graph_every : int, optional
+        days between redraws of the social graph (default: by community size, see
+        :func:`graph_period`).
     **levers
         starting values of the levers (e.g. ``moderation=0.9``); in compare mode they set
         both runs, and ``b_``-prefixed ones set run B only (``b_moderation=0.9``).
@@ -332,6 +360,8 @@ def app(scenario: Config | str | Path | dict | None = None, *, compare: bool = F
     solara element
         display it in a notebook (last expression of a cell), or serve it (``qunsim dashboard``).
     """
+    global GRAPH_EVERY
+    GRAPH_EVERY = graph_every
     return SolaraViz(**viz_kwargs(scenario, compare=compare, seed=seed, n_prospects=n_prospects,
                                   play_interval=play_interval, render_interval=render_interval,
                                   **levers))
@@ -361,7 +391,10 @@ def viz_kwargs(scenario: Config | str | Path | dict | None = None, *, compare: b
 
 def _env_kwargs() -> dict[str, Any]:
     """The options ``qunsim dashboard`` passes to the served page (environment variables)."""
+    global GRAPH_EVERY
     npros = os.environ.get("QUNSIM_DASHBOARD_PROSPECTS")
+    every = os.environ.get("QUNSIM_DASHBOARD_GRAPH_EVERY")
+    GRAPH_EVERY = int(every) if every else None
     return viz_kwargs(os.environ.get("QUNSIM_DASHBOARD_SCENARIO") or None,
                       compare=os.environ.get("QUNSIM_DASHBOARD_COMPARE", "") == "1",
                       seed=int(os.environ.get("QUNSIM_DASHBOARD_SEED", "0")),
