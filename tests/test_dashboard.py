@@ -231,3 +231,19 @@ def test_dashboard_in_help(capsys):
         main(["dashboard", "--help"])
     out = capsys.readouterr().out
     assert "127.0.0.1" in out and "--compare" in out and "--lever" in out
+
+
+def test_graph_is_redrawn_every_period_only(monkeypatch):
+    from qunsim.dashboard import viz
+
+    m = DashboardModel(seed=1, n_prospects=400)
+    monkeypatch.setattr(viz, "GRAPH_EVERY", 3)
+    figs = []
+    for _ in range(7):
+        m.step()
+        figs.append(viz.graph_figure(m)[0])
+    # days 1..7 with a period of 3: buckets 0,0,1,1,1,2,2
+    assert [len({id(f) for f in figs[:2]}), len({id(f) for f in figs[2:5]}), len({id(f) for f in figs[5:]})] == [1, 1, 1]
+    assert len({id(f) for f in figs}) == 3
+    monkeypatch.setattr(viz, "GRAPH_EVERY", None)
+    assert viz.graph_period(m) == 1  # a small community: every day
