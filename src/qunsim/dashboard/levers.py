@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,37 @@ def lever_overrides(cfg: Config, values: dict[str, Any]) -> dict[str, Any]:
     return ov
 
 
+class _Paced:
+    """Back-pressure between Mesa's play loop and the page's drawing.
+
+    Mesa steps the model in one thread and redraws the page in another. When drawing a frame
+    takes longer than a play interval, every day stepped during the drawing restarts it, and
+    solara gives up ("too many renders"). Once a page draws the model (the dashboard's panels
+    call :meth:`drawing` and :meth:`drawn`), :meth:`pace` makes the next day wait (at most
+    ``limit`` seconds) for the frame being drawn. Without a page nothing waits.
+    """
+
+    limit = 5.0
+
+    def _init_pacing(self) -> None:
+        self._idle = threading.Event()
+        self._idle.set()
+        self._paced = False
+
+    def drawing(self) -> None:
+        """A frame of this model starts being drawn."""
+        self._paced = True
+        self._idle.clear()
+
+    def drawn(self) -> None:
+        """The frame is drawn: the next day may start."""
+        self._idle.set()
+
+    def pace(self) -> None:
+        if self._paced:
+            self._idle.wait(self.limit)
+
+
 def _scenario(config: Config | str | Path | dict | None, n_prospects: int | None) -> Config:
     cfg = load_config(config)
     if n_prospects is not None:
@@ -171,7 +203,7 @@ def _scenario(config: Config | str | Path | dict | None, n_prospects: int | None
     return cfg
 
 
-class DashboardModel(CommunityModel):
+class DashboardModel(_Paced, CommunityModel):
     """A :class:`~qunsim.CommunityModel` built from a scenario and the dashboard's levers.
 
     Every lever is a keyword (see :data:`LEVERS`); ``None`` keeps the scenario's value. These
@@ -209,11 +241,17 @@ class DashboardModel(CommunityModel):
             if v is not None}
         ov = lever_overrides(cfg, given)
         self.levers = {**lever_values(cfg), **given}
+        self._init_pacing()
         super().__init__(cfg.override(ov) if ov else cfg, rng=int(seed))
         self.layout = None  # set by the dashboard's graph panel (positions placed once)
 
+    def step(self) -> None:
+        """Simulate one day (after the page, if one draws this model, has drawn the last)."""
+        self.pace()
+        super().step()
 
-class CompareModel(mesa.Model):
+
+class CompareModel(_Paced, mesa.Model):
     """Two :class:`DashboardModel` runs on the same scenario and seed, stepped together.
 
     ``a`` takes the levers as given; ``b`` takes the same levers except those given with a
@@ -241,6 +279,7 @@ class CompareModel(mesa.Model):
                  b_care_capacity: float | None = None, b_ladder: bool | None = None,
                  b_ladder_price: float | None = None):
         """Build both runs; see the class docstring for the parameters."""
+        self._init_pacing()
         super().__init__(rng=int(seed))
         cfg = _scenario(config, n_prospects)
         loc = dict(locals())
@@ -253,6 +292,7 @@ class CompareModel(mesa.Model):
 
     def step(self) -> None:
         """Advance both runs by one day; ``running`` is False once both have no member left."""
+        self.pace()
         self.a.step()
         self.b.step()
         self.running = bool(self.a.running or self.b.running)

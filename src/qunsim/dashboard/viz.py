@@ -109,6 +109,7 @@ def _vega(spec: dict):
 
 def active_panel(model):
     """Active members by role (B dashed in compare mode)."""
+    model.drawing()  # the first panel of a frame (see levers._Paced)
     col = _colors()
     present = [r for r in _ROLES if any(_series(m, f"active_{r}").any() for m in _runs(model).values())]
     cols = {"active": "all", **{f"active_{r}": r for r in present}}
@@ -321,6 +322,7 @@ def levers_panel(model):
     active = ", ".join(f"{escape(r or 'now')} {m.metrics.latest('active', 0)}" for r, m in runs.items())
     html = (f"<div class='qunsim-levers'><p><b>Day {first.steps}</b>, seed {first.seed}; active members: "
             f"{active}</p><table><tr><th>lever</th>{head}</tr>{''.join(body)}</table></div>")
+    model.drawn()  # the last panel of a frame
     return solara.HTML(tag="div", unsafe_innerHTML=html)
 
 
