@@ -7,7 +7,6 @@ there a missing browser is a failure.
 
 import io
 import os
-import time
 
 import numpy as np
 import pytest
@@ -32,6 +31,10 @@ if find_chromium() is None:
     pytest.skip("no chromium on PATH", allow_module_level=True)
 
 
+# the five charts' pixels, once all five are drawn (a chart being redrawn has no canvas for a moment)
+ALL_CHARTS = f"(() => {{ const c = {JS_CHARTS}; return c.length >= 5 && c; }})()"
+
+
 def _pixels(png: bytes) -> np.ndarray:
     from PIL import Image
 
@@ -51,7 +54,8 @@ def test_dashboard_plays_in_a_browser(tmp_path):
         labels = b.eval("document.body.innerText")
         for text in ("Gate: entry fee", "Moderation precision", "Chatter share", "Monetization ladder on"):
             assert text in labels
-        charts0, graph0 = b.eval(JS_CHARTS), b.eval(JS_GRAPH)
+        charts0 = b.wait_for(ALL_CHARTS, timeout=90)
+        graph0 = b.eval(JS_GRAPH)
         shot0 = b.screenshot(tmp_path / "frame0.png")
 
         press_play(b)
@@ -63,8 +67,9 @@ def test_dashboard_plays_in_a_browser(tmp_path):
             print(server.output()[-3000:])
             raise
         press_pause(b)  # so that the frame read next is settled
-        time.sleep(1.5)  # let the last frame's charts finish drawing
-        charts1, graph1 = b.eval(JS_CHARTS), b.eval(JS_GRAPH)
+        # a chart being redrawn has no canvas for a moment: read them all once they are back
+        charts1 = b.wait_for(ALL_CHARTS, timeout=90)
+        graph1 = b.eval(JS_GRAPH)
         shot1 = b.screenshot(tmp_path / "frame1.png")
         day1 = b.eval(JS_DAY)
 
