@@ -1,4 +1,4 @@
-"""Speed and memory benchmarks of the engine (DESIGN §5).
+"""Speed and memory benchmarks of the engine (targets: docs/benchmarks.md).
 
     python benchmarks/run.py --json            # the figures as one JSON object
     python benchmarks/run.py --smoke --json    # a small, fast version (shape check in the tests)

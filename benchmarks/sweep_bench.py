@@ -1,4 +1,4 @@
-"""Sweep throughput on 1 and 2 workers and the sweep machinery's overhead per run (DESIGN §5).
+"""Sweep throughput on 1 and 2 workers and the sweep machinery's overhead per run (targets: docs/benchmarks.md).
 
     python benchmarks/sweep_bench.py --json           # the two figures as JSON
     python benchmarks/sweep_bench.py --smoke --json   # a small, fast version

@@ -1,6 +1,6 @@
 """SF1 Gresham's law (劣币驱逐良币): chatter drives out experts; moderation reverses it.
 
-Claim (DESIGN §2.5): in a knowledge community without moderation, more chatter (a larger
+Claim: in a knowledge community without moderation, more chatter (a larger
 chatter share and stronger chatter contagion) raises the low-quality share of messages,
 experts leave faster than chatters (Gresham index > 1, and directly: the leaving hazard of
 experts exceeds that of chatters in the member table) and the community declines; spam

@@ -1,7 +1,7 @@
 """SF2 Goal fit: the same high message volume keeps a social community alive but drives
 experts out of a knowledge community.
 
-Claim (DESIGN §2.5): activity is good only when it serves the community's goal. We run the
+Claim: activity is good only when it serves the community's goal. We run the
 knowledge and the social scenario (configs/knowledge_community.toml, social_community.toml)
 at low chatter (5% chatters, contagion 1) and high chatter (30% chatters, contagion 3: the
 group floods with messages) over the same seeds, and compare expert retention (active

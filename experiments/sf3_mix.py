@@ -1,7 +1,7 @@
 """SF3 Mix: a 5/20/75 expert/contributor/regular mix retains better than all experts and
 than all regulars.
 
-Claim (DESIGN §2.5): a healthy community needs people who ask and people who answer. An
+Claim: a healthy community needs people who ask and people who answer. An
 all-expert community falls silent (nobody asks, nobody answers: experts answer at the base
 rate only), and an all-regular community is a pool of low-value posts. We run the knowledge
 community with three compositions of the core roles (``community.composition``; chatter

@@ -1,7 +1,7 @@
 """SF4 — stricter entry gates: slower growth, lower churn, more revenue per member; far too strict
 and the community is too small to sustain itself.
 
-Claim (DESIGN §2.5): stricter entry gates (门槛) give slower growth, lower churn and higher
+Claim: stricter entry gates (门槛) give slower growth, lower churn and higher
 revenue per member; far too strict, and the community is too small to sustain itself.
 
 Design: one strictness knob ``s`` in [0, 1] tightens two gates at once —

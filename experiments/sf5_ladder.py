@@ -1,6 +1,6 @@
 """SF5 — a gradual ladder beats a direct hard sell (杀鸡取卵), on revenue and on churn.
 
-Claim (DESIGN §2.5): a gradual ladder with trust gates and private offers earns more over a
+Claim: a gradual ladder with trust gates and private offers earns more over a
 year, with less churn, than a direct high-price hard sell in the group.
 
 Design: the strategies ``gradual_ladder`` and ``hard_sell`` of ``configs/strategies.toml``

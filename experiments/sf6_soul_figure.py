@@ -1,7 +1,7 @@
 """SF6 Soul figure (灵魂人物): losing the owner of a pyramid community costs more trust and
 members than losing one leader of a ring community.
 
-Claim (DESIGN §2.5): in a ``pyramid`` community one soul figure is tied to most members
+Claim: in a ``pyramid`` community one soul figure is tied to most members
 (identity-based attachment runs through it); in a ``ring`` community ``n_leaders`` balanced
 leaders share those ties. Removing the pyramid's owner should cost more trust and more
 members than removing one of the ring's leaders.

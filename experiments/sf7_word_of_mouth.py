@@ -1,6 +1,6 @@
 """SF7 Word of mouth (口碑): online reach turns a churn wave into a collapse of arrivals.
 
-Claim (DESIGN §2.5): an unhappy leaver tells about 6 people offline but can reach thousands
+Claim: an unhappy leaver tells about 6 people offline but can reach thousands
 online (``dynamics.wom_reach``). Raising the reach from offline to online turns a churn
 wave into a collapse of arrivals.
 

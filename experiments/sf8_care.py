@@ -1,6 +1,6 @@
 """SF8 — private care of at-risk members lowers churn, at operator cost.
 
-Claim (DESIGN §2.5): private care (私信关怀) of at-risk members lowers churn, at operator cost.
+Claim: private care (私信关怀) of at-risk members lowers churn, at operator cost.
 
 Design: the ``care`` activity policy with an operator capacity of ``c`` contacts a day
 (``c = 0``: no care). Each day the operator writes, one to one, to the members with the lowest

@@ -1,7 +1,7 @@
 """SF9 Lifecycle (生命周期): a default run passes through introduction, growth, maturity and
 decline.
 
-Claim (DESIGN §2.5): with the default calibration (configs/knowledge_community.toml) a
+Claim: with the default calibration (configs/knowledge_community.toml) a
 community is introduced by its seed members, grows, matures and declines within two years.
 Each run's time series is labelled by ``qunsim.metrics.lifecycle_phases`` (the ``phase``
 column); a run *passes* when its sequence of phases contains introduction, growth, maturity

@@ -37,7 +37,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         check_run_dir_writable(out, replace=args.force)
     except (FileExistsError, NotADirectoryError) as e:
         raise UsageError(f"output directory {out} {e.strerror}") from None
-    res = qs.simulate(cfg, rng=args.seed, steps=args.steps, graph=args.graph)
+    res = qs.simulate(cfg, rng=args.seed, steps=args.steps, graph=args.graph,
+                      progress=not args.no_progress, **_gexf_args(args))
     # written into a temporary sibling, renamed into place when complete: a failure part-way
     # leaves no half-written run, and --force replaces the old run only then
     try:
@@ -63,6 +64,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"(peak {s['peak_active']} on day {s['peak_step']}), joined {s['total_joined']}, "
           f"left {s['total_left']}; phases {s['phases_seen'].replace('|', ' -> ')}")
     print(f"wrote {out}/timeseries.parquet, members.parquet, summary.json, config.toml")
+    if args.gexf:
+        print(f"wrote {args.gexf} (dynamic GEXF, snapshots every {args.gexf_every} days)")
     if args.plots:
         print(f"wrote {n_figures} figures to {out / 'figures'}")
     return 0
@@ -113,6 +116,17 @@ def scheduler_address(text: str) -> str:
     return text
 
 
+def _gexf_args(args: argparse.Namespace) -> dict:
+    if not args.gexf:
+        return {}
+    if args.gexf_every < 1:
+        raise UsageError(f"--gexf-every must be a whole number of days >= 1, got {args.gexf_every}")
+    parent = Path(args.gexf).resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"--gexf {args.gexf}: directory {parent} does not exist")
+    return {"gexf": args.gexf, "gexf_every": args.gexf_every}
+
+
 def _parse_sets(items: list[str] | None) -> dict:
     import tomllib
 
@@ -130,7 +144,10 @@ def _parse_sets(items: list[str] | None) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from qunsim import __version__
+
     p = _Parser(prog="qunsim", description="Agent-based simulation of online communities.")
+    p.add_argument("--version", action="version", version=f"qunsim {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     r = sub.add_parser("run", help="run one scenario and write its tables")
     r.add_argument("config", help="scenario TOML file")
@@ -144,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace the run in --out (only once the new run is complete)")
     r.add_argument("--graph", metavar="FILE", default=None,
                    help="your community's graph (.graphml, .gexf or an edge list) instead of a generated one")
+    r.add_argument("--gexf", metavar="PATH", help="also write the social graph over time as a dynamic GEXF (Gephi)")
+    r.add_argument("--gexf-every", type=int, default=7, metavar="DAYS", help="days between graph snapshots (default 7)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown only in a terminal)")
     r.set_defaults(func=_cmd_run)
     for register in _extensions():
         register(sub)
@@ -154,7 +174,7 @@ def _extensions():
     """Sub-commands defined next to their subsystems (sweep, plot, report)."""
     regs = []
     for mod in ("qunsim.sweep.cli", "qunsim.compare_cli", "qunsim.plotting_cli", "qunsim.branching",
-                "qunsim.calibration", "qunsim.validation"):
+                "qunsim.calibration", "qunsim.validation", "qunsim.dashboard.cli"):
         try:
             m = __import__(mod, fromlist=["register"])
         except ModuleNotFoundError as e:

@@ -51,6 +51,7 @@ __all__ = [
     "load_config",
     "deep_merge",
     "dump_toml",
+    "read_scenario",
     "ROLE_NAMES",
     "Bounds",
     "declared_bounds",
@@ -204,7 +205,7 @@ class Dist(_Strict):
 
 
 class RoleParams(_Strict):
-    """Per-role attribute distributions (DESIGN §2.1)."""
+    """Per-role attribute distributions (see docs/model.md for what each attribute does)."""
 
     quality: Dist  # information value of posts, [0,1]
     warmth: Dist  # social warmth of posts, [0,1]
@@ -320,7 +321,7 @@ class Network(_Strict):
 
 
 class Dynamics(_Strict):
-    """Rates and weights of the daily step (DESIGN §2.2). See docs/model.md for the equations."""
+    """Rates and weights of the daily step. See docs/model.md for the equations."""
 
     # 1. arrivals
     inflow: float = Field(default=3.0, ge=0, le=MAX_INFLOW)  # exogenous exposures a day at t = 0
@@ -517,12 +518,30 @@ def format_validation_error(err: ValidationError, source: str, prefix: str = "")
         if isinstance(keyed, KeyedError):
             parts.append(f"`{'.'.join(p for p in (prefix, keyed.key) if p)}` {keyed}")
         elif e["type"] == "extra_forbidden":
-            parts.append(f"`{loc}` {what}")
+            parts.append(f"`{loc}` {what}{_unknown_key_hint(prefix, e['loc'])}")
         elif e["type"] == "missing":
             parts.append(f"`{loc}` is required")
         else:
             parts.append(f"`{loc}` {what}, got {_fmt_value(found)}")
     return f"invalid config ({source}): " + "; ".join(parts)
+
+
+def _unknown_key_hint(prefix: str, loc: tuple) -> str:
+    """"; did you mean `community.chatter_share`?" for an unknown key at ``prefix`` + ``loc``."""
+    from qunsim.hints import did_you_mean, fields_at
+
+    model: Any = ScenarioModel
+    if prefix:  # a policy table: its class's parameter model
+        from qunsim.policies.base import REGISTRY
+
+        family, _, name = prefix.partition(".")
+        cls = REGISTRY.get(family, {}).get(name)
+        model = getattr(cls, "Params", None)
+        if model is None:
+            return ""
+    where = [str(p) for p in (prefix.split(".") if prefix else []) + list(loc[:-1])]
+    return did_you_mean(str(loc[-1]), fields_at(model, loc[:-1]),
+                        prefix=".".join(where) + "." if where else "")
 
 
 # --------------------------------------------------------------------------------------
@@ -637,8 +656,12 @@ def set_dotted(data: dict, key: str, value: Any, *, source: str = "override") ->
     for i, part in enumerate(parts[:-1]):
         if part not in node:
             if i == 0 or parts[0] not in ("gate", "activity", "monetization", "roles"):
+                from qunsim.hints import did_you_mean
+
+                hint = did_you_mean(part, [k for k in node if not k.startswith("_")],
+                                    prefix=".".join(parts[:i]) + "." if i else "")
                 raise ConfigError(
-                    f"invalid override ({source}): `{key}` names no known key (`{'.'.join(parts[:i + 1])}` does not exist)"
+                    f"invalid override ({source}): `{key}` names no known key (`{'.'.join(parts[:i + 1])}` does not exist){hint}"
                 )
             node[part] = {}
         node = node[part]
@@ -651,7 +674,10 @@ def set_dotted(data: dict, key: str, value: Any, *, source: str = "override") ->
         node.pop(last, None)
         return
     if last not in node and parts[0] not in ("gate", "activity", "monetization", "roles"):
-        raise ConfigError(f"invalid override ({source}): `{key}` is not a known key")
+        from qunsim.hints import did_you_mean
+
+        hint = did_you_mean(last, [k for k in node if not k.startswith("_")], prefix=".".join(parts[:-1]) + "." if parts[:-1] else "")
+        raise ConfigError(f"invalid override ({source}): `{key}` is not a known key{hint}")
     if parts[0] in ("gate", "activity", "monetization") and len(parts) == 2 and not isinstance(value, dict):
         # shorthand: gate.fee = 99 sets the policy's primary parameter
         node[last] = {"_primary": value}
@@ -684,26 +710,78 @@ def load_config(source: str | Path | dict | Config | None = None, overrides: dic
         cfg = Config(source, source="dict")
     else:
         path = Path(source)
-        if not path.is_file():
-            raise ConfigError(f"invalid config ({path}): file not found")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"invalid config ({path}): not valid TOML: {e}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"invalid config ({path}): not a UTF-8 text file") from None
-        except OSError as e:
-            raise ConfigError(f"invalid config ({path}): cannot be read ({e.strerror or e})") from None
-        # relative edge-list paths resolve against the config file
-        net = data.get("network")
-        if isinstance(net, dict) and isinstance(net.get("path"), str) and net["path"]:
-            p = Path(net["path"])
-            if not p.is_absolute():
-                net["path"] = str((path.parent / p).resolve())
-        cfg = Config(data, source=str(path))
+        data, chain = read_scenario(path)
+        cfg = Config(data, source=_chain_source(chain))
     if overrides:
         cfg = cfg.override(overrides)
     return cfg
+
+
+def read_scenario(path: str | Path) -> tuple[dict, list[Path]]:
+    """The raw tables of a scenario file, with ``extends`` resolved.
+
+    A scenario may start from another: ``extends = "knowledge_community.toml"`` (a path
+    relative to the file) takes every table of that file and merges this file's tables over
+    it key by key (:func:`deep_merge`); the parent may extend another in turn. A cycle is
+    refused. Relative ``network.path`` entries resolve against the file that names them.
+
+    Returns
+    -------
+    data : dict
+        the merged tables, not yet validated (``extends`` removed).
+    chain : list of Path
+        the files read, this one first, then its parent, and so on.
+
+    Raises
+    ------
+    ConfigError
+        a file is missing or not TOML, ``extends`` is not a path to a file, or the chain
+        has a cycle.
+    """
+    return _read_chain(Path(path), [])
+
+
+def _chain_source(chain: list[Path]) -> str:
+    """``"variant.toml (extends base.toml)"``: the source recorded in errors and provenance."""
+    head = str(chain[0])
+    return head if len(chain) == 1 else f"{head} (extends {' -> '.join(str(p) for p in chain[1:])})"
+
+
+def _read_chain(path: Path, seen: list[Path]) -> tuple[dict, list[Path]]:
+    where = str(seen[0]) if seen else str(path)
+    if not path.is_file():
+        if seen:
+            raise ConfigError(f"invalid config ({where}): `extends` names a scenario file that does not exist: {path}")
+        raise ConfigError(f"invalid config ({path}): file not found")
+    real = path.resolve()
+    if real in [p.resolve() for p in seen]:
+        cycle = " -> ".join(str(p) for p in [*seen, path])
+        raise ConfigError(f"invalid config ({where}): `extends` makes a cycle ({cycle}); a scenario cannot extend itself")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"invalid config ({path}): not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"invalid config ({path}): not a UTF-8 text file") from None
+    except OSError as e:
+        raise ConfigError(f"invalid config ({path}): cannot be read ({e.strerror or e})") from None
+    # relative edge-list paths resolve against the config file
+    net = data.get("network")
+    if isinstance(net, dict) and isinstance(net.get("path"), str) and net["path"]:
+        p = Path(net["path"])
+        if not p.is_absolute():
+            net["path"] = str((path.parent / p).resolve())
+    if "extends" not in data:
+        return data, [path]
+    parent = data.pop("extends")
+    if not isinstance(parent, str) or not parent:
+        raise ConfigError(f"invalid config ({path}): `extends` must be the path of a scenario file "
+                          f"(relative to this file), got {_fmt_value(parent)}")
+    ppath = Path(parent)
+    if not ppath.is_absolute():
+        ppath = path.parent / ppath
+    base, chain = _read_chain(ppath, [*seen, path])
+    return deep_merge(base, data), [path, *chain]
 
 
 # --------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Metrics of DESIGN §2.4 as free functions of arrays, and the per-step collector.
+"""The model's metrics (docs/api.md lists the columns) as free functions of arrays, and the per-step collector.
 
 Every metric is finite by construction (no NaN): ratios with an empty denominator take the
 documented neutral value.

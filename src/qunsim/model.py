@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pandas as pd
 from qunsim import kernels as K
 from qunsim.agents import Member
 from qunsim.config import ROLE_NAMES, Config, ConfigError, load_config
+from qunsim.datacollector import TimeseriesCollector
 from qunsim.kernels.context import Messages
 from qunsim.kernels.neighbours import (
     age_out,
@@ -55,9 +55,6 @@ _LEAVE_COLS = tuple((int(r), f"leaves_{r.name.lower()}") for r in LeaveReason if
 _TRUST_COLS = tuple(f"trust_{lvl.name.lower()}" for lvl in TrustLevel)
 _TIER_COLS = tuple(f"tier_{t.name.lower()}" for t in Tier)
 
-
-def _latest(key: str, model: CommunityModel):
-    return model.metrics.latest(key)
 
 
 def draw_dist(mean: float, sd: float, n: int, unit: bool, rng: np.random.Generator) -> np.ndarray:
@@ -135,6 +132,24 @@ class CommunityModel(mesa.Model):
 
     def __init__(self, config: Config | str | Path | dict | None = None, *, rng: Any = None,
                  graph: nx.Graph | None = None, **overrides: Any):
+        """Build the population, the social graph and the policies; record day 0.
+
+        Parameters
+        ----------
+        config : Config, str, Path, dict or None
+            the scenario (a TOML path is loaded and validated); None uses the defaults.
+        rng : int, numpy.random.Generator or None
+            the model's only randomness source; an int seed is recorded as ``model.seed``.
+        graph : networkx.Graph, optional
+            the population's social graph (members and prospects) instead of the config's.
+        **overrides
+            dotted config keys applied after loading, e.g. ``**{"gate.fee": 99}``.
+
+        Raises
+        ------
+        ConfigError
+            the config, an override, the graph or ``rng`` is invalid (one paragraph).
+        """
         cfg = load_config(config)
         if overrides:
             cfg = cfg.override(overrides)
@@ -167,8 +182,8 @@ class CommunityModel(mesa.Model):
         self._yesterday_q = np.zeros(self.n_groups)
         self._yesterday_chat = np.zeros(self.n_groups)
         self.cumulative = {"revenue": 0.0}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={k: partial(_latest, k) for k in MODEL_REPORTERS})
+        self.day_hooks: list = []  # called with the model at the end of each day (recorders)
+        self.datacollector = TimeseriesCollector()  # every time-series column, for mesa.batch_run
         self._index_policies()
         self._record(ctx=None, rr=None, readers=None)
         self.datacollector.collect(self)
@@ -392,6 +407,18 @@ class CommunityModel(mesa.Model):
         """Move members ``ids`` to ``groups`` (indices may exceed today's count: new groups open).
 
         For policies that split, merge or rebalance groups.
+
+        Parameters
+        ----------
+        ids : array of int
+            population indices of the members to move.
+        groups : array of int
+            their new groups (>= 0), one per member.
+
+        Raises
+        ------
+        ValueError
+            a group index is negative.
         """
         ids = np.asarray(ids, dtype=np.int64)
         groups = np.asarray(groups, dtype=np.int32)
@@ -406,7 +433,13 @@ class CommunityModel(mesa.Model):
         self.state.group[ids] = groups
 
     def group_sizes(self) -> np.ndarray:
-        """Active members per group, int64[n_groups]."""
+        """Active members per group.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64[n_groups]: the number of active members of each group.
+        """
         st = self.state
         return np.bincount(st.group[st.status == Status.ACTIVE], minlength=self.n_groups)
 
@@ -446,8 +479,20 @@ class CommunityModel(mesa.Model):
     def remove_members(self, ids, reason: LeaveReason | str = LeaveReason.FORCED) -> None:
         """Remove active members now (operator-forced departures by default).
 
-        ``reason`` is a :class:`LeaveReason` or its name ("forced", "banned", ...). Leaving is
-        irreversible. Members tied to a departing leader lose trust (``dynamics.leader_loss``).
+        Leaving is irreversible. Members tied to a departing leader lose trust
+        (``dynamics.leader_loss``). Departures made between steps count in the next day's row.
+
+        Parameters
+        ----------
+        ids : array of int
+            population indices; those not active are ignored.
+        reason : LeaveReason or str
+            why they leave: a :class:`LeaveReason` or its name ("forced", "banned", ...).
+
+        Raises
+        ------
+        ValueError
+            an unknown reason, or an index outside the population.
         """
         if isinstance(reason, str):
             try:
@@ -488,7 +533,11 @@ class CommunityModel(mesa.Model):
 
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
-        """One day: the stages below in order (docs/model.md describes each).
+        """Simulate one day: the stages below in order (docs/model.md describes each).
+
+        The day's metrics row is appended to the time series (``timeseries()``) and to
+        ``datacollector``; ``running`` turns False when no member is left. Use ``run_for(n)``
+        to simulate ``n`` days.
 
         Policy hooks run between stages: ``admit``/``on_join`` (gates, in arrivals),
         ``on_posting``, ``on_messages``, ``after_reading``, ``on_step_end``.
@@ -695,6 +744,8 @@ class CommunityModel(mesa.Model):
             self._merge_ties()
         self._record(ctx, rr, ids)
         self.datacollector.collect(self)
+        for hook in self.day_hooks:
+            hook(self)
         self._reset_day_counters()
         if self.metrics.rows[-1]["active"] == 0:
             self.running = False
@@ -729,6 +780,11 @@ class CommunityModel(mesa.Model):
 
     # ------------------------------------------------------------------ metrics
     def trust_level_array(self) -> np.ndarray:
+        """Trust level of every person in the population (0 none, 1 weak, 2 strong), int8[n].
+
+        See :class:`~qunsim.TrustLevel`; the thresholds are ``dynamics.trust_weak``,
+        ``dynamics.trust_strong`` and ``dynamics.strong_evidence``.
+        """
         p, st = self.p, self.state
         return K.trust_levels(st.trust_r, st.trust_s, p.trust_weak, p.trust_strong, p.strong_evidence)
 
@@ -804,12 +860,24 @@ class CommunityModel(mesa.Model):
 
     # ------------------------------------------------------------------ outputs
     def timeseries(self) -> pd.DataFrame:
-        """One row per step (step 0 is the initial state); see docs/api.md for the columns."""
+        """The daily metrics.
+
+        Returns
+        -------
+        pandas.DataFrame
+            one row per step (step 0 is the initial state); docs/api.md lists the columns.
+        """
         df = self.metrics.frame()
         return df.fillna(0.0) if len(df) else df
 
     def members_frame(self) -> pd.DataFrame:
-        """One row per member ever seen (joined at some step), for survival curves by role/cohort."""
+        """The member table, for survival curves by role and cohort.
+
+        Returns
+        -------
+        pandas.DataFrame
+            one row per member ever seen (joined at some step); docs/api.md lists the columns.
+        """
         st = self.state
         idx = np.flatnonzero(st.join_step >= 0)
         lv = self.trust_level_array()[idx]
@@ -838,9 +906,20 @@ class CommunityModel(mesa.Model):
         return df
 
     def graph(self, members_only: bool = False) -> nx.Graph:
-        """A NetworkX snapshot: nodes carry role, status, trust, trust_level, group; edges weight.
+        """A NetworkX snapshot of the social graph today.
 
-        Node names are the population indices, or the labels of the graph/edge list given.
+        Parameters
+        ----------
+        members_only : bool
+            keep only people who ever joined (drop prospects).
+
+        Returns
+        -------
+        networkx.Graph
+            nodes carry ``role``, ``status``, ``trust``, ``trust_level``, ``group`` and
+            ``quality``; edges their ``weight``. Node names are the population indices, or the
+            labels of the graph or edge list given. For the graph over time see
+            :meth:`graph_history`.
         """
         st = self.state
         g = self.social.to_networkx()
@@ -877,5 +956,68 @@ class CommunityModel(mesa.Model):
         return copy(self)
 
     def nbytes(self) -> dict[str, int]:
-        """Bytes held by the model state: member arrays and graph arrays."""
+        """Bytes held by the model state.
+
+        Returns
+        -------
+        dict
+            ``{"members": bytes of the member arrays, "graph": bytes of the graph arrays}``.
+        """
         return {"members": self.state.nbytes() + self.leader.nbytes, "graph": self.social.nbytes()}
+
+    # ------------------------------------------------------------------ running, recording
+    def run_for(self, duration: int, progress: bool = False) -> None:
+        """Simulate ``duration`` days (Mesa's ``run_for``), optionally with a progress bar.
+
+        Parameters
+        ----------
+        duration : int
+            days to simulate.
+        progress : bool
+            draw a tqdm bar on standard error (only in a terminal or a notebook).
+        """
+        from qunsim.progress import day_bar, progress_enabled
+
+        if not progress_enabled(progress) or duration <= 0:
+            super().run_for(duration)
+            return
+        with day_bar(int(duration), enabled=True) as bar:
+            for _ in range(int(duration)):
+                super().run_for(1)
+                bar.update(1)
+                bar.set_postfix_str(f"active {self.metrics.latest('active', 0)}", refresh=False)
+
+    def run_model(self) -> None:
+        """Step until ``running`` is False (no member left). Prefer ``run_for(n)``."""
+        super().run_model()
+
+    def record_graph(self, every: int = 7, precision: int = 2):
+        """Start recording the social graph every ``every`` days, for :meth:`graph_history`.
+
+        Returns the :class:`~qunsim.graph_history.GraphRecorder` (already holding today's
+        snapshot). Call it before running.
+        """
+        from qunsim.graph_history import GraphRecorder
+
+        self._graph_recorder = GraphRecorder(every, precision).attach(self)
+        return self._graph_recorder
+
+    def graph_history(self, path: str | Path | None = None) -> nx.Graph:
+        """The social graph over time as a dynamic ``networkx.Graph``; with ``path``, also a GEXF.
+
+        Members carry their join/leave spell, role and trust over time; ties their formation
+        day and strength over time (see :mod:`qunsim.graph_history`). Needs
+        :meth:`record_graph` to have been called before the days of interest.
+
+        Raises
+        ------
+        ValueError
+            nothing was recorded (``record_graph`` was not called).
+        """
+        rec = getattr(self, "_graph_recorder", None)
+        if rec is None:
+            raise ValueError("no graph history was recorded: call model.record_graph(every=7) "
+                             "before running (or pass --gexf to `qunsim run`)")
+        if path is not None:
+            rec.write_gexf(path)
+        return rec.graph()

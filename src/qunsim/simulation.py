@@ -45,7 +45,8 @@ class RunResult:
 
 
 def simulate(config: Config | str | Path | dict | None = None, *, rng: Any = None,
-             steps: int | None = None, graph: Any = None, **overrides: Any) -> RunResult:
+             steps: int | None = None, graph: Any = None, progress: bool = False,
+             gexf: str | Path | None = None, gexf_every: int = 7, **overrides: Any) -> RunResult:
     """Build a :class:`~qunsim.CommunityModel`, run it and return its tables.
 
     Parameters
@@ -56,6 +57,9 @@ def simulate(config: Config | str | Path | dict | None = None, *, rng: Any = Non
     graph : optional ``networkx.Graph`` of the community (members and prospects), or the path
         of a GraphML/GEXF/edge-list file: replaces the generated graph (see
         docs/community_graph.md). ``meta["graph"]`` then records its size and hash.
+    progress : draw a progress bar (only in a terminal or a notebook).
+    gexf : path, optional; also write the social graph over time there as a dynamic GEXF
+        (snapshots every ``gexf_every`` days; see :mod:`qunsim.graph_history`).
     **overrides : dotted config keys.
 
     Examples
@@ -77,8 +81,12 @@ def simulate(config: Config | str | Path | dict | None = None, *, rng: Any = Non
         cfg = cfg.override({"network.kind": "file", "network.path": str(Path(graph).resolve())})
         graph = None
     model = CommunityModel(cfg, rng=rng, graph=graph)
+    if gexf is not None:
+        model.record_graph(every=gexf_every)
     if n:
-        model.run_for(n)
+        model.run_for(n, progress=progress)
+    if gexf is not None:
+        model.graph_history(gexf)
     ts = model.timeseries()
     members = model.members_frame()
     return RunResult(ts, members, summarize(ts, members), cfg, model.seed, meta=population_meta(model))

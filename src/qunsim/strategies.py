@@ -44,7 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qunsim.config import Config, ConfigError, deep_merge, load_config
+from qunsim.config import Config, ConfigError, deep_merge, load_config, read_scenario
+from qunsim.hints import did_you_mean
 
 __all__ = ["Strategy", "StrategySet", "load_strategies", "compare_strategies",
            "replicate_seeds", "churn_summary", "summarize_comparison", "paired_difference"]
@@ -106,7 +107,8 @@ def load_strategies(path: str | Path) -> StrategySet:
         raise ConfigError(f"invalid strategies ({where}): not valid TOML: {e}") from None
     unknown = sorted(set(data) - _TOP)
     if unknown:
-        raise ConfigError(f"invalid strategies ({where}): unknown key(s) {unknown}; expected some of {sorted(_TOP)}")
+        raise ConfigError(f"invalid strategies ({where}): unknown key(s) {unknown}; expected some of "
+                          f"{sorted(_TOP)}{did_you_mean(unknown[0], _TOP)}")
     base_ref = data.get("base")
     if not isinstance(base_ref, str) or not base_ref:
         raise ConfigError(f"invalid strategies ({where}): `base` must name a scenario file, got {base_ref!r}")
@@ -124,10 +126,7 @@ def load_strategies(path: str | Path) -> StrategySet:
         raise ConfigError(f"invalid strategies ({where}): `strategies` must be a table of at least one named strategy")
     # the base as a raw dict: the file's own tables (policy tables unresolved) so that the
     # strategy's tables merge over what the user wrote
-    base_raw = tomllib.loads(base_path.read_text(encoding="utf-8"))
-    net = base_raw.get("network")
-    if isinstance(net, dict) and isinstance(net.get("path"), str) and net["path"] and not Path(net["path"]).is_absolute():
-        net["path"] = str((base_path.parent / net["path"]).resolve())
+    base_raw = read_scenario(base_path)[0]  # `extends` resolved, relative paths too
     out: dict[str, Strategy] = {}
     for name, table in strategies.items():
         key = f"strategies.{name}"
@@ -137,7 +136,8 @@ def load_strategies(path: str | Path) -> StrategySet:
         if bad:
             raise ConfigError(
                 f"invalid strategies ({where}): `{key}` has unknown key(s) {bad}; expected `label`, "
-                f"`description`, `overrides` or scenario tables {sorted(_TABLES)}")
+                f"`description`, `overrides` or scenario tables {sorted(_TABLES)}"
+                f"{did_you_mean(bad[0], _META | _TABLES, prefix=key + '.')}")
         label = table.get("label", name)
         desc = table.get("description", "")
         if not isinstance(label, str) or not isinstance(desc, str):

@@ -1,4 +1,4 @@
-"""Experiments at scale: config-driven parameter sweeps (DESIGN §4).
+"""Experiments at scale: config-driven parameter sweeps (docs/sweeps.md).
 
 ``qunsim.sweep`` is both this package and a function: ``qs.sweep(spec, out, ...)`` runs a
 sweep (see :func:`qunsim.sweep.runner.sweep`). The rest:

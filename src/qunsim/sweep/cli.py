@@ -113,7 +113,7 @@ def _dry_run(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add the ``sweep`` sub-command to ``qunsim``'s parser."""
     p = subparsers.add_parser("sweep", help="run a parameter sweep from a sweep file",
-                              description="Run a parameter sweep (DESIGN §4); results stream to a "
+                              description="Run a parameter sweep; results stream to a "
                                           "Parquet dataset in --out. See docs/sweeps.md.")
     p.add_argument("sweep", help="sweep TOML file")
     p.add_argument("--out", required=True, help="output directory (empty, or a sweep to --resume)")

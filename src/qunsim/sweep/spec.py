@@ -695,6 +695,11 @@ def _format(err: ValidationError, source: str) -> str:
         what = _fmt_msg(e["msg"])
         what = re.sub(r" or instance of \w+", "", what).replace("a valid dictionary", "a table")
         if e["type"] == "extra_forbidden":
+            from qunsim.hints import did_you_mean, fields_at
+
+            where = ".".join(str(p) for p in e["loc"][:-1])
+            what += did_you_mean(str(e["loc"][-1]), fields_at(SweepModel, e["loc"][:-1]),
+                                 prefix=where + "." if where else "")
             found.setdefault(loc, [[], None, True])[0].append(what)
         else:
             entry = found.setdefault(loc, [[], e.get("input"), False])
