@@ -219,7 +219,7 @@ def test_datacollector_carries_every_column():
     m.run_for(8)
     df = m.datacollector.get_model_vars_dataframe()
     ts = m.timeseries()
-    assert set(ts.columns) - set(df.columns) == {"phase", "step"}
+    assert set(ts.columns) - set(df.columns) == {"phase", "step", "gresham_low", "gresham_high"}
     assert len(df) == len(ts) == 9
     for col in df.columns:
         np.testing.assert_array_equal(df[col].to_numpy(dtype=float), ts[col].to_numpy(dtype=float), err_msg=col)

@@ -6,8 +6,9 @@ so that collector holds the same columns: every metric of the row, policy metric
 revenue by rung included. A column that first appears on a later day (revenue from a rung
 nobody bought before) is 0 on the days before, as in ``model.timeseries()``.
 
-The lifecycle ``phase`` column of ``model.timeseries()`` is not carried: it is a label of the
-whole run (a day's phase depends on the days after it), not a reading of that day.
+The lifecycle ``phase`` column and the Gresham interval ``gresham_low``/``gresham_high`` of
+``model.timeseries()`` are not carried: they are computed from the whole run (a day's phase
+depends on the days after it; the interval pools a trailing window), not readings of that day.
 
 Examples
 --------

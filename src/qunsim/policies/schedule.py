@@ -73,7 +73,7 @@ CORE_METRICS = frozenset(
      "low_quality_share", "value_density", "info_density", "overload", "utility_mean",
      "expert_retention", "gresham_index", "trust_mean", "trust_none", "trust_weak", "trust_strong",
      "satisfaction_mean", "strong_ties", "metcalfe_pairs", "n_groups", "revenue",
-     "revenue_cumulative", "operator_capacity_used", "messages_operator", "gresham_low", "gresham_high"]
+     "revenue_cumulative", "operator_capacity_used", "messages_operator"]
     + [f"active_{r}" for r in _ROLES] + [f"messages_{r}" for r in _ROLES]
     + [f"tier_{t}" for t in ("member", "fan", "partner", "shareholder")]
     + [f"leaves_{r}" for r in ("dissatisfied", "contagion", "inactive", "banned", "forced", "dissolved")])
