@@ -19,7 +19,7 @@ Examples
 >>> df = m.datacollector.get_model_vars_dataframe()
 >>> ts = m.timeseries()
 >>> sorted(set(ts.columns) - set(df.columns))
-['phase', 'step']
+['gresham_high', 'gresham_low', 'phase', 'step']
 >>> bool((df["revenue"].to_numpy() == ts["revenue"].to_numpy()).all()), len(df)
 (True, 6)
 """
