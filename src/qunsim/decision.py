@@ -7,9 +7,9 @@ uncertainties. :func:`verdict` turns the finished runs into:
 - per option, over every scenario and replicate: the quantiles and mean (t interval) of each
   outcome metric, the probability of collapse and the probability of meeting the goal, each
   a Wilson interval;
-- the ranking: options within the goal's ``max_p_collapse`` first, then by P(goal) (among
-  options over the limit, the less likely to collapse first), then by the objective's median
-  (more is better when maximising);
+- the ranking: options within the goal's ``max_p_collapse`` first, then by P(goal), then
+  (among options over the limit) the less likely to collapse first, then by the objective's
+  median (more is better when maximising);
 - paired differences of every other option from the recommended one (pairs: same scenario,
   same replicate — the same seed under common random numbers) with t intervals;
 - regret on the objective: in each scenario, each option's mean shortfall from the best
@@ -233,8 +233,8 @@ def _key(df: pd.DataFrame, cols: list[str]) -> pd.Series:
 
 
 def _rank_key(o: dict, sense: int, max_pc: float | None) -> tuple:
-    """Within the collapse limit first; then P(goal); among options over the limit the less
-    likely to collapse first; then the objective's median."""
+    """Within the collapse limit first; then P(goal); then, among options over the limit, the
+    less likely to collapse first; then the objective's median."""
     fails = max_pc is not None and o["p_collapse"]["p"] > max_pc + 1e-12
     med = o["objective"]["median"]
     med = -math.inf if med is None or not math.isfinite(med) else med

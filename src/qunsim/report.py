@@ -616,13 +616,22 @@ def _verdict_html(v: dict, runs: pd.DataFrame, dec: dict) -> str:
     q = best["metrics"][obj]
     parts = [f"<p class=goal><b>Goal:</b> {g_words}. <b>Collapse:</b> {_e(o_words)}.</p>"]
     all_fail = not best["within_risk_limit"]
-    head = ("No option keeps P(collapse) within the limit; the least bad is" if all_fail else "Recommended:")
+    limit = goal.get("max_p_collapse")
+    head = (f"No option keeps P(collapse) within the limit{f' of {limit:.0%}' if limit is not None else ''}. "
+            "Meets the goal most often:" if all_fail else "Recommended:")
     parts.append(
         f"<p class=winner>{head} <b>{_e(best['option'])}</b> — meets the goal in {_pct(best['p_goal'])} of its "
         f"runs, P(collapse) {_pct(best['p_collapse'])}; median {_e(registry.label(obj, unit=False).lower())} "
         f"{_e(registry.fmt(obj, q['q50']))} (5–95% of runs: {_e(registry.fmt(obj, q['q05']))} to "
         f"{_e(registry.fmt(obj, q['q95']))}).</p>")
-    limit = goal.get("max_p_collapse")
+    if all_fail:  # the trade-off in words: the most successful option is not the safest one
+        safest = min(v["options"], key=lambda o: o["p_collapse"]["p"])
+        if safest["option"] != best["option"]:
+            parts.append(
+                f"<p class=winner>Least likely to collapse: <b>{_e(safest['option'])}</b> — P(collapse) "
+                f"{_pct(safest['p_collapse'])}, meets the goal in {_pct(safest['p_goal'])} of its runs. "
+                "Neither is safe under this goal: choosing between them trades the chance of success "
+                "for the risk of collapse.</p>")
     for o in v["options"][1:]:
         if not o["within_risk_limit"] and best["within_risk_limit"] and o["p_goal"]["p"] > best["p_goal"]["p"]:
             pc = o["p_collapse"]
@@ -658,8 +667,8 @@ def _verdict_html(v: dict, runs: pd.DataFrame, dec: dict) -> str:
     parts.append("<p class=note>Regret: in each uncertainty scenario, the option's shortfall in "
                  f"{_e(registry.label(obj, unit=False).lower())} (mean over replicates) from the best option there; "
                  "worst case and mean over scenarios. The ranking puts options within the collapse limit first, "
-                 "then orders them by P(meets goal) (options over the limit: the less likely to collapse "
-                 "first), then by the median objective.</p>")
+                 "then orders them by P(meets goal), then (options over the limit) the less likely to collapse "
+                 "first, then by the median objective.</p>")
     # paired differences
     if v["differences"]:
         mets = list(dec["outcomes"]["metrics"])
