@@ -40,6 +40,9 @@ def test_report_of_a_branch_dir(branch_dir, capsys):
     html = page.read_text(encoding="utf-8")
     for label in ("Carry on", "Rate limit from day 8", "Curation from day 12"):
         assert label in html
+    # the first section answers the question: which arm does best after the branch day
+    assert html.index("Which intervention does best after the branch") < html.index("<table class=diff>")
+    assert "After day 8," in html
     # the question in words: the shared history, what each arm changes
     assert "to day 8" in html and "adds the activity policy <b>rate_limit</b>" in html
     assert "changes nothing" in html

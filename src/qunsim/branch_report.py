@@ -110,7 +110,7 @@ def arm_changes(base: dict, arm: dict) -> list[str]:
     ...        "dynamics": {"inflow": 2.0}}
     >>> for x in arm_changes(base, arm): print(x)
     sets <code>activity.reward.bonus</code> to 0.5 (base 0.3)
-    adds the activity policy <b>curation</b>: Editorial curation: digests and pinned posts lower overload.<br><span class=p>overload relief 0.5</span>
+    adds the activity policy <b>curation</b>: Curation (沉淀内容 / 置顶): digests and pinned posts, so readers see the best first.<br><span class=p>overload relief 0.5</span>
     """
     from qunsim.branching import RUNTIME_SECTIONS
     from qunsim.policies.base import resolve_class
@@ -227,7 +227,7 @@ def _verdict(s, arms, labels, outcomes, diffs, meta) -> str:
              f"replicate: replicate <i>r</i> of every arm continued the same history with the same seed, so "
              f"the differences are paired.</p>"]
     # wins: for each arm, the outcomes where it is clearly better or worse than the baseline
-    score = {}
+    score, counts = {}, {}
     lines = []
     for arm in arms[1:]:
         better, worse = [], []
@@ -237,6 +237,7 @@ def _verdict(s, arms, labels, outcomes, diffs, meta) -> str:
             word = f"{lbl.lower()} {_e(_fmt_diff(reg, d['mean']))}"
             (better if c > 0 else worse if c < 0 else []).append(word)
         score[arm] = len(better) - len(worse)
+        counts[arm] = (len(better), len(worse))
         txt = f"<li><b>{_e(lab(arm))}</b> vs {_e(lab(base))}: "
         if better:
             txt += "clearly better on " + "; ".join(better)
@@ -258,10 +259,19 @@ def _verdict(s, arms, labels, outcomes, diffs, meta) -> str:
         best_rows.append(f"<tr><td class=l>{_e(lbl)}</td><td class=l><b>{_e(lab(top))}</b></td>"
                          f"<td>{_e(_fmt(reg, float(means[top])))}</td><td class=l>{_e(note)}</td></tr>")
     ranked = sorted(arms[1:], key=lambda a: -score[a])
-    if ranked and score[ranked[0]] > 0:
-        head = (f"<p class=winner>After day {int(meta['branch_at'])}, <b>{_e(lab(ranked[0]))}</b> does best "
-                f"against {_e(lab(base))}: clearly better on more outcomes than it is clearly worse "
-                f"(net {score[ranked[0]]:+d} of {len(outcomes)}).</p>")
+    tied = [a for a in ranked if score[a] == score[ranked[0]]] if ranked else []
+    if len(tied) > 1 and score[ranked[0]] > 0:
+        head = (f"<p class=winner>After day {int(meta['branch_at'])}, "
+                + " and ".join(f"<b>{_e(lab(a))}</b>" for a in tied)
+                + f" do equally well against {_e(lab(base))} on balance (net {score[ranked[0]]:+d} of "
+                f"{len(outcomes)} outcomes clearly better); the head-to-head comparison below tells them apart.</p>")
+    elif ranked and score[ranked[0]] > 0:
+        nb, nw = counts[ranked[0]]
+        head = (f"<p class=winner>After day {int(meta['branch_at'])}, <b>{_e(lab(ranked[0]))}</b> does best: "
+                f"against {_e(lab(base))} it is clearly better on {nb} of {len(outcomes)} outcomes and clearly "
+                f"worse on {nw}" + ("" if len(ranked) < 2 else
+                f" (the runner-up, {_e(lab(ranked[1]))}: better on {counts[ranked[1]][0]}, worse on "
+                f"{counts[ranked[1]][1]})") + ".</p>")
     elif ranked and all(score[a] < 0 for a in ranked):
         head = (f"<p class=winner>After day {int(meta['branch_at'])}, no intervention beats "
                 f"<b>{_e(lab(base))}</b>: every arm is clearly worse on more outcomes than it is better.</p>")
@@ -271,6 +281,23 @@ def _verdict(s, arms, labels, outcomes, diffs, meta) -> str:
                 "more replicates would narrow the intervals.</p>")
     parts.append(head)
     parts.append("<ul>" + "".join(lines) + "</ul>")
+    rivals = [a for a in ranked[1:] if score[a] > 0]
+    if ranked and score[ranked[0]] > 0 and rivals:  # several arms beat the baseline: head to head
+        top = ranked[0]
+        vs = paired_table(s, [top, *rivals], outcomes)
+        h2h = []
+        for r in rivals:
+            better, worse = [], []
+            for col, lbl, sense, reg in outcomes:
+                d = vs[(r, col)]  # rival minus top
+                c = -_clear(d) * sense
+                word = f"{lbl.lower()} {_e(_fmt_diff(reg, -d['mean']))}"
+                (better if c > 0 else worse if c < 0 else []).append(word)
+            txt = f"<li><b>{_e(lab(top))}</b> <i>minus</i> <b>{_e(lab(r))}</b>: "
+            txt += ("clearly better on " + "; ".join(better)) if better else "clearly better on no outcome"
+            txt += ("; clearly worse on " + "; ".join(worse)) if worse else "; clearly worse on none"
+            h2h.append(txt + ".</li>")
+        parts.append("<p><b>Head to head</b> (also paired by replicate):</p><ul>" + "".join(h2h) + "</ul>")
     parts.append("<table class=best><tr><th class=l>outcome</th><th class=l>best arm (mean)</th>"
                  "<th>its mean</th><th class=l>vs the baseline</th></tr>" + "".join(best_rows) + "</table>")
     parts.append("<p class=note>\"Clearly\": the 95% paired t interval of the difference excludes 0. "
@@ -289,7 +316,13 @@ def _diff_table(s, arms, labels, outcomes, diffs) -> str:
     for arm in arms:
         cells = []
         for col, _, _, reg in outcomes:
-            r = mean_ci(s[s["arm"] == arm][col].to_numpy(float))
+            vals = s[s["arm"] == arm][col].to_numpy(float)
+            r = mean_ci(vals)
+            fin = vals[np.isfinite(vals)]
+            if len(fin) and (fin >= 0).all() and r["n"] > 1:  # a t interval of a count, rate or share stays in range
+                r["low"] = max(r["low"], 0.0)
+                if reg in ("low_quality_share", "expert_retention") and (fin <= 1).all():
+                    r["high"] = min(r["high"], 1.0)
             ci = (f"<br><span class=ci>[{_e(_fmt(reg, r['low']))}, {_e(_fmt(reg, r['high']))}]</span>"
                   if r["n"] > 1 else "")
             cells.append(f"<td>{_e(_fmt(reg, r['mean']))}{ci}</td>")
