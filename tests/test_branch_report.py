@@ -111,3 +111,26 @@ def test_arm_changes_in_words():
         "removes the activity policy <b>rate_limit</b>"]
     assert arm_changes(base, {"activity": {"rate_limit": {"cap": 1}}, "dynamics": {"inflow": 3.0}}) == [
         "sets <code>dynamics.inflow</code> to 3 (base 2)", "sets <code>activity.rate_limit.cap</code> to 1 (base 3)"]
+
+
+def test_a_branch_json_without_the_arms_reads_them_from_the_file(branch_dir, tmp_path):
+    import shutil
+
+    d = tmp_path / "old"
+    shutil.copytree(branch_dir, d)
+    meta = json.loads((d / "branch.json").read_text())
+    keep = ("file", "branch_at", "steps", "replicates", "seeds", "strategies", "overrides")
+    (d / "branch.json").write_text(json.dumps({k: meta[k] for k in keep}))
+    assert main(["report", str(d)]) == 0
+    html = (d / "report.html").read_text(encoding="utf-8")
+    assert "Rate limit from day 8" in html and "does not record the arms" in html
+    # and without the file: the arms by name, what they change not recorded
+    (d / "branch.json").write_text(json.dumps({**{k: meta[k] for k in keep}, "file": str(tmp_path / "gone.toml")}))
+    assert main(["report", str(d)]) == 0
+    html = (d / "report.html").read_text(encoding="utf-8")
+    assert "<b>cap</b>" in html and "not recorded in branch.json" in html
+
+
+def test_plot_on_a_branch_dir_points_to_the_report(branch_dir, capsys):
+    assert main(["plot", str(branch_dir)]) == 2
+    assert "qunsim report" in capsys.readouterr().err

@@ -354,17 +354,33 @@ def _diff_table(s, arms, labels, outcomes, diffs) -> str:
 # --------------------------------------------------------------------------- page
 
 
+def _from_file(meta: dict) -> dict:
+    """The arms and base of a branch whose branch.json lacks them, from its strategies file
+    (when it still exists and validates); ``{}`` otherwise."""
+    from qunsim.branching import _branch_spec, _describe_run
+
+    try:
+        spec, _ = _branch_spec(Path(meta["file"]))
+        d = _describe_run(spec, [str(a) for a in meta["strategies"]], meta.get("overrides") or None)
+    except Exception:  # noqa: BLE001 - the file moved or changed: report without it
+        return {}
+    return {**{k: d[k] for k in ("arms", "base_config", "base_source")}, "arms_from_file": True}
+
+
 def branch_report(path: Path, title: str | None = None) -> str:
     """The HTML of the branch report of ``path`` (see the module docstring)."""
     from qunsim import __version__
     from qunsim.branching import BranchResult, plot_branch_fan
     from qunsim.policies.schedule import describe_periods, schedule_tables
-    from qunsim.report import _e, _figures_html, _git_commit, _kv, _num, _page, _plural
+    from qunsim.report import _e, _fig_html, _git_commit, _kv, _num, _page, _plural
 
     path = Path(path)
     meta, ts, summ = check_branch_dir(path)
     arms = [str(a) for a in meta["strategies"]]
     info = meta.get("arms") or {}
+    if not info and meta.get("file"):  # written before branch.json recorded the arms: read the file
+        meta = {**_from_file(meta), **meta}
+        info = meta.get("arms") or {}
     labels = {a: (info.get(a) or {}).get("label") or a for a in arms}
     ts = ts.assign(arm=ts["arm"].astype(str))
     s = _with_derived(summ, ts)
@@ -389,6 +405,9 @@ def branch_report(path: Path, title: str | None = None) -> str:
         q.append(f"<li><b>{_e(labels[a])}</b> (<code>{_e(a)}</code>{', the baseline' if a == arms[0] else ''}): "
                  f"{what}.{desc}</li>")
     q.append("</ul>")
+    if meta.get("arms_from_file"):
+        q.append(f"<p class=note>branch.json of this directory does not record the arms; their labels and "
+                 f"changes are read from the strategies file <code>{_e(meta['file'])}</code> as it is now.</p>")
     if meta.get("overrides"):
         q.append("<p>Every run also sets: " + _e("; ".join(f"{k} = {v}" for k, v in meta["overrides"].items()))
                  + ".</p>")
@@ -410,14 +429,20 @@ def branch_report(path: Path, title: str | None = None) -> str:
             figs.append((f"fan_{m}", lambda m=m: plot_branch_fan(
                 res, m, labels=labels, history_days=max(b // 2, 10),
                 title=f"{_FAN_WORDS[m]}: arms after the branch on day {b} (median, 10–90% of {R} replicates)")))
-    import qunsim.report as rep
+    import matplotlib.pyplot as plt
 
-    for m in FAN_METRICS:
-        rep._FIG_CAPTIONS.setdefault(
-            f"fan_{m}", f"{_FAN_WORDS[m]}. Top: the shared history (black) and each arm after day {b} "
-            f"(median and 10–90% band over the replicates). Bottom: each arm minus {labels[arms[0]]}, "
-            "paired by replicate (median and 10–90% band).")
-    fig_html, _ = _figures_html(figs)
+    parts = []
+    for name, make in figs:
+        m = name[len("fan_"):]
+        fig = make()
+        try:
+            parts.append(_fig_html(name, fig, (
+                f"{_FAN_WORDS[m]}. Top: the shared history (black) and each arm after day {b} (median and "
+                f"10–90% band over the replicates). Bottom: each arm minus {labels[arms[0]]}, paired by "
+                "replicate (median and 10–90% band).")))
+        finally:
+            plt.close(fig)
+    fig_html = "\n".join(parts)
 
     # policy periods
     per = []
