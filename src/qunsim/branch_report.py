@@ -136,9 +136,16 @@ def arm_changes(base: dict, arm: dict) -> list[str]:
                     line = _doc_line(resolve_class(sec, name, ta, import_user=False))
                 except Exception:  # noqa: BLE001 - describing only
                     line = "user policy"
-                params = {k: v for k, v in ta.items() if k not in ("class", "enabled")}
+                from qunsim.policies.schedule import SCHEDULE_KEYS, _why
+
+                params = {k: v for k, v in ta.items() if k not in ("class", "enabled", *SCHEDULE_KEYS)}
                 pw = _param_words(params)
+                try:
+                    when = _why({k: ta[k] for k in SCHEDULE_KEYS if k in ta}).strip(" ()")
+                except Exception:  # noqa: BLE001 - describing only
+                    when = ""
                 out.append(f"adds the {sec} policy <b>{_e(name)}</b>: {_e(line)}"
+                           + (f" <i>Switched on {_e(when)}.</i>" if when else "")
                            + (f"<br><span class=p>{pw}</span>" if pw else ""))
             elif on(ta) and tb != ta:
                 fb, fa = _flat(tb), _flat(ta)
@@ -263,8 +270,10 @@ def _verdict(s, arms, labels, outcomes, diffs, meta) -> str:
     if len(tied) > 1 and score[ranked[0]] > 0:
         head = (f"<p class=winner>After day {int(meta['branch_at'])}, "
                 + " and ".join(f"<b>{_e(lab(a))}</b>" for a in tied)
-                + f" do equally well against {_e(lab(base))} on balance (net {score[ranked[0]]:+d} of "
-                f"{len(outcomes)} outcomes clearly better); the head-to-head comparison below tells them apart.</p>")
+                + f" do equally well against {_e(lab(base))} on balance ("
+                + "; ".join(f"{_e(lab(a))}: clearly better on {counts[a][0]} of {len(outcomes)} outcomes, "
+                            f"clearly worse on {counts[a][1]}" for a in tied)
+                + "); the head-to-head comparison below tells them apart.</p>")
     elif ranked and score[ranked[0]] > 0:
         nb, nw = counts[ranked[0]]
         head = (f"<p class=winner>After day {int(meta['branch_at'])}, <b>{_e(lab(ranked[0]))}</b> does best: "
@@ -454,8 +463,13 @@ def branch_report(path: Path, title: str | None = None) -> str:
                 trig = schedule_tables({**base_cfg, **rec["config"]})
             except Exception:  # noqa: BLE001 - describing only
                 trig = {}
+        sub = ts[ts["arm"] == a]
+        if rec.get("config"):  # the arms' tables share columns: keep this arm's scheduled policies
+            other = [c for c in sub.columns if str(c).startswith("policy_") and str(c).endswith("_active")
+                     and str(c)[len("policy_"):-len("_active")] not in trig]
+            sub = sub.drop(columns=other)
         by_rep = [tuple(describe_periods(g.sort_values("step"), trig))
-                  for _, g in ts[ts["arm"] == a].groupby("replicate", sort=True)]
+                  for _, g in sub.groupby("replicate", sort=True)]
         if not by_rep or not by_rep[0]:
             continue
         same = all(x == by_rep[0] for x in by_rep)
