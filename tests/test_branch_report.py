@@ -57,6 +57,8 @@ def test_report_of_a_branch_dir(branch_dir, capsys):
     assert not re.search(r"(src|href)=\"?(https?:)?//", html)
     # the scheduled policy's periods, and provenance
     assert "curation was on from day 12 to the end (day 20)" in html
+    assert "never switched on" not in html  # the other arms have no scheduled policy to describe
+    assert "<i>Switched on not before day 12.</i>" in html
     assert "common" in html and "seeds (one per replicate)" in html
     seeds = json.loads((branch_dir / "branch.json").read_text())["seeds"]
     assert all(str(s) in html for s in seeds)
