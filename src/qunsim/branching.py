@@ -299,6 +299,31 @@ def _replicate_task(path: str, r: int, seed: int, branch_at: int, steps: int, na
     return done
 
 
+def _describe_run(spec, names: list[str], overrides: dict | None) -> dict:
+    """What branch.json records besides the settings a rerun must match: the base scenario and
+    each arm's label, description and runtime sections (for the report), and the versions."""
+    import platform
+    from datetime import UTC, datetime
+
+    from qunsim import __version__
+
+    def cfg(c):
+        c = c.override(overrides) if overrides else c
+        return c.to_dict()
+
+    base = cfg(spec.base)
+    arms = {}
+    for n in names:
+        st = spec.strategies[n]
+        d = cfg(st.config)
+        arms[n] = {"label": st.label, "description": st.description,
+                   "config": {k: d.get(k) for k in RUNTIME_SECTIONS}}
+    return {"pairing": "common", "base_source": spec.base.source, "base_config": base, "arms": arms,
+            "qunsim_version": __version__, "python": platform.python_version(),
+            "numpy_version": np.__version__, "pandas_version": pd.__version__,
+            "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+
+
 def branch_strategies(path: str | Path, out: str | Path | None = None, *, replicates: int | None = None,
                       steps: int | None = None, seed: int | None = None,
                       strategies: list[str] | None = None, overrides: dict | None = None,
@@ -337,7 +362,8 @@ def branch_strategies(path: str | Path, out: str | Path | None = None, *, replic
             if {k: old.get(k) for k in meta} != meta:
                 raise ConfigError(f"invalid branch output ({outp}): it holds a branch run with other "
                                   f"settings ({man}); use another --out")
-        man.write_text(json.dumps(meta, indent=2))
+        man.write_text(json.dumps({**meta, **_describe_run(spec, names, overrides)}, indent=2,
+                                  ensure_ascii=False, default=str))
     with open_executor(executor, workers) as h:
         futs = [h.executor.submit(_replicate_task, str(path), r, sd, b, T, names, overrides,
                                   str(outp) if outp else None) for r, sd in enumerate(seeds)]
@@ -452,6 +478,15 @@ def _cmd_branch(args) -> int:
     for _, row in s.iterrows():
         print(f"  {row['arm']:<24} {row['metric']:<20} {row['mean']:.4g} [{row['ci_low']:.4g}, {row['ci_high']:.4g}]")
     print(f"wrote {out}/timeseries.parquet, summary.csv, branch.json, fan_{args.metric}.png")
+    if args.no_report:
+        return 0
+    from qunsim.report import build_report
+
+    try:
+        page = build_report(out, out / "report.html")
+    except ValueError as e:
+        raise UsageError(f"qunsim branch ({out}): the arms finished but the report failed: {e}") from None
+    print(f"wrote {page} (self-contained: open it in any browser, offline)")
     return 0
 
 
@@ -468,4 +503,6 @@ def register(sub) -> None:
     p.add_argument("--executor", default="serial", choices=("serial", "local", "dask"))
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--metric", default="active", help="column the fan figure shows (default active)")
+    p.add_argument("--no-report", action="store_true",
+                   help="run only; write the report later with `qunsim report DIR`")
     p.set_defaults(func=_cmd_branch)

@@ -21,6 +21,8 @@ def _kind(path: Path) -> str:
     if not path.is_dir():
         raise UsageError(f"{path} is a file; give the results directory written by `qunsim run --out` "
                          "or `qunsim sweep --out`")
+    if (path / "branch.json").is_file():
+        return "branch"
     if (path / "manifest.json").is_file():
         return "sweep"
     if is_run_dir(path):
@@ -45,6 +47,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     path = Path(args.results)
     kind = _kind(path)
+    if kind == "branch":
+        raise UsageError(f"qunsim plot: {path} is a branch directory (branch.json); its fan figures are "
+                         f"drawn by `qunsim branch` (fan_*.png) and embedded by `qunsim report {path}`")
     out = Path(args.out) if args.out else path / "figures"
     fmts = _formats(args.formats)
     try:

@@ -773,8 +773,8 @@ def build_report(results_dir: str | Path, out: str | Path, *, title: str | None 
     Parameters
     ----------
     results_dir : path
-        A directory written by ``qunsim run`` (``timeseries.parquet``, ``summary.json``, ...)
-        or by ``qunsim sweep`` (``manifest.json``).
+        A directory written by ``qunsim run`` (``timeseries.parquet``, ``summary.json``, ...),
+        by ``qunsim sweep`` (``manifest.json``) or by ``qunsim branch`` (``branch.json``).
     out : path
         The HTML file to write (parent directories are created).
     title : str, optional
@@ -792,13 +792,18 @@ def build_report(results_dir: str | Path, out: str | Path, *, title: str | None 
     if not results_dir.is_dir():
         raise FileNotFoundError(2, "no such results directory", str(results_dir))
     verdict = None
-    if (results_dir / "manifest.json").is_file():
+    from qunsim.branch_report import branch_report, is_branch_dir
+
+    if is_branch_dir(results_dir):  # `qunsim branch --out`: one history, several arms
+        page = branch_report(results_dir, title)
+    elif (results_dir / "manifest.json").is_file():
         page, verdict = _sweep_report(results_dir, title)
     elif is_run_dir(results_dir):
         page = _run_report(results_dir, title)
     else:
         raise ValueError(f"{results_dir} holds neither a run (timeseries.parquet and summary.json from "
-                         "`qunsim run --out`) nor a sweep (manifest.json from `qunsim sweep --out`)")
+                         "`qunsim run --out`), a sweep (manifest.json from `qunsim sweep --out`) nor a "
+                         "branch (branch.json from `qunsim branch --out`)")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(out, page)
