@@ -43,9 +43,11 @@ period = 2
 """
 
 # long enough that a SIGKILL lands mid-way: 18 runs of 40 days
+# long enough runs (≈0.2–0.5 s each) that a signal sent once the first batch is committed lands
+# while most runs are still to do, however fast the compiled day is
 KILL_SPEC = """
 name = "killme"
-steps = 40
+steps = 200
 replicates = 3
 seed = 5
 
