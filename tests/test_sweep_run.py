@@ -371,8 +371,13 @@ def test_cli_bad_sweep_file_and_used_out_exit_2(spec_file, reference, tmp_path, 
 def test_ctrl_c_on_the_cli_stops_cleanly_and_resumes(tmp_path):
     spec = write(tmp_path / "kill.toml", KILL_SPEC)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "qunsim.cli", "sweep", str(spec), "--out", str(out), "--workers", "2",
-           "--flush-seconds", "0.05"]
+    args = ["sweep", str(spec), "--out", str(out), "--workers", "2", "--flush-seconds", "0.05"]
+    # as from a terminal, Ctrl-C must reach the command: an ignored SIGINT is inherited across
+    # exec (and some other test in this worker process may have left it ignored), so the child
+    # puts Python's own handler back before running `python -m qunsim.cli`
+    cmd = [sys.executable, "-c",
+           "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+           f"sys.argv = ['qunsim'] + {args!r}; runpy.run_module('qunsim.cli', run_name='__main__')"]
     # a new session so that the signal goes to the whole process group, as Ctrl-C in a terminal does
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     workers: set[int] = set()
