@@ -193,15 +193,47 @@ def _title(ax: Axes, text: str, sub: str | None = None) -> None:
         ax.set_title(text + "\n", fontsize=14, fontweight="bold", loc="left")
 
 
+def _legend_right(ax: Axes, handles: Sequence[Any] | None = None, labels: Sequence[str] | None = None, *,
+                  extra: Sequence[Any] = (), reverse: bool = False, **kw: Any) -> None:
+    """The figures' legend: right of the plot, top-aligned, without a frame.
+
+    ``handles`` (default: the axes' own, with their ``labels``) are followed by the ``extra``
+    proxies (e.g. shaded phases and policy periods); ``reverse`` lists them bottom-up, as a
+    stack is drawn. Other keywords go to ``Axes.legend``.
+    """
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    handles = list(handles) + list(extra)
+    labels = [h.get_label() for h in handles] if labels is None else \
+        list(labels) + [p.get_label() for p in extra]
+    if reverse:
+        handles, labels = handles[::-1], labels[::-1]
+    ax.legend(handles, labels, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), **kw)
+
+
 def _legend_outside(ax: Axes) -> None:
     """Legend right of the plot for short labels, below it for long ones."""
     h, labels = ax.get_legend_handles_labels()
     if not h:
         return
     if max(len(lab) for lab in labels) <= 28:
-        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _legend_right(ax, h, labels)
     else:
         ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=1)
+
+
+def _runs_note(nruns: int, ci: float | None = None, then: str | None = None) -> str:
+    """Subtitle of a figure that averages ``nruns`` runs (with a ``ci`` band), then ``then``.
+
+    >>> _runs_note(1), _runs_note(3), _runs_note(3, 0.95)
+    ('one run', 'mean of 3 runs', 'mean of 3 runs, band = 95% CI of the mean')
+    >>> _runs_note(1, then="joins up"), _runs_note(4, then="joins up")
+    ('joins up', 'mean of 4 runs; joins up')
+    """
+    mean = f"mean of {nruns} runs" + ("" if ci is None else f", band = {ci:.0%} CI of the mean")
+    if then is None:
+        return mean if nruns > 1 else "one run"
+    return f"{mean}; {then}" if nruns > 1 else then
 
 
 def _cycle_colors(n: int) -> list[str]:

@@ -19,6 +19,7 @@ from qunsim.plotting._style import (  # noqa: F401
     _finish,
     _need,
     _rc,
+    _runs_note,
     _timeseries,
     _title,
 )
@@ -132,8 +133,8 @@ def plot_revenue_by_rung(data: Any, *, ax: Axes | None = None, title: str | None
     h, lab = ax.get_legend_handles_labels()
     if h and total > 0:
         ax.legend(h[::-1], lab[::-1], frameon=False, loc="upper left")
-    note = (f"mean of {nruns} runs; " if nruns > 1 else "") + f"total {total:,.0f}"
-    _title(ax, title or "Where the money comes from: cumulative revenue by source", note)
+    _title(ax, title or "Where the money comes from: cumulative revenue by source",
+           _runs_note(nruns, then=f"total {total:,.0f}"))
     return _finish(fig)
 
 

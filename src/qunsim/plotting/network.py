@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-from qunsim.plotting._style import ROLE_COLORS, _axes, _finish, _title  # noqa: F401
+from qunsim.plotting._style import ROLE_COLORS, _axes, _finish, _legend_right, _title  # noqa: F401
 
 __all__ = ['plot_network']
 
@@ -107,7 +107,7 @@ def plot_network(graph: Any, *, max_nodes: int = 1500, min_weight: float | None 
                       label=f"{r} ({int((roles == r).sum())})") for r in present]
     handles += [Line2D([], [], marker="o", linestyle="none", color="#888888", markersize=math.sqrt(12 + 150 * t),
                        label=f"trust {t:g}") for t in (0.2, 0.5, 0.9)]
-    ax.legend(handles=handles, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _legend_right(ax, handles)
     ax.autoscale_view()
     ax.set_aspect("equal", adjustable="datalim")
     _title(ax, title or "Who is connected to whom",

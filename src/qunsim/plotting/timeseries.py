@@ -29,7 +29,9 @@ from qunsim.plotting._style import (  # noqa: F401
     _finish,
     _fmt,
     _legend_outside,
+    _legend_right,
     _need,
+    _runs_note,
     _short,
     _timeseries,
     _title,
@@ -37,11 +39,6 @@ from qunsim.plotting._style import (  # noqa: F401
 )
 
 __all__ = ['plot_active_by_role', 'plot_timeseries', 'plot_gresham', 'plot_value_overload', 'plot_trust_levels', 'plot_leaves_by_reason', 'replicate_band']
-
-
-def _runs_note(ts: pd.DataFrame, ci: float) -> str:
-    n = ts["run_id"].nunique()
-    return f"mean of {n} runs, band = {ci:.0%} CI of the mean" if n > 1 else "one run"
 
 
 #: Metrics of the day's messages: undefined on day 0, before anyone posted.
@@ -88,6 +85,20 @@ def _shade_phases(ax: Axes, ts: pd.DataFrame) -> list:
             for p in seen]
 
 
+def _day_axes(ts: pd.DataFrame, ax: Any, n: int = 1, *, phases: bool = False,
+              **kw: Any) -> tuple[Figure, list[Axes], list]:
+    """Axes of a figure over days (:func:`_axes`), the run's lifecycle ``phases`` shaded behind
+    the first panel and the scheduled policies' periods behind every panel; returns the
+    figure, its axes and the legend proxies of the first panel's shading."""
+    fig, axes = _axes(ax, n, **kw)
+    proxies = _shade_phases(axes[0], ts) if phases else []
+    for i, a in enumerate(axes):
+        shaded = _policies.shade_policy_periods(a, ts)
+        if i == 0:
+            proxies += shaded
+    return fig, axes, proxies
+
+
 def _roles_present(ts: pd.DataFrame, prefix: str, roles: Sequence[str] | None) -> list[str]:
     cand = roles or ROLE_ORDER
     return [r for r in cand if f"{prefix}{r}" in ts.columns and ts[f"{prefix}{r}"].max() > 0]
@@ -128,9 +139,7 @@ def plot_active_by_role(data: Any, *, roles: Sequence[str] | None = None, total:
     present = _roles_present(ts, "active_", roles)
     if not present:
         raise ValueError("no active_<role> column with any member: nothing to draw")
-    fig, (ax,) = _axes(ax)
-    proxies = _shade_phases(ax, ts) if phases else []
-    proxies += _policies.shade_policy_periods(ax, ts)  # scheduled policies' periods
+    fig, (ax,), proxies = _day_axes(ts, ax, phases=phases)
     if total:
         _band_plot(ax, ts, "active", "#777777", "all members", ci, linestyle="--", linewidth=1.6)
     for r in present:
@@ -138,10 +147,8 @@ def plot_active_by_role(data: Any, *, roles: Sequence[str] | None = None, total:
     ax.set_xlabel(_DAY)
     ax.set_ylabel("active members")
     ax.set_ylim(bottom=0)
-    h, labels = ax.get_legend_handles_labels()
-    ax.legend(h + proxies, labels + [p.get_label() for p in proxies], loc="upper left",
-              bbox_to_anchor=(1.0, 1.0), frameon=False)
-    _title(ax, title or "Active members by role", _runs_note(ts, ci))
+    _legend_right(ax, extra=proxies)
+    _title(ax, title or "Active members by role", _runs_note(ts["run_id"].nunique(), ci))
     return _finish(fig)
 
 
@@ -176,8 +183,7 @@ def plot_timeseries(data: Any, metric: str, *, by: str | None = None, ci: float 
     """
     ts = _timeseries(data)
     _need(ts, [metric], "plot_timeseries")
-    fig, (ax,) = _axes(ax)
-    _policies.shade_policy_periods(ax, ts)  # scheduled policies' periods
+    fig, (ax,), _ = _day_axes(ts, ax)
     scale = 100.0 if metric in _PERCENT else 1.0
     if by is None:
         _band_plot(ax, ts, metric, OKABE_ITO["blue"], metric_label(metric, unit=False), ci, scale=scale)
@@ -200,7 +206,7 @@ def plot_timeseries(data: Any, metric: str, *, by: str | None = None, ci: float 
     lab, unit = _LABELS.get(metric, (metric_label(metric, unit=False), ""))
     ax.set_ylabel(unit or lab)
     if by is None:
-        note = _runs_note(ts, ci)
+        note = _runs_note(ts["run_id"].nunique(), ci)
     else:
         per = ts.groupby(by)["run_id"].nunique()
         rng_ = f"{per.min()}" if per.min() == per.max() else f"{per.min()}–{per.max()}"
@@ -235,9 +241,7 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
     """
     ts = _timeseries(data)
     _need(ts, ["low_quality_share", "expert_retention", "gresham_index"], "plot_gresham")
-    fig, (top, bot) = _axes(ax, 2, figsize=(9.0, 6.5), gridspec_kw={"height_ratios": [3, 2]})
-    for a in (top, bot):  # scheduled policies' periods
-        _policies.shade_policy_periods(a, ts)
+    fig, (top, bot), _ = _day_axes(ts, ax, 2, figsize=(9.0, 6.5), gridspec_kw={"height_ratios": [3, 2]})
     _band_plot(top, ts, "low_quality_share", OKABE_ITO["orange"], "low-quality messages\n(chatter + spam)",
                ci, scale=100)
     if "active_expert" in ts.columns:
@@ -248,7 +252,7 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
                ci, scale=100)
     top.set_ylim(-2, 102)
     top.set_ylabel("%")
-    top.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _legend_right(top)
     b = _band_plot(bot, ts, "gresham_index", OKABE_ITO["black"], "Gresham index", ci, log=True)
     bot.axhline(1.0, color="#999999", linewidth=1, linestyle=":")
     lo = float(np.nanmin(b["lower"])) if len(b) else 1.0
@@ -265,7 +269,7 @@ def plot_gresham(data: Any, *, ci: float = 0.95, ax: Any = None, title: str | No
              fontsize=9.5, color="#555555")
     bot.set_ylabel("hazard ratio\n(top / bottom quality quartile)")
     bot.set_xlabel(_DAY)
-    _title(top, title or "Bad money vs good: message quality and who stays", _runs_note(ts, ci))
+    _title(top, title or "Bad money vs good: message quality and who stays", _runs_note(ts["run_id"].nunique(), ci))
     return _finish(fig)
 
 
@@ -292,9 +296,7 @@ def plot_value_overload(data: Any, *, ci: float = 0.95, ax: Any = None, title: s
     """
     ts = _timeseries(data)
     _need(ts, ["value_density", "overload", "messages"], "plot_value_overload")
-    fig, (top, mid, bot) = _axes(ax, 3, figsize=(9.0, 8.0))
-    for a in (top, mid, bot):  # scheduled policies' periods
-        _policies.shade_policy_periods(a, ts)
+    fig, (top, mid, bot), _ = _day_axes(ts, ax, 3, figsize=(9.0, 8.0))
     _band_plot(top, ts, "value_density", OKABE_ITO["bluish_green"], "value density", ci)
     top.set_ylabel("value per\nmessage read")
     top.set_ylim(bottom=min(0.0, float(ts["value_density"].min())))
@@ -305,7 +307,8 @@ def plot_value_overload(data: Any, *, ci: float = 0.95, ax: Any = None, title: s
     bot.set_ylabel("messages / day")
     bot.set_ylim(bottom=0)
     bot.set_xlabel(_DAY)
-    _title(top, title or "Is reading worth it? Value per message, overload and volume", _runs_note(ts, ci))
+    _title(top, title or "Is reading worth it? Value per message, overload and volume",
+           _runs_note(ts["run_id"].nunique(), ci))
     return _finish(fig)
 
 
@@ -353,11 +356,8 @@ def plot_trust_levels(data: Any, *, share: bool = True, ax: Axes | None = None,
     ax.set_xlim(m.index.min(), m.index.max())
     ax.set_ylabel("% of active members" if share else "active members")
     ax.set_xlabel(_DAY)
-    h, lab = ax.get_legend_handles_labels()
-    ax.legend(h[::-1], lab[::-1], frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              title="trust level")
-    note = f"mean of {ts['run_id'].nunique()} runs" if ts["run_id"].nunique() > 1 else "one run"
-    _title(ax, title or "Members' trust in the community, by level", note)
+    _legend_right(ax, reverse=True, title="trust level")
+    _title(ax, title or "Members' trust in the community, by level", _runs_note(ts["run_id"].nunique()))
     return _finish(fig)
 
 
@@ -413,8 +413,7 @@ def plot_leaves_by_reason(data: Any, *, bin_days: int | None = None, ax: Axes | 
     ax.set_xlabel(_DAY)
     ax.set_ylabel(f"members per {bin_days} days" if bin_days > 1 else "members per day")
     ax.legend(frameon=False, loc="best", ncol=2)
-    note = (f"mean of {nruns} runs; " if nruns > 1 else "") + "joins up, leaves down"
-    _title(ax, title or "Who joins, who leaves, and why", note)
+    _title(ax, title or "Who joins, who leaves, and why", _runs_note(nruns, then="joins up, leaves down"))
     return _finish(fig)
 
 
