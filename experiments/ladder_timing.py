@@ -38,6 +38,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _validation import mean_ci, savefig, setup_matplotlib  # noqa: E402
 
+from qunsim.stats import one_sided_p  # noqa: E402
 from qunsim.strategies import compare_strategies, paired_difference  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,12 +60,6 @@ def opening_days(ts: pd.DataFrame) -> pd.Series:
         on = x.loc[x["policy_ladder_active"] > 0.5, "step"]
         out[r] = float(on.iloc[0]) if len(on) else float("nan")
     return pd.Series(out, name="opening_day")
-
-
-def _one_sided(d: dict, greater: bool) -> float:
-    p2 = d["p_value"]
-    right = d["mean"] > 0 if greater else d["mean"] < 0
-    return p2 / 2 if right else 1 - p2 / 2
 
 
 def run(smoke: bool = False, replicates: int | None = None, steps: int | None = None, seed: int = 2026,
@@ -92,8 +87,8 @@ def run(smoke: bool = False, replicates: int | None = None, steps: int | None = 
     for m in METRICS:
         res["maturity_minus_at_once"][m] = paired_difference(table, MATURE, ONCE, m)
     d = res["maturity_minus_at_once"]
-    res["p_more_revenue"] = _one_sided(d["revenue_total"], greater=True)
-    res["p_less_churn"] = _one_sided(d["leave_hazard"], greater=False)
+    res["p_more_revenue"] = one_sided_p(d["revenue_total"], greater=True)
+    res["p_less_churn"] = one_sided_p(d["leave_hazard"], greater=False)
     res["answer"] = ("yes" if res["p_more_revenue"] < 0.05 and res["p_less_churn"] < 0.05 else
                      "no: it earns less" if d["revenue_total"]["ci_high"] < 0 else
                      "not shown")

@@ -43,6 +43,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _validation import mean_ci, savefig, setup_matplotlib  # noqa: E402
 
+from qunsim.stats import one_sided_p  # noqa: E402
 from qunsim.strategies import compare_strategies, paired_difference  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,9 +79,9 @@ def run(smoke: bool = False, replicates: int | None = None, steps: int | None = 
         res["ladder_minus_hard_sell"][m] = paired_difference(table, LADDER, HARD, m)
     d = res["ladder_minus_hard_sell"]
     # one-sided paired p-values in the claimed direction
-    res["p_more_revenue"] = _one_sided(d["revenue_total"], greater=True)
-    res["p_less_churn"] = _one_sided(d["leave_hazard"], greater=False)
-    res["p_more_retention"] = _one_sided(d["seed_retention"], greater=True)
+    res["p_more_revenue"] = one_sided_p(d["revenue_total"], greater=True)
+    res["p_less_churn"] = one_sided_p(d["leave_hazard"], greater=False)
+    res["p_more_retention"] = one_sided_p(d["seed_retention"], greater=True)
     res["holds"] = bool(res["p_more_revenue"] < 0.05 and d["leave_hazard"]["mean"] < 0
                         and res["p_more_retention"] < 0.05)
     # nearby values of the hard sell's annoyance cost (the ladder's paid rungs are private, so
@@ -99,12 +100,6 @@ def run(smoke: bool = False, replicates: int | None = None, steps: int | None = 
         res["figure"] = str(_figure(table, ts, spec["strategies"], out))
     (out / "sf5_ladder.json").write_text(json.dumps(res, indent=2, default=float))
     return res
-
-
-def _one_sided(d: dict, greater: bool) -> float:
-    p2 = d["p_value"]
-    right = d["mean"] > 0 if greater else d["mean"] < 0
-    return p2 / 2 if right else 1 - p2 / 2
 
 
 LABELS = {LADDER: "gradual ladder, private, trust-gated", HARD: "direct hard sell in the group",

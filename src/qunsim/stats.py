@@ -6,6 +6,7 @@ returns plain floats/dicts/frames; figures and the report only display what thes
 - :func:`mean_ci` — mean of replicates with a Student-t interval.
 - :func:`diff_ci` — difference of two independent means (Welch interval, one-sided p-values).
 - :func:`paired_difference` — mean of paired differences with a paired t interval.
+- :func:`one_sided_p` — the one-sided p-value, in the direction asked, of a two-sided test.
 - :func:`wilson` — a proportion with its Wilson score interval.
 - :func:`quantiles` — sample quantiles (numpy's default, linear interpolation: Hyndman–Fan 7).
 - :func:`band` — mean and t interval of a time series over runs at each step.
@@ -31,7 +32,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["mean_ci", "t_halfwidth", "diff_ci", "paired_difference", "wilson", "quantiles", "band",
+__all__ = ["mean_ci", "t_halfwidth", "diff_ci", "paired_difference", "one_sided_p", "wilson", "quantiles", "band",
            "kaplan_meier", "regret", "hazard_ratio", "QUANTILES"]
 
 #: The quantiles every outcome summary carries.
@@ -151,6 +152,24 @@ def paired_difference(a: Iterable[float], b: Iterable[float], level: float = 0.9
     out.update(low=m - h, high=m + h, p_value=float(2 * stats.t.sf(abs(t), n - 1)),
                p_greater=float(stats.t.sf(t, n - 1)), p_less=float(stats.t.cdf(t, n - 1)))
     return out
+
+
+def one_sided_p(result: dict, greater: bool) -> float:
+    """One-sided p-value of a symmetric two-sided test (a t test), in the direction asked.
+
+    ``result`` holds the estimate ``mean`` and the two-sided ``p_value`` (as the paired
+    differences of :func:`paired_difference` and :func:`qunsim.strategies.paired_difference`
+    do). ``greater=True`` tests H1: mean > 0, ``greater=False`` H1: mean < 0: half the
+    two-sided p-value when the estimate lies on the side asked, else one minus that half.
+
+    >>> one_sided_p({"mean": 2.0, "p_value": 0.04}, greater=True)
+    0.02
+    >>> one_sided_p({"mean": 2.0, "p_value": 0.04}, greater=False)
+    0.98
+    """
+    p2 = result["p_value"]
+    right = result["mean"] > 0 if greater else result["mean"] < 0
+    return p2 / 2 if right else 1 - p2 / 2
 
 
 def wilson(k: int, n: int, level: float = 0.95) -> dict:
