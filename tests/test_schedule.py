@@ -8,9 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as hst
 
 import qunsim as qs
+from qunsim import registry
 from qunsim.config import ConfigError, load_config
+from qunsim.hints import closest
 from qunsim.policies.schedule import (
-    CORE_METRICS,
     Schedule,
     ScheduleSpec,
     Trigger,
@@ -138,8 +139,42 @@ def test_every_column_of_a_real_run_is_a_known_metric():
         "monetization.membership_fee": {"fee": 1.0}, "activity.dissolve": {"start": 50}})
     m.run_for(5)
     cols = set(m.timeseries().columns) - {"phase", "gresham_low", "gresham_high"}  # whole-run columns
-    assert CORE_METRICS <= cols
-    assert all(known_metric(c) for c in cols), sorted(c for c in cols if not known_metric(c))
+    assert cols == set(m.metrics.rows[-1])  # the rows the triggers read
+    assert registry.SERIES - registry.POLICY_COLUMNS <= cols  # the core row, every role, tier, reason
+    assert all(registry.is_series(c) for c in cols), sorted(c for c in cols if not registry.is_series(c))
+    assert all(known_metric(c) for c in cols)
+
+
+def test_every_registry_column_is_accepted_as_a_trigger():
+    series = {k for k, m in registry.METRICS.items() if m.series}
+    assert series <= registry.SERIES and set(registry.MODEL_REPORTERS) <= series
+    for name in sorted(registry.SERIES):
+        assert known_metric(name), name
+        assert Trigger(metric=name, above=0).metric == name
+        cfg = load_config(None, {"activity.curation": {"when": {"metric": name, "above": 0.5}}})
+        assert cfg.to_dict()["activity"]["curation"]["when"]["metric"] == name
+
+
+# (revenue_total and revenue_per_member fall in the open family revenue_<source>: a rung may be
+# named so, and they are accepted as such)
+@pytest.mark.parametrize("name", sorted(k for k, m in registry.METRICS.items()
+                                        if not m.series and not registry.is_series(k)))
+def test_a_summary_metric_is_not_a_trigger(name):
+    # run summaries (final_active, leave_hazard ...) and the whole-run Gresham interval are not in
+    # the rows a trigger reads (it would read 0 every day): refused, with the nearest column
+    hint = closest(name, sorted(registry.SERIES))
+    with pytest.raises(ConfigError, match=f"unknown metric '{name}'" + (
+            rf" \(did you mean '{hint}'\?\)" if hint else r";")):
+        load_config(None, {"activity.curation": {"when": {"metric": name, "above": 0.5}}})
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("low_quality_shar", "low_quality_share"), ("trustmean", "trust_mean"),
+                                             ("active_experts", "active_expert"), ("leaves_banned_", "leaves_banned"),
+                                             ("spam_caugth", "spam_caught")])
+def test_an_unknown_trigger_metric_gets_did_you_mean(typo, meant):
+    with pytest.raises(ConfigError, match=rf"`activity\.curation\.until\.metric`.*unknown metric '{typo}' "
+                                          rf"\(did you mean '{meant}'\?\)"):
+        load_config(None, {"activity.curation": {"until": {"metric": typo, "below": 0.5}}})
 
 
 def test_schedule_round_trips_through_toml(tmp_path):

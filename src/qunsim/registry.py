@@ -12,6 +12,11 @@ read :data:`METRICS`. A metric's *format* is one rule for the whole project:
 
 ``direction`` is ``+1`` when more is better, ``-1`` when less is better, ``0`` when neither.
 
+:data:`SERIES` names every column of the per-day metrics row (the metrics marked
+``series`` here, the columns by role, tier and leave reason, and the built-in policies'
+columns); with the per-rung, per-gate and per-policy families of :func:`is_series` these are
+the columns a scheduled policy's trigger may read.
+
 Examples
 --------
 >>> METRICS["final_expert_retention"].direction, fmt("final_expert_retention", 0.4286)
@@ -25,17 +30,21 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
+from qunsim.state import LeaveReason, Role, Tier
+
 __all__ = ["Metric", "METRICS", "label", "fmt", "direction", "headline", "HEADLINE",
-           "MODEL_REPORTERS", "per_30_days"]
+           "MODEL_REPORTERS", "per_30_days", "SERIES", "POLICY_COLUMNS", "is_series"]
 
 
 @dataclass(frozen=True)
 class Metric:
     """One metric: ``name`` (column / summary key), ``label``, ``unit``, ``direction`` (+1 more
     is better, -1 less is better, 0 neutral), ``format`` (see the module docstring), and
-    ``reporter`` (True: a per-day model reporter of ``CommunityModel.datacollector``)."""
+    ``reporter`` (True: a per-day model reporter of ``CommunityModel.datacollector``) and
+    ``series`` (True: a column of the per-day metrics row, which triggers may read)."""
 
     name: str
     label: str
@@ -43,35 +52,42 @@ class Metric:
     direction: int = 0
     format: str = "num"
     reporter: bool = False
+    series: bool = False
 
 
-def _m(name, label, unit, direction=0, format="num", reporter=False):  # noqa: A002
-    return name, Metric(name, label, unit, direction, format, reporter)
+def _m(name, label, unit, direction=0, format="num", reporter=False, series=False):  # noqa: A002
+    return name, Metric(name, label, unit, direction, format, reporter, series)
+
+
+def _col(name, label, unit, direction=0, format="num", reporter=False):  # noqa: A002
+    """A column of the per-day metrics row."""
+    return _m(name, label, unit, direction, format, reporter, series=True)
 
 
 METRICS: dict[str, Metric] = dict([
     # per-day time-series columns
-    _m("active", "Active members", "members", +1, "int", True),
-    _m("joins", "Joins", "members / day", +1, "int", True),
-    _m("leaves", "Leaves", "members / day", -1, "int", True),
-    _m("churn_rate", "Churn rate", "% of members / day", -1, "rate", True),
-    _m("messages", "Messages", "messages / day", 0, "num", True),
-    _m("removed_messages", "Removed messages", "messages / day", 0, "num"),
-    _m("low_quality_share", "Low-quality share", "% of messages", -1, "pct", True),
-    _m("value_density", "Value density", "value / message read", +1, "num", True),
-    _m("overload", "Overload", "% of messages unread", -1, "pct"),
-    _m("utility_mean", "Mean net utility", "value / member / day", +1, "num"),
-    _m("expert_retention", "Expert retention", "% of experts ever joined", +1, "pct", True),
-    _m("gresham_index", "Gresham index", "hazard ratio, top / bottom quality quartile", -1, "ratio", True),
+    _col("active", "Active members", "members", +1, "int", True),
+    _col("joins", "Joins", "members / day", +1, "int", True),
+    _col("leaves", "Leaves", "members / day", -1, "int", True),
+    _col("churn_rate", "Churn rate", "% of members / day", -1, "rate", True),
+    _col("messages", "Messages", "messages / day", 0, "num", True),
+    _col("removed_messages", "Removed messages", "messages / day", 0, "num"),
+    _col("low_quality_share", "Low-quality share", "% of messages", -1, "pct", True),
+    _col("value_density", "Value density", "value / message read", +1, "num", True),
+    _col("overload", "Overload", "% of messages unread", -1, "pct"),
+    _col("utility_mean", "Mean net utility", "value / member / day", +1, "num"),
+    _col("expert_retention", "Expert retention", "% of experts ever joined", +1, "pct", True),
+    _col("gresham_index", "Gresham index", "hazard ratio, top / bottom quality quartile", -1, "ratio", True),
+    # the Gresham index's interval: computed from the whole run, not in the metrics row
     _m("gresham_low", "Gresham index, lower 95% bound", "hazard ratio", 0, "ratio"),
     _m("gresham_high", "Gresham index, upper 95% bound", "hazard ratio", 0, "ratio"),
-    _m("trust_mean", "Mean trust", "0–1", +1, "num", True),
-    _m("satisfaction_mean", "Mean satisfaction", "relative surplus", +1, "num"),
-    _m("strong_ties", "Strong ties", "ties", +1, "int"),
-    _m("metcalfe_pairs", "Possible connections", "pairs", 0, "int"),
-    _m("revenue", "Revenue", "currency / day", +1, "money"),
-    _m("revenue_cumulative", "Cumulative revenue", "currency", +1, "money"),
-    _m("operator_capacity_used", "Operator capacity used", "% of capacity", 0, "pct"),
+    _col("trust_mean", "Mean trust", "0–1", +1, "num", True),
+    _col("satisfaction_mean", "Mean satisfaction", "relative surplus", +1, "num"),
+    _col("strong_ties", "Strong ties", "ties", +1, "int"),
+    _col("metcalfe_pairs", "Possible connections", "pairs", 0, "int"),
+    _col("revenue", "Revenue", "currency / day", +1, "money"),
+    _col("revenue_cumulative", "Cumulative revenue", "currency", +1, "money"),
+    _col("operator_capacity_used", "Operator capacity used", "% of capacity", 0, "pct"),
     # run summary statistics
     _m("steps", "Days simulated", "days", 0, "int"),
     _m("initial_active", "Active members at the start", "members", 0, "int"),
@@ -108,6 +124,40 @@ METRICS: dict[str, Metric] = dict([
 
 #: The per-day reporters of the model's Mesa DataCollector, in column order.
 MODEL_REPORTERS: tuple[str, ...] = tuple(k for k, m in METRICS.items() if m.reporter)
+
+#: Columns the built-in policies add to the metrics row (besides the families of :func:`is_series`).
+POLICY_COLUMNS: frozenset[str] = frozenset([
+    "spam_caught", "spam_deterred", "chatter_removed", "chatter_filtered", "chatter_filter_users",
+    "posts_capped", "curated_groups", "event_attendees", "event_groups", "care_contacts",
+    "groups_split", "groups_merged", "gate_activity_requirement_removed", "ad_impressions",
+    "ad_precision", "fee_billed", "fee_lapsed", "commission_paid", "commission_cumulative",
+    "net_revenue", "net_revenue_cumulative", "dissolved_members"])
+
+#: Every named column of the per-day metrics row: the ``series`` metrics above, the rest of
+#: the row (shown with the labels :func:`get` derives) and the built-in policies' columns.
+SERIES: frozenset[str] = frozenset(
+    [k for k, m in METRICS.items() if m.series]
+    + ["step", "info_density", "trust_none", "trust_weak", "trust_strong", "n_groups", "messages_operator"]
+    + [f"{col}_{r.name.lower()}" for r in Role for col in ("active", "messages")]
+    + [f"tier_{t.name.lower()}" for t in Tier]
+    + [f"leaves_{r.name.lower()}" for r in LeaveReason if r != LeaveReason.NONE]) | POLICY_COLUMNS
+
+#: Families of columns named after a policy's parts: revenue by source, offers and purchases
+#: by rung, rejections by gate, and each scheduled policy's on/off column.
+_SERIES_FAMILIES = re.compile(r"^(revenue_[a-z0-9_]+|offers_rung_[a-z0-9_]+|purchases_rung_[a-z0-9_]+"
+                              r"|gate_[a-z0-9_]+_rejected|policy_[a-z0-9_]+_active)$")
+
+
+def is_series(name: str) -> bool:
+    """Whether ``name`` is a column of the per-day metrics row: one of :data:`SERIES` or of
+    the policies' families (``revenue_<source>``, ``offers_rung_<rung>``,
+    ``purchases_rung_<rung>``, ``gate_<name>_rejected``, ``policy_<name>_active``).
+
+    >>> is_series("low_quality_share"), is_series("revenue_rung_low"), is_series("final_active")
+    (True, True, False)
+    """
+    return name in SERIES or bool(_SERIES_FAMILIES.match(name))
+
 
 #: Summary metrics shown in the report's tables and compared across sweep points.
 HEADLINE: tuple[str, ...] = ("final_active", "survival_ratio", "mean_churn_rate", "churn_30d",

@@ -50,7 +50,6 @@ Examples
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from typing import Any, ClassVar
@@ -58,43 +57,27 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from qunsim import registry
+from qunsim.hints import closest
+
 __all__ = ["Trigger", "ScheduleSpec", "Schedule", "SCHEDULE_KEYS", "scheduled_class", "build_policy",
-           "pop_schedule", "check_columns", "known_metric", "CORE_METRICS", "policy_periods",
+           "pop_schedule", "check_columns", "known_metric", "policy_periods",
            "describe_periods", "shade_policy_periods", "schedule_tables"]
 
 SCHEDULE_KEYS = ("start", "stop", "when", "until")
 HOOKS = ("admit", "on_join", "on_posting", "on_messages", "after_reading", "on_step_end",
          "referral_boost")
 
-_ROLES = ("owner", "expert", "contributor", "regular", "chatter", "spammer", "moderator")
-#: Columns every run's time series has (the per-day metrics row); policies add their own.
-CORE_METRICS = frozenset(
-    ["step", "active", "joins", "leaves", "churn_rate", "messages", "removed_messages",
-     "low_quality_share", "value_density", "info_density", "overload", "utility_mean",
-     "expert_retention", "gresham_index", "trust_mean", "trust_none", "trust_weak", "trust_strong",
-     "satisfaction_mean", "strong_ties", "metcalfe_pairs", "n_groups", "revenue",
-     "revenue_cumulative", "operator_capacity_used", "messages_operator"]
-    + [f"active_{r}" for r in _ROLES] + [f"messages_{r}" for r in _ROLES]
-    + [f"tier_{t}" for t in ("member", "fan", "partner", "shareholder")]
-    + [f"leaves_{r}" for r in ("dissatisfied", "contagion", "inactive", "banned", "forced", "dissolved")])
-#: Columns the built-in policies report (besides their per-rung / per-gate families below).
-POLICY_METRICS = frozenset([
-    "spam_caught", "spam_deterred", "chatter_removed", "chatter_filtered", "chatter_filter_users",
-    "posts_capped", "curated_groups", "event_attendees", "event_groups", "care_contacts",
-    "groups_split", "groups_merged", "gate_activity_requirement_removed", "ad_impressions",
-    "ad_precision", "fee_billed", "fee_lapsed", "commission_paid", "commission_cumulative",
-    "net_revenue", "net_revenue_cumulative", "dissolved_members"])
-_FAMILIES = re.compile(r"^(revenue_[a-z0-9_]+|offers_rung_[a-z0-9_]+|purchases_rung_[a-z0-9_]+"
-                       r"|gate_[a-z0-9_]+_rejected|policy_[a-z0-9_]+_active)$")
-
 
 def known_metric(name: str, extra: frozenset | set = frozenset()) -> bool:
-    """Whether ``name`` is a time-series column a trigger may read.
+    """Whether ``name`` is a time-series column a trigger may read: a column of the metrics
+    row in the registry (:func:`qunsim.registry.is_series`) or one of ``extra`` (the columns
+    the config's plug-in policies declare).
 
     >>> known_metric("low_quality_share"), known_metric("revenue_rung_low"), known_metric("nonsense")
     (True, True, False)
     """
-    return name in CORE_METRICS or name in POLICY_METRICS or name in extra or bool(_FAMILIES.match(name))
+    return name in extra or registry.is_series(name)
 
 
 def _number(v: Any) -> Any:
@@ -124,9 +107,8 @@ class Trigger(BaseModel):
         ctx = info.context or {}
         extra = ctx.get("extra", frozenset())
         if not ctx.get("checked") and not known_metric(v, extra):
-            known = sorted(CORE_METRICS | POLICY_METRICS | set(extra))
-            close = difflib.get_close_matches(v, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            close = closest(v, sorted(registry.SERIES | set(extra)))
+            hint = f" (did you mean {close!r}?)" if close else ""
             raise ValueError(f"unknown metric {v!r}{hint}; expected a time-series column such as "
                              f"'active', 'low_quality_share', 'revenue_cumulative', 'trust_mean'")
         return v
