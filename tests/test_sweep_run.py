@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -17,6 +16,15 @@ import pandas as pd
 import pytest
 
 import qunsim as qs
+from _sweep_helpers import (
+    CtrlCAt,
+    alive,
+    assert_same_runs,
+    child_env,
+    lock_held_elsewhere,
+    watch_until_committed,
+    write,
+)
 from qunsim.cli import main as cli_main
 from qunsim.sweep import SweepError
 
@@ -61,19 +69,6 @@ seed = 5
 """
 
 
-def write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def assert_same_results(a, b):
-    """Same runs, each once, identical values (ordering by run id, not finishing order)."""
-    assert a.summary["run_id"].is_unique and b.summary["run_id"].is_unique
-    pd.testing.assert_frame_equal(a.summary, b.summary, check_like=True)
-    pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_like=True)
-    pd.testing.assert_frame_equal(a.design, b.design)
-
-
 @pytest.fixture(scope="module")
 def spec_file(tmp_path_factory):
     return write(tmp_path_factory.mktemp("spec") / "tiny.toml", SPEC)
@@ -111,7 +106,7 @@ def test_reference_is_complete_and_tidy(reference):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_local_pool_matches_serial_for_any_worker_count(spec_file, reference, tmp_path, workers):
     res = qs.sweep(spec_file, tmp_path / "out", executor="local", workers=workers, flush_runs=1)
-    assert_same_results(res, reference)
+    assert_same_runs(res, reference)
     assert res.manifest["sessions"][0]["executor"]["workers"] == workers
 
 
@@ -134,7 +129,7 @@ class CountingThreads(cf.ThreadPoolExecutor):
 def test_any_executor_bounded_in_flight_and_streamed(spec_file, reference, tmp_path):
     with CountingThreads() as ex:
         res = qs.sweep(spec_file, tmp_path / "out", executor=ex, workers=2, max_pending=3, flush_runs=2)
-    assert_same_results(res, reference)
+    assert_same_runs(res, reference)
     assert ex.peak <= 3  # memory bounded: never more than max_pending runs submitted ahead
     commits = sorted((tmp_path / "out" / "commits").glob("*.json"))
     assert len(commits) >= 4  # results were written in batches as runs finished, not at the end
@@ -146,7 +141,7 @@ def test_dask_local_cluster_matches_local_pool(spec_file, reference, tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         res = qs.sweep(spec_file, tmp_path / "out", executor="dask", scheduler=cluster.scheduler_address)
-    assert_same_results(res, reference)
+    assert_same_runs(res, reference)
     info = res.manifest["sessions"][0]["executor"]
     assert info["executor"] == "dask" and info["scheduler"].startswith("tcp://127.0.0.1")
 
@@ -212,31 +207,6 @@ def test_failing_combination_on_the_process_pool(tmp_path):
 # ---------------------------------------------------------------------- interruption and resume
 
 
-def _descendants(pid: int) -> set[int]:
-    parents: dict[int, list[int]] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parents.setdefault(ppid, []).append(int(d.name))
-    out, todo = set(), [pid]
-    while todo:
-        for c in parents.get(todo.pop(), []):
-            out.add(c)
-            todo.append(c)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir() or sys.platform == "win32", reason="needs /proc and SIGKILL")
 def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     spec = write(tmp_path / "kill.toml", KILL_SPEC)
@@ -249,16 +219,9 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     """)
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, str(script), str(spec), str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    workers: set[int] = set()
-    deadline = time.monotonic() + 120
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=child_env())
     try:
-        while time.monotonic() < deadline:
-            workers |= _descendants(proc.pid)
-            commits = list((out / "commits").glob("*.json")) if (out / "commits").is_dir() else []
-            if len(commits) >= 3 or proc.poll() is not None:
-                break
-            time.sleep(0.005)
+        workers = watch_until_committed(proc, out, commits=3)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
@@ -269,37 +232,24 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     assert len(workers) >= 2  # the forkserver and at least one pool worker were seen
     # the pool's workers notice their parent is gone and exit (no orphans)
     t0 = time.monotonic()
-    while any(_alive(p) for p in workers) and time.monotonic() - t0 < 10:
+    while any(alive(p) for p in workers) and time.monotonic() - t0 < 10:
         time.sleep(0.1)
-    assert not any(_alive(p) for p in workers)
+    assert not any(alive(p) for p in workers)
 
     resumed = qs.sweep(spec, out, executor="local", workers=2, resume=True)
     sess = resumed.manifest["sessions"]
     assert len(sess) == 2 and sess[1]["already_done"] == len(killed.summary)
     assert sess[1]["to_run"] == 18 - len(killed.summary)
     uninterrupted = qs.sweep(spec, tmp_path / "ref", executor="serial")
-    assert_same_results(resumed, uninterrupted)
+    assert_same_runs(resumed, uninterrupted)
     assert resumed.manifest["status"] == "complete"
 
 
 def test_half_written_batch_is_discarded_on_resume(spec_file, reference, tmp_path):
     out = tmp_path / "out"
 
-    class Interrupt(cf.Executor):
-        """Runs calls in-process; 'Ctrl-C' arrives on the 6th submission."""
-
-        n = 0
-
-        def submit(self, fn, /, *args, **kwargs):
-            Interrupt.n += 1
-            if Interrupt.n == 6:
-                raise KeyboardInterrupt
-            f = cf.Future()
-            f.set_result(fn(*args, **kwargs))
-            return f
-
-    with pytest.raises(KeyboardInterrupt):
-        qs.sweep(spec_file, out, executor=Interrupt(), flush_runs=1)
+    with pytest.raises(KeyboardInterrupt):  # 'Ctrl-C' on the 6th submission
+        qs.sweep(spec_file, out, executor=CtrlCAt(6), flush_runs=1)
     partial = qs.load_results(out)
     assert partial.manifest["status"] == "interrupted"
     assert len(partial.summary) == 5 and len(partial.missing) == 3
@@ -313,7 +263,7 @@ def test_half_written_batch_is_discarded_on_resume(spec_file, reference, tmp_pat
     assert not (out / "summary" / "part-s001-999999.parquet").exists()
     assert not list((out / "timeseries").glob(".*.tmp"))
     assert resumed.manifest["sessions"][1]["to_run"] == 3
-    assert_same_results(resumed, reference)
+    assert_same_runs(resumed, reference)
 
 
 def test_resume_refuses_a_changed_sweep_and_a_used_directory(spec_file, reference, tmp_path):
@@ -337,7 +287,7 @@ def test_cli_sweep_runs_and_resumes(spec_file, reference, tmp_path, capsys):
     out = tmp_path / "out"
     assert cli_main(["sweep", str(spec_file), "--out", str(out), "--executor", "serial"]) == 0
     assert "8/8 runs done, 0 failed" in capsys.readouterr().out
-    assert_same_results(qs.load_results(out), reference)
+    assert_same_runs(qs.load_results(out), reference)
     assert cli_main(["sweep", str(spec_file), "--out", str(out), "--executor", "serial", "--resume"]) == 0
 
 
@@ -379,14 +329,9 @@ def test_ctrl_c_on_the_cli_stops_cleanly_and_resumes(tmp_path):
            "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
            f"sys.argv = ['qunsim'] + {args!r}; runpy.run_module('qunsim.cli', run_name='__main__')"]
     # a new session so that the signal goes to the whole process group, as Ctrl-C in a terminal does
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    workers: set[int] = set()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        workers |= _descendants(proc.pid)
-        if (out / "commits").is_dir() and list((out / "commits").glob("*.json")):
-            break
-        time.sleep(0.005)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            env=child_env())
+    workers = watch_until_committed(proc, out, commits=1)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     err = err.decode()
@@ -396,7 +341,7 @@ def test_ctrl_c_on_the_cli_stops_cleanly_and_resumes(tmp_path):
     assert stopped.manifest["status"] == "interrupted"
     assert 0 < len(stopped.summary) < 18
     time.sleep(0.2)
-    assert workers and not any(_alive(p) for p in workers)  # nothing left running
+    assert workers and not any(alive(p) for p in workers)  # nothing left running
     resumed = qs.sweep(spec, out, executor="serial", resume=True)
     assert len(resumed.summary) == 18 and resumed.summary["run_id"].is_unique
     assert resumed.manifest["status"] == "complete"
@@ -423,21 +368,9 @@ def test_a_live_sweep_locks_its_directory(spec_file, reference, tmp_path):
 
     out = tmp_path / "copy"
     shutil.copytree(reference.path, out)
-    # another process holds the sweep's lock (as a running sweep does) until it is killed
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sys, time
-        from qunsim.sweep.store import Store
-        with Store({str(out)!r}).lock():
-            print("locked", flush=True)
-            time.sleep(60)
-    """)], stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(Path(qs.__file__).parents[1])})
-    try:
-        assert holder.stdout.readline().strip() == b"locked"
+    with lock_held_elsewhere(out) as holder:  # then SIGKILLed: its lock file stays
         with pytest.raises(SweepError, match=f"another sweep process \\(pid {holder.pid} on host"):
             qs.sweep(spec_file, out, executor="serial", resume=True)
-    finally:
-        holder.kill()  # SIGKILL: no clean-up; the kernel drops its lock, its lock file stays
-        holder.wait()
     assert (out / ".lock").exists()
     res = qs.sweep(spec_file, out, executor="serial", resume=True)
     assert res.manifest["status"] == "complete" and not (out / ".lock").exists()

@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -28,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import qunsim as qs
+from _sweep_helpers import CtrlCAt, assert_same_runs, child_env, lock_held_elsewhere, write
 from qunsim.cli import main as cli_main
 from qunsim.sweep import SweepError, store
 from qunsim.sweep.plugins import find_source
@@ -56,17 +56,10 @@ timeseries = ["active", "messages"]
 """
 
 
-def write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
 def assert_same(a, b):
-    """Same runs, each once, identical values: an uninterrupted sweep's results."""
-    assert a.summary["run_id"].is_unique and a.failures["run_id"].is_unique
-    pd.testing.assert_frame_equal(a.summary, b.summary, check_like=True)
-    pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_like=True)
-    pd.testing.assert_frame_equal(a.design, b.design)
+    """Same runs, each once, identical values, the same failure: an uninterrupted sweep's results."""
+    assert_same_runs(a, b)
+    assert a.failures["run_id"].is_unique
     pd.testing.assert_frame_equal(a.failures.drop(columns="traceback"), b.failures.drop(columns="traceback"))
     assert a.manifest["status"] == b.manifest["status"] == "complete_with_failures"
     assert not a.lost
@@ -76,6 +69,16 @@ def one_paragraph(err: str) -> None:
     assert "Traceback" not in err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert lines and all(ln.startswith(("error:", "qunsim sweep: warning:", "first failure:")) for ln in lines), err
+
+
+def refused_then_resumed(spec_file, out, reference, refused: str, warned: str) -> None:
+    """Reading the damaged sweep in ``out`` is refused (``refused``); resuming it warns
+    (``warned``) and gives exactly the uninterrupted sweep's results."""
+    with pytest.raises(StoreError, match=refused):
+        qs.load_results(out)
+    with pytest.warns(UserWarning, match=warned):
+        res = qs.sweep(spec_file, out, executor="serial", resume=True)
+    assert_same(res, reference)
 
 
 def sweep_cli(spec, out, *extra) -> list[str]:
@@ -198,8 +201,7 @@ def test_real_sigkill_at_a_store_event_then_resume(spec_file, reference, tmp_pat
         store._HOOK = hook
         qs.sweep(sys.argv[1], sys.argv[2], executor="serial", flush_runs=1, max_pending=1, progress=False)
     """)
-    env = {**os.environ, "PYTHONPATH": str(Path(qs.__file__).parents[1])}
-    proc = subprocess.run([sys.executable, str(script), str(spec_file), str(out)], env=env,
+    proc = subprocess.run([sys.executable, str(script), str(spec_file), str(out)], env=child_env(),
                           capture_output=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     assert (out / ".lock").exists()  # left behind by the dead process: its flock died with it
@@ -367,11 +369,9 @@ def test_complete_status_needs_every_run_verified(spec_file, reference, done_cop
     del m["check"]
     (done_copy / "manifest.json").write_text(json.dumps(m))
     shutil.rmtree(done_copy / "commits")
-    with pytest.raises(StoreError, match="says the sweep is complete_with_failures but 4 of its runs"):
-        qs.load_results(done_copy)
-    with pytest.warns(UserWarning, match="recorded 3 finished runs but only 0 are present and verified"):
-        res = qs.sweep(spec_file, done_copy, executor="serial", resume=True)
-    assert_same(res, reference)
+    refused_then_resumed(spec_file, done_copy, reference,
+                         refused="says the sweep is complete_with_failures but 4 of its runs",
+                         warned="recorded 3 finished runs but only 0 are present and verified")
 
 
 # ---------------------------------------------------------------------- concurrent resumes
@@ -379,48 +379,20 @@ def test_complete_status_needs_every_run_verified(spec_file, reference, done_cop
 
 def _interrupted(spec_file, out):
     """A sweep stopped after 2 of its 4 runs (as by Ctrl-C)."""
-    import concurrent.futures as cf
-
-    class Stop(cf.Executor):
-        n = 0
-
-        def submit(self, fn, /, *args, **kwargs):
-            Stop.n += 1
-            if Stop.n == 3:
-                raise KeyboardInterrupt
-            f = cf.Future()
-            f.set_result(fn(*args, **kwargs))
-            return f
-
     with pytest.raises(KeyboardInterrupt):
-        qs.sweep(spec_file, out, executor=Stop(), flush_runs=1, max_pending=1)
-
-
-def _env():
-    return {**os.environ, "PYTHONPATH": str(Path(qs.__file__).parents[1])}
+        qs.sweep(spec_file, out, executor=CtrlCAt(3), flush_runs=1, max_pending=1)
 
 
 def test_a_second_resume_is_refused_while_the_first_runs(spec_file, reference, tmp_path, capsys):
     out = tmp_path / "out"
     _interrupted(spec_file, out)
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
-        from qunsim.sweep.store import Store
-        with Store({str(out)!r}).lock():
-            print("locked", flush=True)
-            time.sleep(60)
-    """)], stdout=subprocess.PIPE, env=_env())
-    try:
-        assert holder.stdout.readline().strip() == b"locked"
+    with lock_held_elsewhere(out) as holder:  # then SIGKILLed: its lock is released by the kernel
         before = (out / "manifest.json").read_bytes()
         assert cli_main(sweep_cli(spec_file, out, "--resume")) == 2
         err = capsys.readouterr().err
         assert f"another sweep process (pid {holder.pid} on host" in err
         one_paragraph(err)
         assert (out / "manifest.json").read_bytes() == before  # refused before reading or writing
-    finally:
-        holder.kill()  # SIGKILL: its lock is released by the kernel, its lock file stays
-        holder.wait()
     assert cli_main(sweep_cli(spec_file, out, "--resume")) == 1
     assert_same(qs.load_results(out), reference)
 
@@ -432,7 +404,7 @@ def test_two_resumes_started_together_never_both_run(spec_file, reference, tmp_p
     missing = len(qs.load_results(out).missing)
     cmd = [sys.executable, "-c", "import sys; from qunsim.cli import main; sys.exit(main(sys.argv[1:]))",
            *sweep_cli(spec_file, out, "--resume")]
-    procs = [subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=_env()) for _ in range(2)]
+    procs = [subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env()) for _ in range(2)]
     results = [(p.wait(timeout=120), p.stderr.read().decode()) for p in procs]
     codes = sorted(c for c, _ in results)
     assert codes in ([1, 1], [1, 2]), results
@@ -690,11 +662,9 @@ def test_a_damaged_batch_whose_runs_cannot_be_named_still_refuses(spec_file, ref
     m = s.read_manifest()
     m["committed"] = {}  # as if killed before the session's end listed its batches
     s.write_manifest(m)
-    with pytest.raises(StoreError, match="has lost the runs of damaged batches: batch s001-000001: its commit record"):
-        qs.load_results(out)
-    with pytest.warns(UserWarning, match="the finished runs of damaged batches of .* were lost"):
-        res = qs.sweep(spec_file, out, executor="serial", resume=True)
-    assert_same(res, reference)
+    refused_then_resumed(spec_file, out, reference,
+                         refused="has lost the runs of damaged batches: batch s001-000001: its commit record",
+                         warned="the finished runs of damaged batches of .* were lost")
 
 
 def test_a_whitespace_change_in_a_json_file_is_harmless(reference, done_copy):
