@@ -44,6 +44,23 @@ def test_levers_start_at_the_scenario_and_round_trip():
     assert off.get("monetization.ladder") is None and off.get("activity.care.capacity") == 10.0
 
 
+@pytest.mark.parametrize("lever", [lv for lv in LEVERS if lv.key or lv.tables], ids=lambda lv: lv.name)
+def test_each_table_lever_sets_and_switches_off_what_it_names(lever):
+    cfg = qs.load_config()
+    x = lever.cast(lever.lo + 2 * lever.step)
+    on = cfg.override(lever_overrides(cfg, {lever.name: x}))  # a misspelt parameter would be refused here
+    assert lever_values(on)[lever.name] == x and type(lever_values(on)[lever.name]) is type(x)
+    if lever.key:
+        assert on.get(lever.key) == x
+    for dotted, param in lever.tables:
+        assert on.get(f"{dotted}.{param}") == x
+    if lever.tables:  # at 0 every policy it names is off, and the lever reads 0
+        off = on.override(lever_overrides(on, {lever.name: 0}))
+        assert all(off.get(dotted) is None for dotted, _ in lever.tables)
+        assert lever_values(off)[lever.name] == 0
+    assert {lv.name for lv in LEVERS if not (lv.key or lv.tables)} == {"ladder", "ladder_price"}
+
+
 def test_unknown_lever_gets_a_hint():
     with pytest.raises(ValueError, match="did you mean `gate_fee`"):
         lever_overrides(qs.load_config(), {"gate_fe": 3})

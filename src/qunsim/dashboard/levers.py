@@ -35,7 +35,10 @@ __all__ = ["Lever", "LEVERS", "lever_values", "lever_overrides", "DashboardModel
 
 @dataclass(frozen=True)
 class Lever:
-    """One control: its name (a model parameter), label, kind and range, and what it sets."""
+    """One control: its name (a model parameter), label, kind and range, and what it sets:
+    a config ``key``, or a parameter of one or more policy ``tables`` (``(table, parameter)``
+    pairs; the lever at 0 switches those policies off). The ladder's two levers set the
+    ladder's rungs (see :func:`lever_overrides`)."""
 
     name: str
     label: str
@@ -44,26 +47,37 @@ class Lever:
     hi: float = 1.0
     step: float = 0.05
     help: str = ""
+    key: str | None = None
+    tables: tuple[tuple[str, str], ...] = ()
+
+    def cast(self, value: Any) -> float | int:
+        """The lever's value as its kind (``int`` levers are whole numbers)."""
+        return int(value) if self.kind == "int" else float(value)
 
 
 LEVERS: tuple[Lever, ...] = (
     Lever("chatter_share", "Chatter share", "float", 0.0, 0.5, 0.01,
-          "`community.chatter_share`: share of chatters among newcomers and seed members."),
+          "`community.chatter_share`: share of chatters among newcomers and seed members.",
+          key="community.chatter_share"),
     Lever("gate_screening", "Gate strictness: screening", "float", 0.0, 1.0, 0.05,
           "`gate.process.precision`: an application process that catches chatters and spammers "
-          "with this probability (and loses some impatient candidates); 0 = no process gate."),
+          "with this probability (and loses some impatient candidates); 0 = no process gate.",
+          tables=(("gate.process", "precision"),)),
     Lever("gate_fee", "Gate: entry fee", "float", 0.0, 300.0, 5.0,
-          "`gate.fee.price`: pay this to join; 0 = free entry."),
+          "`gate.fee.price`: pay this to join; 0 = free entry.", tables=(("gate.fee", "price"),)),
     Lever("moderation", "Moderation precision", "float", 0.0, 1.0, 0.05,
           "`activity.spam_moderation` and `activity.chatter_moderation` precision: the share of "
-          "spam and low-value chatter removed before members read it; 0 = no moderation."),
+          "spam and low-value chatter removed before members read it; 0 = no moderation.",
+          tables=(("activity.spam_moderation", "precision"), ("activity.chatter_moderation", "precision"))),
     Lever("curation", "Curation (digest / pinning)", "float", 0.0, 1.0, 0.05,
           "`activity.curation.overload_relief`: readers see the best first and this share of the "
-          "overload cost is relieved; 0 = no curation."),
+          "overload cost is relieved; 0 = no curation.", tables=(("activity.curation", "overload_relief"),)),
     Lever("rate_limit", "Rate limit (posts/day, 0 = none)", "int", 0, 20, 1,
-          "`activity.rate_limit.cap`: at most this many posts per member a day; 0 = no limit."),
+          "`activity.rate_limit.cap`: at most this many posts per member a day; 0 = no limit.",
+          tables=(("activity.rate_limit", "cap"),)),
     Lever("care_capacity", "Private care capacity", "float", 0.0, 50.0, 1.0,
-          "`activity.care.capacity`: at-risk members the operators can message each day; 0 = none."),
+          "`activity.care.capacity`: at-risk members the operators can message each day; 0 = none.",
+          tables=(("activity.care", "capacity"),)),
     Lever("ladder", "Monetization ladder on", "bool",
           help="`monetization.ladder`: offer the rungs (free, low, mid, high, profit sharing)."),
     Lever("ladder_price", "Ladder prices (x)", "float", 0.25, 4.0, 0.25,
@@ -83,21 +97,14 @@ def _default_rungs() -> list[dict]:
 
 def lever_values(cfg: Config) -> dict[str, Any]:
     """Each lever's value in a scenario (what the dashboard's controls start at)."""
-    out: dict[str, Any] = {"chatter_share": float(cfg.community.chatter_share)}
-    proc = _table(cfg, "gate.process")
-    out["gate_screening"] = float(proc["precision"]) if proc and proc.get("enabled", True) else 0.0
-    fee = _table(cfg, "gate.fee")
-    out["gate_fee"] = float(fee["price"]) if fee and fee.get("enabled", True) else 0.0
-    precs = [float(t["precision"]) for t in (_table(cfg, "activity.spam_moderation"),
-                                              _table(cfg, "activity.chatter_moderation"))
-             if t and t.get("enabled", True)]
-    out["moderation"] = max(precs) if precs else 0.0
-    cur = _table(cfg, "activity.curation")
-    out["curation"] = float(cur["overload_relief"]) if cur and cur.get("enabled", True) else 0.0
-    rl = _table(cfg, "activity.rate_limit")
-    out["rate_limit"] = int(rl["cap"]) if rl and rl.get("enabled", True) else 0
-    care = _table(cfg, "activity.care")
-    out["care_capacity"] = float(care["capacity"]) if care and care.get("enabled", True) else 0.0
+    out: dict[str, Any] = {}
+    for lv in LEVERS:
+        if lv.key is not None:
+            out[lv.name] = lv.cast(cfg.get(lv.key))
+        elif lv.tables:  # the policies' value (the largest, for several); 0 when all are off
+            on = [lv.cast(t[param]) for dotted, param in lv.tables
+                  if (t := _table(cfg, dotted)) and t.get("enabled", True)]
+            out[lv.name] = max(on) if on else lv.cast(0)
     lad = _table(cfg, "monetization.ladder")
     out["ladder"] = bool(lad and lad.get("enabled", True))
     out["ladder_price"] = 1.0
@@ -130,27 +137,14 @@ def lever_overrides(cfg: Config, values: dict[str, Any]) -> dict[str, Any]:
         ov[dotted] = t
 
     v = values
-    if "chatter_share" in v:
-        ov["community.chatter_share"] = float(v["chatter_share"])
-    if "gate_screening" in v:
-        s = float(v["gate_screening"])
-        policy("gate.process", "precision", s, s > 0)
-    if "gate_fee" in v:
-        f = float(v["gate_fee"])
-        policy("gate.fee", "price", f, f > 0)
-    if "moderation" in v:
-        p = float(v["moderation"])
-        policy("activity.spam_moderation", "precision", p, p > 0)
-        policy("activity.chatter_moderation", "precision", p, p > 0)
-    if "curation" in v:
-        c = float(v["curation"])
-        policy("activity.curation", "overload_relief", c, c > 0)
-    if "rate_limit" in v:
-        r = int(v["rate_limit"])
-        policy("activity.rate_limit", "cap", r, r > 0)
-    if "care_capacity" in v:
-        c = float(v["care_capacity"])
-        policy("activity.care", "capacity", c, c > 0)
+    for lv in LEVERS:
+        if lv.name not in v:
+            continue
+        x = lv.cast(v[lv.name]) if lv.key is not None or lv.tables else None
+        if lv.key is not None:
+            ov[lv.key] = x
+        for dotted, param in lv.tables:
+            policy(dotted, param, x, x > 0)
     if "ladder" in v or "ladder_price" in v:
         on = bool(v.get("ladder", lever_values(cfg)["ladder"]))
         scale = float(v.get("ladder_price", 1.0))
@@ -234,11 +228,8 @@ class DashboardModel(_Paced, CommunityModel):
         cfg = _scenario(config, n_prospects)
         if rng is not None:  # mesa.batch_run passes the seed as `rng`
             seed = rng
-        given = {k: v for k, v in dict(
-            chatter_share=chatter_share, gate_screening=gate_screening, gate_fee=gate_fee,
-            moderation=moderation, curation=curation, rate_limit=rate_limit,
-            care_capacity=care_capacity, ladder=ladder, ladder_price=ladder_price).items()
-            if v is not None}
+        loc = dict(locals())
+        given = {lv.name: loc[lv.name] for lv in LEVERS if loc[lv.name] is not None}
         ov = lever_overrides(cfg, given)
         self.levers = {**lever_values(cfg), **given}
         self._init_pacing()
