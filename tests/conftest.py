@@ -1,4 +1,5 @@
 import os
+import signal
 
 import matplotlib
 import pytest
@@ -31,3 +32,28 @@ def small():
 def global_random_seed(request):
     """Several seeds for statistical tests (scikit-learn's pattern): a test must pass for all."""
     return request.param
+
+
+def pytest_report_header(config):
+    # A process started as a background job of a non-interactive shell (`pytest ... &` in a
+    # script) inherits SIGINT ignored, and Python keeps it so: no test's doing (the guard below
+    # catches those), but every process the tests start inherits it too.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return ("SIGINT is ignored in this pytest process (inherited: started in the background?); "
+                "tests that send Ctrl-C restore Python's handler in their child")
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _sigint_handler_unchanged(request):
+    """Guard: a test must leave the SIGINT handler as it found it. An ignored SIGINT leaks
+    into every later test of the same (xdist worker) process and is inherited by the
+    processes it starts, so Ctrl-C tests of the CLI would see a sweep that cannot be
+    stopped. The handler is put back and the culprit named."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    after = signal.getsignal(signal.SIGINT)
+    if after is not before:
+        signal.signal(signal.SIGINT, before)
+        pytest.fail(f"{request.node.nodeid} left the SIGINT handler changed ({before!r} -> {after!r}); "
+                    "restore it in a finally", pytrace=False)
