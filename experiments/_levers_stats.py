@@ -45,13 +45,17 @@ def format_tests(tests: dict) -> list[str]:
             f"p_less {d['p_less']:.2g}, p_greater {d['p_greater']:.2g}" for k, d in tests.items()]
 
 
-def study_cli(doc: str, run: Callable, report: Callable[[dict], str], argv=None) -> int:
-    """The lever studies' shared command line: ``--smoke``, ``--replicates``, ``--steps``, ``--out``."""
+def study_cli(doc: str, run: Callable, report: Callable[[dict], str], argv=None, seed: int | None = None) -> int:
+    """The studies' shared command line: ``--smoke``, ``--replicates``, ``--steps``, ``--out``,
+    and ``--seed`` (default ``seed``) for a study whose ``run`` takes one."""
     ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="small and fast (the test suite's size)")
     ap.add_argument("--replicates", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None)
+    if seed is not None:
+        ap.add_argument("--seed", type=int, default=seed)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs" / "figures"))
     a = ap.parse_args(argv)
-    print(report(run(a.smoke, a.replicates, a.steps, out=a.out)))
+    kw = {"seed": a.seed} if seed is not None else {}
+    print(report(run(a.smoke, a.replicates, a.steps, out=a.out, **kw)))
     return 0

@@ -26,7 +26,6 @@ to change the directory).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _levers_stats import study_cli  # noqa: E402
 from _validation import mean_ci, savefig, setup_matplotlib  # noqa: E402
 
 from qunsim.stats import one_sided_p  # noqa: E402
@@ -207,16 +207,7 @@ def _report(res: dict) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true", help="small and fast (the test suite's size)")
-    ap.add_argument("--replicates", type=int, default=None)
-    ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--out", default=str(ROOT / "docs" / "figures"))
-    a = ap.parse_args(argv)
-    res = run(a.smoke, a.replicates, a.steps, a.seed, a.out)
-    print(_report(res))
-    return 0
+    return study_cli(__doc__, run, _report, argv, seed=2026)
 
 
 if __name__ == "__main__":
