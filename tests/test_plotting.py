@@ -444,3 +444,26 @@ def test_expert_retention_is_undefined_before_the_first_expert_joins():
     er = [ln for ln in fig.axes[0].lines if ln.get_label().startswith("expert retention")][0]
     # run 0 has no expert on days 0-1: those days average run 1 alone
     np.testing.assert_allclose(er.get_ydata(), [100, 100, 75])
+
+
+def test_scheduled_policy_is_shaded_on_every_panel_of_the_time_figures():
+    res = qs.simulate(rng=1, steps=30, **SMALL, **{"activity.rate_limit": {"cap": 3, "start": 10, "stop": 20}})
+    assert res.timeseries["policy_rate_limit_active"].sum() == 10  # days 10..19
+
+    def spans(ax):  # the hatched bands of the policy's days
+        return [(p.get_x(), p.get_x() + p.get_width()) for p in ax.patches if p.get_hatch() == "//"]
+
+    for fig, panels in ((qp.plot_active_by_role(res), 1), (qp.plot_timeseries(res, "messages"), 1),
+                        (qp.plot_gresham(res), 2), (qp.plot_value_overload(res), 3)):
+        assert len(fig.axes) == panels
+        for ax in fig.axes:
+            assert [(round(a, 6), round(b, 6)) for a, b in spans(ax)] == [(9.5, 19.5)]
+    ax = qp.plot_active_by_role(res).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    # the lines first, then the shading: the run's phases, then the policy
+    assert labels[0] == "all members" and labels[-1] == "rate_limit on"
+    assert [lab for lab in labels if lab.startswith("phase: ")] and labels.index("rate_limit on") > max(
+        i for i, lab in enumerate(labels) if lab.startswith("phase: "))
+    trust = qp.plot_trust_levels([res, res]).axes[0]
+    assert [t.get_text() for t in trust.get_legend().get_texts()][-1] == "none"  # a stack's legend reads top-down
+    assert trust.texts[0].get_text() == "mean of 2 runs"
