@@ -152,6 +152,26 @@ def reply_weight_read(cum_reply, s0, V, k, cur):
 
 
 @njit
+def _group_totals(start, count, cum_q, cum_w, cum_s, cum_reply):
+    """Each group's totals of quality, warmth, spam and reply weight (differences of the prefix
+    sums over the group's span, float64[G] each): readers of a random-order group read these
+    small arrays instead of four prefix sums each at both ends of the group's span."""
+    G = len(count)
+    tq = np.empty(G)
+    tw = np.empty(G)
+    ts = np.empty(G)
+    tr = np.empty(G)
+    for g in range(G):
+        s0 = start[g]
+        e0 = s0 + count[g]
+        tq[g] = cum_q[e0] - cum_q[s0]
+        tw[g] = cum_w[e0] - cum_w[s0]
+        ts[g] = cum_s[e0] - cum_s[s0]
+        tr[g] = cum_reply[e0] - cum_reply[s0]
+    return tq, tw, ts, tr
+
+
+@njit
 def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w, cum_s, cum_reply,
           curated, overload_relief, spam_penalty, read_cost, overload_cost, want_replies):
     """Reading of readers ``ids`` (attributes at ``at``), and their reply counts.
@@ -173,6 +193,7 @@ def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w
     buried = np.empty(n)
     utility = np.empty(n)
     W = np.zeros(n if want_replies else 0)
+    tq, tw, ts, tr = _group_totals(start, count, cum_q, cum_w, cum_s, cum_reply)
     for j in range(n):
         i = at[j]
         g = group[i]
@@ -181,9 +202,9 @@ def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w
         k = min(V, a)
         om = np.float64(taste[i])
         io = np.float64(interest[i])
-        s0 = start[g]
-        e0 = s0 + count[g]
-        if curated[g]:
+        cur = curated[g]
+        if cur:
+            s0 = start[g]
             kc = np.int64(np.floor(k))
             sq = cum_q[s0 + kc] - cum_q[s0]
             sw = cum_w[s0 + kc] - cum_w[s0]
@@ -191,9 +212,9 @@ def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w
             k = np.float64(kc)
         else:
             frac = k / V if V > 0 else 0.0
-            sq = (cum_q[e0] - cum_q[s0]) * frac
-            sw = (cum_w[e0] - cum_w[s0]) * frac
-            ss = (cum_s[e0] - cum_s[s0]) * frac
+            sq = tq[g] * frac
+            sw = tw[g] * frac
+            ss = ts[g] * frac
         inf = io * om * sq
         val = (1.0 - om) * sw + inf - spam_penalty * ss
         over = max(V - a, 0.0)
@@ -206,7 +227,10 @@ def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w
         buried[j] = over / V if V > 0 else 0.0
         utility[j] = val - read_cost * k - (1.0 - overload_relief[g]) * overload_cost * np.log1p(ovf)
         if want_replies:
-            W[j] = reply_weight_read(cum_reply, s0, count[g], k, curated[g])
+            if cur:
+                W[j] = reply_weight_read(cum_reply, start[g], count[g], k, True)
+            else:
+                W[j] = tr[g] * (k / V if V > 0 else 1.0)  # == reply_weight_read(..., False)
     return k_out, value, info, spam, overflow, buried, utility, W
 
 
@@ -223,6 +247,26 @@ def _bisect_right(cum, lo, hi, t):
         b = b + half if cum[b + half] <= t else b
         n -= half
     return b + 1 if cum[b] <= t else b
+
+
+@njit
+def _reply_message(cum_reply, lo, hi, t, guess):
+    """``_bisect_right(cum_reply, lo, hi + 1, t) - 1``: the message (position in reading order)
+    on whose reply weight the target ``t`` falls. ``guess`` in [0, 1) is where ``t`` would be if
+    the weights were equal (the reply's uniform): the search first tries the 16 positions
+    around it, which hold the answer nearly always and stay in one or two cache lines, and
+    falls back to the whole span (the answer is the same either way: the first position
+    whose prefix sum exceeds ``t``)."""
+    m = hi + 1 - lo
+    if m > 16:
+        s = lo + np.int64(guess * m) - 8
+        if s < lo:
+            s = lo
+        if s > hi - 15:
+            s = hi - 15
+        if (s == lo or cum_reply[s - 1] <= t) and (s + 16 > hi or cum_reply[s + 15] > t):
+            return _bisect_right(cum_reply, s, s + 16, t) - 1
+    return _bisect_right(cum_reply, lo, hi + 1, t) - 1
 
 
 @njit
@@ -253,7 +297,7 @@ def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, au
         top = hi - 1 if hi - 1 > lo else lo
         me = ids[j]
         for _ in range(R[j]):
-            idx = _bisect_right(cum_reply, lo, hi + 1, base + u[x] * span) - 1
+            idx = _reply_message(cum_reply, lo, hi, base + u[x] * span, u[x])
             x += 1
             if idx < lo:
                 idx = lo
