@@ -10,7 +10,7 @@ import numpy as np
 from qunsim._jit import njit
 from qunsim.kernels.context import Messages
 
-__all__ = ["GroupIndex", "read", "ReadResult", "read_and_reply", "filtered_index"]
+__all__ = ["GroupIndex", "read", "ReadResult", "read_and_reply", "filtered_index", "read_utilities"]
 
 
 @njit
@@ -172,6 +172,37 @@ def _group_totals(start, count, cum_q, cum_w, cum_s, cum_reply):
 
 
 @njit
+def _read_one(i, g, attention, taste, interest, start, count, cum_q, cum_w, cum_s, curated, tq, tw, ts,
+              overload_relief, spam_penalty, read_cost, overload_cost):
+    """One reader ``i`` of group ``g``: ``(k, value, info, spam, overflow, buried, utility)``
+    (the rule of :func:`_read`; ``tq``, ``tw``, ``ts`` are the groups' totals)."""
+    V = np.float64(count[g])
+    a = max(np.float64(attention[i]), 1e-9)
+    k = min(V, a)
+    om = np.float64(taste[i])
+    io = np.float64(interest[i])
+    if curated[g]:
+        s0 = start[g]
+        kc = np.int64(np.floor(k))
+        sq = cum_q[s0 + kc] - cum_q[s0]
+        sw = cum_w[s0 + kc] - cum_w[s0]
+        ss = cum_s[s0 + kc] - cum_s[s0]
+        k = np.float64(kc)
+    else:
+        frac = k / V if V > 0 else 0.0
+        sq = tq[g] * frac
+        sw = tw[g] * frac
+        ss = ts[g] * frac
+    inf = io * om * sq
+    val = (1.0 - om) * sw + inf - spam_penalty * ss
+    over = max(V - a, 0.0)
+    ovf = over / a
+    buried = over / V if V > 0 else 0.0
+    util = val - read_cost * k - (1.0 - overload_relief[g]) * overload_cost * np.log1p(ovf)
+    return k, val, inf, ss, ovf, buried, util
+
+
+@njit
 def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w, cum_s, cum_reply,
           curated, overload_relief, spam_penalty, read_cost, overload_cost, want_replies):
     """Reading of readers ``ids`` (attributes at ``at``), and their reply counts.
@@ -197,41 +228,38 @@ def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w
     for j in range(n):
         i = at[j]
         g = group[i]
-        V = np.float64(count[g])
-        a = max(np.float64(attention[i]), 1e-9)
-        k = min(V, a)
-        om = np.float64(taste[i])
-        io = np.float64(interest[i])
-        cur = curated[g]
-        if cur:
-            s0 = start[g]
-            kc = np.int64(np.floor(k))
-            sq = cum_q[s0 + kc] - cum_q[s0]
-            sw = cum_w[s0 + kc] - cum_w[s0]
-            ss = cum_s[s0 + kc] - cum_s[s0]
-            k = np.float64(kc)
-        else:
-            frac = k / V if V > 0 else 0.0
-            sq = tq[g] * frac
-            sw = tw[g] * frac
-            ss = ts[g] * frac
-        inf = io * om * sq
-        val = (1.0 - om) * sw + inf - spam_penalty * ss
-        over = max(V - a, 0.0)
-        ovf = over / a
+        k, val, inf, ss, ovf, bur, util = _read_one(i, g, attention, taste, interest, start, count, cum_q,
+                                                    cum_w, cum_s, curated, tq, tw, ts, overload_relief,
+                                                    spam_penalty, read_cost, overload_cost)
         k_out[j] = k
         value[j] = val
         info[j] = inf
         spam[j] = ss
         overflow[j] = ovf
-        buried[j] = over / V if V > 0 else 0.0
-        utility[j] = val - read_cost * k - (1.0 - overload_relief[g]) * overload_cost * np.log1p(ovf)
+        buried[j] = bur
+        utility[j] = util
         if want_replies:
-            if cur:
+            if curated[g]:
                 W[j] = reply_weight_read(cum_reply, start[g], count[g], k, True)
             else:
+                V = np.float64(count[g])
                 W[j] = tr[g] * (k / V if V > 0 else 1.0)  # == reply_weight_read(..., False)
     return k_out, value, info, spam, overflow, buried, utility, W
+
+
+@njit
+def read_utilities(ids, group, attention, taste, interest, start, count, cum_q, cum_w, cum_s, cum_reply,
+                   curated, overload_relief, spam_penalty, read_cost, overload_cost):
+    """Only the reading utility of readers ``ids`` (population arrays), float64[len(ids)]:
+    exactly :func:`_read`'s ``utility`` without its other outputs (policies that compare a
+    reader's day with another feed, e.g. a personal chatter filter)."""
+    out = np.empty(len(ids))
+    tq, tw, ts, _ = _group_totals(start, count, cum_q, cum_w, cum_s, cum_reply)
+    for j in range(len(ids)):
+        i = ids[j]
+        out[j] = _read_one(i, group[i], attention, taste, interest, start, count, cum_q, cum_w, cum_s,
+                           curated, tq, tw, ts, overload_relief, spam_penalty, read_cost, overload_cost)[6]
+    return out
 
 
 @njit
