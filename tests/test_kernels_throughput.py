@@ -151,3 +151,24 @@ def test_new_ties_and_strengthening_match_the_sorted_formulation(seed, n, k, pai
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     assert got[1].dtype == np.float32 and np.all(np.diff(got[0]) > 0)
     assert np.array_equal(w1, w2) and np.array_equal(s1, s2)
+
+
+@SETTINGS
+@given(seed=seeds, m=st.integers(0, 600), G=st.integers(1, 12), share=st.sampled_from([0.0, 0.5, 1.0]),
+       ties=st.booleans())
+def test_curated_order_is_numpys_stable_argsort(seed, m, G, share, ties):
+    """Messages of curated groups best first: the per-group sort gives exactly the order of
+    numpy's stable argsort of the float key ``g + 0.999 (1 - q)`` (float32 quality), also with
+    equal qualities and qualities so close that the key rounds them together."""
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, G, m).astype(np.int32)
+    q = rng.random(m).astype(np.float32)
+    if ties and m:
+        q = np.round(q, 1).astype(np.float32)
+        q[: m // 3] = np.float32(1.0) - np.float32(2.0**-30) * rng.integers(0, 3, m // 3).astype(np.float32)
+    curated = rng.random(G) < share
+    g64 = g.astype(np.int64)
+    key = g64.astype(np.float64) + np.where(curated[g64], 0.999 * (1.0 - q), 0.0)
+    want = np.argsort(key, kind="stable")
+    got, start, count = RD._curated_order(g, G, q, curated)
+    assert np.array_equal(got, want)

@@ -55,6 +55,30 @@ def _prefix_sums(order, quality, warmth, spam):
 
 
 @njit
+def _curated_order(group, n_groups, quality, curated):
+    """``np.argsort(g + where(curated[g], 0.999 * (1 - q), 0), kind="stable")`` without a global
+    sort: the key lies in [g, g + 1), so the order is the groups' counting order with each
+    curated group's span stably sorted by the same float64 key (best quality first). The key
+    is computed as numpy computes it: ``0.999 * (1 - q)`` in float32 (``q`` is float32), then
+    added to the group index in float64."""
+    order, start, count = _counting_order(group, n_groups)
+    for g in range(n_groups):
+        if not curated[g] or count[g] < 2:
+            continue
+        s0 = start[g]
+        e0 = s0 + count[g]
+        seg = order[s0:e0].copy()
+        key = np.empty(len(seg))
+        for x in range(len(seg)):
+            y = np.float32(0.999) * (np.float32(1.0) - np.float32(quality[seg[x]]))
+            key[x] = np.float64(g) + np.float64(y)
+        o = np.argsort(key, kind="mergesort")
+        for x in range(len(seg)):
+            order[s0 + x] = seg[o[x]]
+    return order, start, count
+
+
+@njit
 def _group_index(group, n_groups, quality, warmth, spam):
     """Counting-sort order and prefix sums in one call (groups read in posting order)."""
     order, start, count = _counting_order(group, n_groups)
@@ -82,11 +106,14 @@ class GroupIndex:
     def build(cls, msgs: Messages, n_groups: int, curated: np.ndarray) -> GroupIndex:
         g = np.asarray(msgs.group)
         if curated.any() and len(g):
-            order, start, count = _counting_order(g, int(n_groups))
-            # best first inside curated groups: sort key group + (1 - q) in [g, g + 1)
-            g64 = g.astype(np.int64)
-            key = g64.astype(np.float64) + np.where(curated[g64], 0.999 * (1.0 - msgs.quality), 0.0)
-            order = np.argsort(key, kind="stable")
+            # best first inside curated groups: sort key group + 0.999 (1 - q) in [g, g + 1)
+            if np.asarray(msgs.quality).dtype == np.float32:
+                order, start, count = _curated_order(g, int(n_groups), msgs.quality, np.asarray(curated, np.bool_))
+            else:  # (the compiled order reproduces numpy's float32 key only)
+                order, start, count = _counting_order(g, int(n_groups))
+                g64 = g.astype(np.int64)
+                key = g64.astype(np.float64) + np.where(curated[g64], 0.999 * (1.0 - msgs.quality), 0.0)
+                order = np.argsort(key, kind="stable")
             return cls(order, start, count, *_prefix_sums(order, msgs.quality, msgs.warmth, msgs.spam))
         return cls(*_group_index(g, int(n_groups), msgs.quality, msgs.warmth, msgs.spam))
 
