@@ -172,3 +172,37 @@ def test_curated_order_is_numpys_stable_argsort(seed, m, G, share, ties):
     want = np.argsort(key, kind="stable")
     got, start, count = RD._curated_order(g, G, q, curated)
     assert np.array_equal(got, want)
+
+
+@SETTINGS
+@given(seed=seeds, n=st.integers(1, 300), t=st.integers(0, 60), days=st.integers(1, 30), rolling=st.booleans(),
+       cap=st.integers(0, 6), exempt=st.lists(st.integers(0, 6), max_size=3), today=st.booleans())
+def test_policy_passes_match_their_numpy_formulation(seed, n, t, days, rolling, cap, exempt, today):
+    """The activity requirement's silent members and the rate limit's capped counts, compiled,
+    are what the numpy formulation gives (both windows, with and without exempt roles)."""
+    from qunsim.policies._compiled import capped_counts, inactive_members, role_mask
+
+    rng = np.random.default_rng(seed)
+    status = rng.integers(0, 4, n).astype(np.int8)
+    role = rng.integers(0, 7, n).astype(np.int8)
+    posts = rng.integers(0, 3, n).astype(np.int32)
+    counts = rng.integers(0, 9, n).astype(np.int64)
+    join = rng.integers(-1, t + 1, n).astype(np.int32)
+    last = rng.integers(-1, t + 1, n).astype(np.int32)
+    codes = np.array(exempt, np.int8)
+    mask = role_mask(codes.astype(np.int64))
+    posted = counts > 0 if today else np.zeros(n, bool)
+    act = (status == 1) & ~np.isin(role, codes)
+    if rolling:
+        since = np.maximum(np.where(posted, t, last) + 1, join)
+    else:
+        since = np.where((posts > 0) | posted, t + 1, join)
+    want = np.flatnonzero(act & (t - since + 1 >= days))
+    got = inactive_members(status, role, mask, posts, counts if today else np.empty(0, np.int64), join, last,
+                           t, days, rolling)
+    assert np.array_equal(got, want)
+    limited = np.minimum(counts, cap)
+    if len(codes):
+        limited = np.where(np.isin(role, codes), counts, limited)
+    lim, cut = capped_counts(counts, cap, mask, role)
+    assert np.array_equal(lim, limited) and lim.dtype == limited.dtype and cut == int((counts - limited).sum())

@@ -14,7 +14,8 @@ import numpy as np
 from qunsim._jit import njit
 from qunsim.kernels.trust import trust_value
 
-__all__ = ["active_groups", "filter_gain", "ad_impressions", "care_candidates", "ladder_candidates"]
+__all__ = ["active_groups", "filter_gain", "ad_impressions", "care_candidates", "ladder_candidates", "role_mask",
+           "capped_counts", "inactive_members"]
 
 _ACTIVE = 1
 _OWNER, _MODERATOR, _SPAMMER = 0, 6, 5  # Role codes (qunsim.state.Role)
@@ -117,6 +118,54 @@ def ladder_candidates(ids, last_offer, t, cadence, bought, trust_r, trust_s, min
         i = ids[j]
         if (t - last_offer[i]) >= cadence and not bought[i] and trust_value(trust_r[i], trust_s[i]) >= min_trust \
                 and (need_level < 0 or level[i] >= need_level):
+            out[m] = i
+            m += 1
+    return out[:m]
+
+
+@njit
+def role_mask(codes):
+    """bool[7] over role codes: True for the codes given."""
+    out = np.zeros(7, np.bool_)
+    for c in codes:
+        out[c] = True
+    return out
+
+
+@njit
+def capped_counts(counts, cap, exempt, role):
+    """Post counts cut to ``cap`` except for roles in ``exempt`` (bool over role codes):
+    ``(limited int64[n], posts cut)``."""
+    out = np.empty(len(counts), np.int64)
+    cut = 0
+    for i in range(len(counts)):
+        c = counts[i]
+        if c > cap and not exempt[role[i]]:
+            out[i] = cap
+            cut += c - cap
+        else:
+            out[i] = c
+    return out, cut
+
+
+@njit
+def inactive_members(status, role, exempt, posts, post_counts, join_step, last_post, t, days, rolling):
+    """Active members (roles not in ``exempt``) silent for ``days`` days: since they joined
+    without a post (``rolling`` False), or since their last post (``rolling``). ``post_counts``
+    are today's posts (empty: none). Ascending ids."""
+    out = np.empty(len(status), np.int64)
+    m = 0
+    have = len(post_counts) > 0
+    for i in range(len(status)):
+        if status[i] != _ACTIVE or exempt[role[i]]:
+            continue
+        today = have and post_counts[i] > 0
+        if rolling:
+            last = np.int64(t) if today else np.int64(last_post[i])
+            since = max(last + 1, np.int64(join_step[i]))
+        else:
+            since = np.int64(t + 1) if (posts[i] > 0 or today) else np.int64(join_step[i])
+        if t - since + 1 >= days:
             out[m] = i
             m += 1
     return out[:m]

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 
 from qunsim.kernels.context import MSG_EVENT, MSG_POST, Messages
 from qunsim.kernels.reading import GroupIndex, filtered_index, read_utilities
-from qunsim.policies._compiled import active_groups, care_candidates, filter_gain
+from qunsim.policies._compiled import active_groups, capped_counts, care_candidates, filter_gain, role_mask
 from qunsim.policies.base import ActivityPolicy, PolicyParams, register
 from qunsim.policies.gates import check_role_names, role_codes
 from qunsim.state import LeaveReason, Role
@@ -254,11 +254,9 @@ class RateLimit(_Daily, ActivityPolicy):
         self._exempt = role_codes(self.params.exempt)
 
     def on_posting(self, model, ctx, rng):
-        c = ctx.post_counts
-        limited = np.minimum(c, self.params.cap)
-        if len(self._exempt):
-            limited = np.where(np.isin(model.state.role, self._exempt), c, limited)
-        self._add(ctx, "posts_capped", int((c - limited).sum()))
+        limited, cut = capped_counts(np.asarray(ctx.post_counts, np.int64), int(self.params.cap),
+                                     role_mask(np.asarray(self._exempt, np.int64)), model.state.role)
+        self._add(ctx, "posts_capped", int(cut))
         ctx.post_counts = limited
 
 
