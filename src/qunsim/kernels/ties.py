@@ -179,9 +179,12 @@ def _unique_first_counts(k, order):
 
 
 @njit
-def _slot(k, shift):
-    """Hash slot of a tie key (Fibonacci hashing: the top bits of ``k`` times 2^64/phi)."""
-    return np.int64((np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
+def _slot(k, bits):
+    """Hash slot in [0, 2^bits) of a tie key, ``bits <= 32``: Fibonacci hashing of the key
+    folded to 32 bits (the product stays below 2^64: no overflow, also as plain Python)."""
+    f = (np.uint64(k) ^ (np.uint64(k) >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    h = (f * np.uint64(0x9E3779B1)) & np.uint64(0xFFFFFFFF)
+    return np.int64(h >> np.uint64(32 - bits))
 
 
 @njit
@@ -201,7 +204,7 @@ def _new_tie_candidates(a, b, miss, u, prob, n):
     while (1 << bits) < 2 * n_cand:
         bits += 1
     size = 1 << bits
-    fbits = bits + 4  # the filter: 16 bits per candidate, one in ~16 lookups passes it by chance
+    fbits = min(bits + 4, 32)  # the filter: 16 bits per candidate, ~1 in 16 lookups passes by chance
     filt = np.zeros((1 << fbits) >> 3, np.uint8)
     tkey = np.full(size, -1, np.int64)
     tfirst = np.full(size, -1, np.int64)
@@ -210,19 +213,19 @@ def _new_tie_candidates(a, b, miss, u, prob, n):
         j = miss[x]
         if u[j] < prob:
             k = min(a[j], b[j]) * n + max(a[j], b[j])
-            f = _slot(k, 64 - fbits)
+            f = _slot(k, fbits)
             filt[f >> 3] |= np.uint8(1 << (f & 7))
-            h = _slot(k, 64 - bits)
+            h = _slot(k, bits)
             while tkey[h] != -1 and tkey[h] != k:
                 h = (h + 1) & (size - 1)
             tkey[h] = k
     for x in range(len(miss)):
         j = miss[x]
         k = min(a[j], b[j]) * n + max(a[j], b[j])
-        f = _slot(k, 64 - fbits)
+        f = _slot(k, fbits)
         if not (filt[f >> 3] >> (f & 7)) & 1:
             continue
-        h = _slot(k, 64 - bits)
+        h = _slot(k, bits)
         while tkey[h] != -1 and tkey[h] != k:
             h = (h + 1) & (size - 1)
         if tkey[h] == k:
@@ -262,7 +265,7 @@ def strengthen_ties(keys, rowptr, weight, n, a, b, increment: float, new_tie_uni
                            status, strong_ties)
     if not len(miss):
         return np.empty(0, np.int64), np.empty(0, np.float32)
-    if new_tie_prob < 1.0:
+    if new_tie_prob < 1.0 and len(miss) < 2**27:  # (the hash table holds up to 2^28 keys)
         # only about new_tie_prob of the missing pairs become ties: find those without sorting
         ck, cc = _new_tie_candidates(a, b, miss, np.asarray(new_tie_uniforms, np.float64),
                                      float(new_tie_prob), np.int64(n))
