@@ -332,14 +332,16 @@ def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, au
     cumulative reply weight of the messages it read (the group's in random order, the
     ``floor(k_i)`` best if curated; ``author`` in reading order); ``u`` holds one uniform per reply, reader by reader.
     Self-replies and replies to operator content are dropped.
+
+    Two passes: the first finds every reply's message (searches in the groups' prefix sums),
+    the second reads the authors and counts replies received. Split so, the second pass's
+    loads (author, counter) do not wait behind the searches and overlap in memory.
     """
     total = 0
     for j in range(len(ids)):
         total += R[j]
+    msg = np.empty(total, np.int64)
     reader = np.empty(total, np.int64)
-    target = np.empty(total, np.int64)
-    received = np.zeros(n_pop, np.int64)
-    pos = 0
     x = 0
     for j in range(len(ids)):
         if R[j] == 0:
@@ -353,17 +355,24 @@ def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, au
         me = ids[j]
         for _ in range(R[j]):
             idx = _reply_message(cum_reply, lo, hi, base + u[x] * span, u[x])
-            x += 1
             if idx < lo:
                 idx = lo
             if idx > top:
                 idx = top
-            a = author[idx]
-            if a >= 0 and a != me:
-                reader[pos] = me
-                target[pos] = a
-                received[a] += 1
-                pos += 1
+            msg[x] = idx
+            reader[x] = me
+            x += 1
+    target = np.empty(total, np.int64)
+    received = np.zeros(n_pop, np.int64)
+    pos = 0
+    for x in range(total):
+        a = author[msg[x]]
+        me = reader[x]
+        if a >= 0 and a != me:
+            reader[pos] = me  # (pos <= x: compacts in place)
+            target[pos] = a
+            received[a] += 1
+            pos += 1
     return reader[:pos], target[:pos], received
 
 
