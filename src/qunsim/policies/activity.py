@@ -17,7 +17,13 @@ from pydantic import Field, field_validator
 
 from qunsim.kernels.context import MSG_EVENT, MSG_POST, Messages
 from qunsim.kernels.reading import GroupIndex, filtered_index, read_utilities
-from qunsim.policies._compiled import active_groups, capped_counts, care_candidates, filter_gain, role_mask
+from qunsim.policies._compiled import (
+    active_groups,
+    capped_counts,
+    care_candidates,
+    filter_gain,
+    role_mask,
+)
 from qunsim.policies.base import ActivityPolicy, PolicyParams, register
 from qunsim.policies.gates import check_role_names, role_codes
 from qunsim.state import LeaveReason, Role

@@ -37,7 +37,7 @@ from qunsim.kernels.context import MSG_AD, MSG_OFFER, Messages
 from qunsim.kernels.trust import trust_value
 from qunsim.policies._compiled import active_groups, ad_impressions, ladder_candidates
 from qunsim.policies.base import MonetizationPolicy, PolicyParams, register
-from qunsim.state import LeaveReason, Role, Status, Tier
+from qunsim.state import LeaveReason, Role, Tier
 
 __all__ = ["Rung", "Ladder", "Ads", "MembershipFee", "ProfitSharing", "DEFAULT_RUNGS",
            "purchase_evidence"]
