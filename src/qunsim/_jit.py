@@ -6,6 +6,10 @@ the machine code from ``__pycache__``), the GIL released, and numpy's floating-p
 model (a division by zero gives ``inf``/``nan`` as in numpy instead of raising). Compilation
 is lazy: importing qunsim compiles nothing.
 
+Importing this module also tunes the allocator so that the day's large temporaries are
+reused from one day to the next (:mod:`qunsim._malloc`; ``QUNSIM_MALLOC_TUNING=0`` turns it
+off).
+
 Set ``NUMBA_DISABLE_JIT=1`` in the environment to run every kernel as plain Python (slow,
 but a debugger and ``print`` work inside kernels); results are the same.
 """
@@ -13,6 +17,10 @@ but a debugger and ``print`` work inside kernels); results are the same.
 from __future__ import annotations
 
 from numba import njit as _njit
+
+from qunsim._malloc import keep_freed_memory
+
+keep_freed_memory()
 
 __all__ = ["njit"]
 

@@ -143,7 +143,8 @@ class SocialGraph:
         if status is None:
             status, strong_ties = np.zeros(self.n, np.int8), np.zeros(self.n, np.int16)
         new_k, new_w = strengthen_ties(self.keys, self.rowptr, self.weight, self.n, a, b, increment,
-                                       new_tie_uniforms, new_tie_prob, strong, status, strong_ties)
+                                       new_tie_uniforms, new_tie_prob, strong, status, strong_ties,
+                                       self.indptr, self.indices)
         if len(new_k):
             self._pending_keys.append(new_k)
             self._pending_w.append(new_w)

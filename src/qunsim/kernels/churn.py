@@ -151,7 +151,9 @@ def members_day(ids, t, read_utility, spam_read, received, extra_utility, extra_
         trust_s[i] = s
         S = satisfaction_memory * np.float64(satisfaction[i]) + (1.0 - satisfaction_memory) * x
         satisfaction[i] = S
-        damping = (1.0 + commit_sunk * np.log1p(np.float64(spend[i])) + commit_tier * tier[i]
+        sp = np.float64(spend[i])
+        sunk = np.log1p(sp) if sp != 0.0 else sp  # log1p(0) is exactly 0: most members spent nothing
+        damping = (1.0 + commit_sunk * sunk + commit_tier * tier[i]
                    + commit_ties * strong_ties[i]
                    + commit_identity * trust_value(r, s) * (1.0 if leader_tie[i] else 0.5)
                    + commitment[i])

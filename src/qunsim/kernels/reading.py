@@ -10,7 +10,7 @@ import numpy as np
 from qunsim._jit import njit
 from qunsim.kernels.context import Messages
 
-__all__ = ["GroupIndex", "read", "ReadResult", "read_and_reply", "filtered_index"]
+__all__ = ["GroupIndex", "read", "ReadResult", "read_and_reply", "filtered_index", "read_utilities"]
 
 
 @njit
@@ -55,6 +55,30 @@ def _prefix_sums(order, quality, warmth, spam):
 
 
 @njit
+def _curated_order(group, n_groups, quality, curated):
+    """``np.argsort(g + where(curated[g], 0.999 * (1 - q), 0), kind="stable")`` without a global
+    sort: the key lies in [g, g + 1), so the order is the groups' counting order with each
+    curated group's span stably sorted by the same float64 key (best quality first). The key
+    is computed as numpy computes it: ``0.999 * (1 - q)`` in float32 (``q`` is float32), then
+    added to the group index in float64."""
+    order, start, count = _counting_order(group, n_groups)
+    for g in range(n_groups):
+        if not curated[g] or count[g] < 2:
+            continue
+        s0 = start[g]
+        e0 = s0 + count[g]
+        seg = order[s0:e0].copy()
+        key = np.empty(len(seg))
+        for x in range(len(seg)):
+            y = np.float32(0.999) * (np.float32(1.0) - np.float32(quality[seg[x]]))
+            key[x] = np.float64(g) + np.float64(y)
+        o = np.argsort(key, kind="mergesort")
+        for x in range(len(seg)):
+            order[s0 + x] = seg[o[x]]
+    return order, start, count
+
+
+@njit
 def _group_index(group, n_groups, quality, warmth, spam):
     """Counting-sort order and prefix sums in one call (groups read in posting order)."""
     order, start, count = _counting_order(group, n_groups)
@@ -82,11 +106,14 @@ class GroupIndex:
     def build(cls, msgs: Messages, n_groups: int, curated: np.ndarray) -> GroupIndex:
         g = np.asarray(msgs.group)
         if curated.any() and len(g):
-            order, start, count = _counting_order(g, int(n_groups))
-            # best first inside curated groups: sort key group + (1 - q) in [g, g + 1)
-            g64 = g.astype(np.int64)
-            key = g64.astype(np.float64) + np.where(curated[g64], 0.999 * (1.0 - msgs.quality), 0.0)
-            order = np.argsort(key, kind="stable")
+            # best first inside curated groups: sort key group + 0.999 (1 - q) in [g, g + 1)
+            if np.asarray(msgs.quality).dtype == np.float32:
+                order, start, count = _curated_order(g, int(n_groups), msgs.quality, np.asarray(curated, np.bool_))
+            else:  # (the compiled order reproduces numpy's float32 key only)
+                order, start, count = _counting_order(g, int(n_groups))
+                g64 = g.astype(np.int64)
+                key = g64.astype(np.float64) + np.where(curated[g64], 0.999 * (1.0 - msgs.quality), 0.0)
+                order = np.argsort(key, kind="stable")
             return cls(order, start, count, *_prefix_sums(order, msgs.quality, msgs.warmth, msgs.spam))
         return cls(*_group_index(g, int(n_groups), msgs.quality, msgs.warmth, msgs.spam))
 
@@ -152,6 +179,57 @@ def reply_weight_read(cum_reply, s0, V, k, cur):
 
 
 @njit
+def _group_totals(start, count, cum_q, cum_w, cum_s, cum_reply):
+    """Each group's totals of quality, warmth, spam and reply weight (differences of the prefix
+    sums over the group's span, float64[G] each): readers of a random-order group read these
+    small arrays instead of four prefix sums each at both ends of the group's span."""
+    G = len(count)
+    tq = np.empty(G)
+    tw = np.empty(G)
+    ts = np.empty(G)
+    tr = np.empty(G)
+    for g in range(G):
+        s0 = start[g]
+        e0 = s0 + count[g]
+        tq[g] = cum_q[e0] - cum_q[s0]
+        tw[g] = cum_w[e0] - cum_w[s0]
+        ts[g] = cum_s[e0] - cum_s[s0]
+        tr[g] = cum_reply[e0] - cum_reply[s0]
+    return tq, tw, ts, tr
+
+
+@njit
+def _read_one(i, g, attention, taste, interest, start, count, cum_q, cum_w, cum_s, curated, tq, tw, ts,
+              overload_relief, spam_penalty, read_cost, overload_cost):
+    """One reader ``i`` of group ``g``: ``(k, value, info, spam, overflow, buried, utility)``
+    (the rule of :func:`_read`; ``tq``, ``tw``, ``ts`` are the groups' totals)."""
+    V = np.float64(count[g])
+    a = max(np.float64(attention[i]), 1e-9)
+    k = min(V, a)
+    om = np.float64(taste[i])
+    io = np.float64(interest[i])
+    if curated[g]:
+        s0 = start[g]
+        kc = np.int64(np.floor(k))
+        sq = cum_q[s0 + kc] - cum_q[s0]
+        sw = cum_w[s0 + kc] - cum_w[s0]
+        ss = cum_s[s0 + kc] - cum_s[s0]
+        k = np.float64(kc)
+    else:
+        frac = k / V if V > 0 else 0.0
+        sq = tq[g] * frac
+        sw = tw[g] * frac
+        ss = ts[g] * frac
+    inf = io * om * sq
+    val = (1.0 - om) * sw + inf - spam_penalty * ss
+    over = max(V - a, 0.0)
+    ovf = over / a
+    buried = over / V if V > 0 else 0.0
+    util = val - read_cost * k - (1.0 - overload_relief[g]) * overload_cost * np.log1p(ovf)
+    return k, val, inf, ss, ovf, buried, util
+
+
+@njit
 def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w, cum_s, cum_reply,
           curated, overload_relief, spam_penalty, read_cost, overload_cost, want_replies):
     """Reading of readers ``ids`` (attributes at ``at``), and their reply counts.
@@ -173,41 +251,42 @@ def _read(ids, at, group, attention, taste, interest, start, count, cum_q, cum_w
     buried = np.empty(n)
     utility = np.empty(n)
     W = np.zeros(n if want_replies else 0)
+    tq, tw, ts, tr = _group_totals(start, count, cum_q, cum_w, cum_s, cum_reply)
     for j in range(n):
         i = at[j]
         g = group[i]
-        V = np.float64(count[g])
-        a = max(np.float64(attention[i]), 1e-9)
-        k = min(V, a)
-        om = np.float64(taste[i])
-        io = np.float64(interest[i])
-        s0 = start[g]
-        e0 = s0 + count[g]
-        if curated[g]:
-            kc = np.int64(np.floor(k))
-            sq = cum_q[s0 + kc] - cum_q[s0]
-            sw = cum_w[s0 + kc] - cum_w[s0]
-            ss = cum_s[s0 + kc] - cum_s[s0]
-            k = np.float64(kc)
-        else:
-            frac = k / V if V > 0 else 0.0
-            sq = (cum_q[e0] - cum_q[s0]) * frac
-            sw = (cum_w[e0] - cum_w[s0]) * frac
-            ss = (cum_s[e0] - cum_s[s0]) * frac
-        inf = io * om * sq
-        val = (1.0 - om) * sw + inf - spam_penalty * ss
-        over = max(V - a, 0.0)
-        ovf = over / a
+        k, val, inf, ss, ovf, bur, util = _read_one(i, g, attention, taste, interest, start, count, cum_q,
+                                                    cum_w, cum_s, curated, tq, tw, ts, overload_relief,
+                                                    spam_penalty, read_cost, overload_cost)
         k_out[j] = k
         value[j] = val
         info[j] = inf
         spam[j] = ss
         overflow[j] = ovf
-        buried[j] = over / V if V > 0 else 0.0
-        utility[j] = val - read_cost * k - (1.0 - overload_relief[g]) * overload_cost * np.log1p(ovf)
+        buried[j] = bur
+        utility[j] = util
         if want_replies:
-            W[j] = reply_weight_read(cum_reply, s0, count[g], k, curated[g])
+            if curated[g]:
+                W[j] = reply_weight_read(cum_reply, start[g], count[g], k, True)
+            else:
+                V = np.float64(count[g])
+                W[j] = tr[g] * (k / V if V > 0 else 1.0)  # == reply_weight_read(..., False)
     return k_out, value, info, spam, overflow, buried, utility, W
+
+
+@njit
+def read_utilities(ids, group, attention, taste, interest, start, count, cum_q, cum_w, cum_s, cum_reply,
+                   curated, overload_relief, spam_penalty, read_cost, overload_cost):
+    """Only the reading utility of readers ``ids`` (population arrays), float64[len(ids)]:
+    exactly :func:`_read`'s ``utility`` without its other outputs (policies that compare a
+    reader's day with another feed, e.g. a personal chatter filter)."""
+    out = np.empty(len(ids))
+    tq, tw, ts, _ = _group_totals(start, count, cum_q, cum_w, cum_s, cum_reply)
+    for j in range(len(ids)):
+        i = ids[j]
+        out[j] = _read_one(i, group[i], attention, taste, interest, start, count, cum_q, cum_w, cum_s,
+                           curated, tq, tw, ts, overload_relief, spam_penalty, read_cost, overload_cost)[6]
+    return out
 
 
 @njit
@@ -226,6 +305,26 @@ def _bisect_right(cum, lo, hi, t):
 
 
 @njit
+def _reply_message(cum_reply, lo, hi, t, guess):
+    """``_bisect_right(cum_reply, lo, hi + 1, t) - 1``: the message (position in reading order)
+    on whose reply weight the target ``t`` falls. ``guess`` in [0, 1) is where ``t`` would be if
+    the weights were equal (the reply's uniform): the search first tries the 16 positions
+    around it, which hold the answer nearly always and stay in one or two cache lines, and
+    falls back to the whole span (the answer is the same either way: the first position
+    whose prefix sum exceeds ``t``)."""
+    m = hi + 1 - lo
+    if m > 16:
+        s = lo + np.int64(guess * m) - 8
+        if s < lo:
+            s = lo
+        if s > hi - 15:
+            s = hi - 15
+        if (s == lo or cum_reply[s - 1] <= t) and (s + 16 > hi or cum_reply[s + 15] > t):
+            return _bisect_right(cum_reply, s, s + 16, t) - 1
+    return _bisect_right(cum_reply, lo, hi + 1, t) - 1
+
+
+@njit
 def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, author, n_pop):
     """Reply pairs ``(reader, author)`` and replies received per member (int64[n_pop]).
 
@@ -233,14 +332,16 @@ def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, au
     cumulative reply weight of the messages it read (the group's in random order, the
     ``floor(k_i)`` best if curated; ``author`` in reading order); ``u`` holds one uniform per reply, reader by reader.
     Self-replies and replies to operator content are dropped.
+
+    Two passes: the first finds every reply's message (searches in the groups' prefix sums),
+    the second reads the authors and counts replies received. Split so, the second pass's
+    loads (author, counter) do not wait behind the searches and overlap in memory.
     """
     total = 0
     for j in range(len(ids)):
         total += R[j]
+    msg = np.empty(total, np.int64)
     reader = np.empty(total, np.int64)
-    target = np.empty(total, np.int64)
-    received = np.zeros(n_pop, np.int64)
-    pos = 0
     x = 0
     for j in range(len(ids)):
         if R[j] == 0:
@@ -253,18 +354,25 @@ def _reply_targets(ids, at, group, k, R, u, start, count, cum_reply, curated, au
         top = hi - 1 if hi - 1 > lo else lo
         me = ids[j]
         for _ in range(R[j]):
-            idx = _bisect_right(cum_reply, lo, hi + 1, base + u[x] * span) - 1
-            x += 1
+            idx = _reply_message(cum_reply, lo, hi, base + u[x] * span, u[x])
             if idx < lo:
                 idx = lo
             if idx > top:
                 idx = top
-            a = author[idx]
-            if a >= 0 and a != me:
-                reader[pos] = me
-                target[pos] = a
-                received[a] += 1
-                pos += 1
+            msg[x] = idx
+            reader[x] = me
+            x += 1
+    target = np.empty(total, np.int64)
+    received = np.zeros(n_pop, np.int64)
+    pos = 0
+    for x in range(total):
+        a = author[msg[x]]
+        me = reader[x]
+        if a >= 0 and a != me:
+            reader[pos] = me  # (pos <= x: compacts in place)
+            target[pos] = a
+            received[a] += 1
+            pos += 1
     return reader[:pos], target[:pos], received
 
 

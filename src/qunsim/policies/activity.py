@@ -16,7 +16,14 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from qunsim.kernels.context import MSG_EVENT, MSG_POST, Messages
-from qunsim.kernels.reading import GroupIndex, filtered_index, read_and_reply
+from qunsim.kernels.reading import GroupIndex, filtered_index, read_utilities
+from qunsim.policies._compiled import (
+    active_groups,
+    capped_counts,
+    care_candidates,
+    filter_gain,
+    role_mask,
+)
 from qunsim.policies.base import ActivityPolicy, PolicyParams, register
 from qunsim.policies.gates import check_role_names, role_codes
 from qunsim.state import LeaveReason, Role
@@ -207,23 +214,21 @@ class ChatterModeration(_Daily, ActivityPolicy):
         flag = self._flag(msgs, rng)
         if not flag.any():
             return
-        g = st.group[ids]
-        # the model's own reading kernel over the filtered feed (no replies drawn); the
+        # the model's own reading rule over the filtered feed (utility only, no replies); the
         # filtered index keeps the day's reading order (no second sort)
         gi = ctx.extra.get("group_index")
         gi = filtered_index(gi, msgs, flag) if gi is not None else GroupIndex.build(
             msgs.select(~flag), ctx.n_groups, ctx.curated)
-        filt, *_ = read_and_reply(gi, msgs, ids, st.group, st.attention, st.taste, st.interest,
-                                  ctx.curated, ctx.overload_relief, spam_penalty=dp.spam_penalty,
-                                  read_cost=dp.read_cost, overload_cost=dp.overload_cost,
-                                  reply_prob=0.0, rng=rng)
+        filt = read_utilities(np.asarray(ids, np.int64), st.group, st.attention, st.taste, st.interest,
+                              gi.start, gi.count, gi.cum_q, gi.cum_w, gi.cum_s, gi.cum_reply,
+                              np.asarray(ctx.curated, np.bool_), np.asarray(ctx.overload_relief, np.float64),
+                              float(dp.spam_penalty), float(dp.read_cost), float(dp.overload_cost))
         # against the unfiltered utility of the model's own reading
-        gain = filt.utility - ctx.read_utility
-        uses = (gain > 0) & (rng.random(len(ids)) < self.params.adoption)
-        ctx.utility[ids[uses]] += gain[uses]
-        hidden = np.bincount(msgs.group[flag], minlength=ctx.n_groups)
-        self._add(ctx, "chatter_filtered", int(hidden[g[uses]].sum()))
-        self._add(ctx, "chatter_filter_users", int(uses.sum()))
+        users, hidden = filter_gain(np.asarray(ids, np.int64), filt, ctx.read_utility, rng.random(len(ids)),
+                                    float(self.params.adoption), ctx.utility, st.group, msgs.group, flag,
+                                    int(ctx.n_groups))
+        self._add(ctx, "chatter_filtered", int(hidden))
+        self._add(ctx, "chatter_filter_users", int(users))
 
 
 @register
@@ -255,11 +260,9 @@ class RateLimit(_Daily, ActivityPolicy):
         self._exempt = role_codes(self.params.exempt)
 
     def on_posting(self, model, ctx, rng):
-        c = ctx.post_counts
-        limited = np.minimum(c, self.params.cap)
-        if len(self._exempt):
-            limited = np.where(np.isin(model.state.role, self._exempt), c, limited)
-        self._add(ctx, "posts_capped", int((c - limited).sum()))
+        limited, cut = capped_counts(np.asarray(ctx.post_counts, np.int64), int(self.params.cap),
+                                     role_mask(np.asarray(self._exempt, np.int64)), model.state.role)
+        self._add(ctx, "posts_capped", int(cut))
         ctx.post_counts = limited
 
 
@@ -364,7 +367,7 @@ class ExpertEvents(_Daily, ActivityPolicy):
 
     def on_messages(self, model, ctx, rng):
         p, t = self.params, ctx.step
-        groups = np.flatnonzero(model.group_sizes() > 0)
+        groups = active_groups(model.state.status, model.state.group)  # == flatnonzero(group_sizes() > 0)
         if not len(groups):
             return
         dp = model.p
@@ -444,9 +447,8 @@ class PrivateCare(_Daily, ActivityPolicy):
             return
         ids = ctx.extra["ids"]
         S = st.satisfaction[ids]
-        risk = ((S < p.threshold) & (st.need[ids] > 0) & (t - self._last[ids] >= max(p.cooldown, 1))
-                & ~np.isin(st.role[ids], (Role.OWNER, Role.MODERATOR, Role.SPAMMER)))
-        cand = np.flatnonzero(risk)
+        cand = care_candidates(np.asarray(ids, np.int64), st.satisfaction, st.need, self._last, st.role, int(t),
+                               st.satisfaction.dtype.type(p.threshold), int(max(p.cooldown, 1)))
         if len(cand) > budget:
             cand = cand[np.argpartition(S[cand], budget - 1)[:budget]]
         who = ids[cand]

@@ -272,18 +272,16 @@ class ActivityRequirement(Gate):
         self._removed_day, self._removed = -1, 0
 
     def on_step_end(self, model, ctx, rng):
+        from qunsim.policies._compiled import inactive_members, role_mask
+
         st, t, K = model.state, ctx.step, self.params.days
-        posted_today = (ctx.post_counts > 0) if ctx.post_counts is not None else np.zeros(st.n, bool)
-        act = st.active_mask() & ~np.isin(st.role, self._exempt)
-        if self.params.window == "first":
-            silent_since = np.where((st.posts > 0) | posted_today, t + 1, st.join_step)
-        else:
-            last = np.where(posted_today, t, st.last_post)
-            silent_since = np.maximum(last + 1, st.join_step)
-        fail = act & (t - silent_since + 1 >= K)
-        self._removed_day, self._removed = t, int(fail.sum())
-        if fail.any():
-            model.remove_members(np.flatnonzero(fail), reason=LeaveReason.INACTIVE)
+        counts = ctx.post_counts if ctx.post_counts is not None else np.empty(0, np.int64)
+        fail = inactive_members(st.status, st.role, role_mask(np.asarray(self._exempt, np.int64)), st.posts,
+                                counts, st.join_step, st.last_post, int(t), int(K),
+                                self.params.window != "first")
+        self._removed_day, self._removed = t, len(fail)
+        if len(fail):
+            model.remove_members(fail, reason=LeaveReason.INACTIVE)
 
     def metrics(self, model, ctx) -> dict:
         n = self._removed if (ctx is not None and ctx.step == self._removed_day) else 0

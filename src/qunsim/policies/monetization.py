@@ -35,8 +35,9 @@ from pydantic import Field, field_validator, model_validator
 
 from qunsim.kernels.context import MSG_AD, MSG_OFFER, Messages
 from qunsim.kernels.trust import trust_value
+from qunsim.policies._compiled import active_groups, ad_impressions, ladder_candidates
 from qunsim.policies.base import MonetizationPolicy, PolicyParams, register
-from qunsim.state import LeaveReason, Role, Status, Tier
+from qunsim.state import LeaveReason, Role, Tier
 
 __all__ = ["Rung", "Ladder", "Ads", "MembershipFee", "ProfitSharing", "DEFAULT_RUNGS",
            "purchase_evidence"]
@@ -260,7 +261,7 @@ class Ladder(MonetizationPolicy):
             if rung.channel != "broadcast" or not self._due(rung, t):
                 continue
             if groups is None:
-                groups = np.unique(st.group[st.status == Status.ACTIVE]).astype(np.int32)
+                groups = active_groups(st.status, st.group).astype(np.int32)
             if not len(groups):
                 return
             k = len(groups)
@@ -298,8 +299,11 @@ class Ladder(MonetizationPolicy):
             rung = p.rungs[r]
             if rung.channel != "private" or t < rung.start:
                 continue
-            cand = ids[(t - self.last_offer[r, ids]) >= rung.cadence]
-            cand = cand[self._eligible(model, r, cand)]
+            # == ids[(t - last_offer[r, ids]) >= cadence], then those self._eligible keeps
+            need = r - 1 if (p.gradual and r > 0) else -1
+            cand = ladder_candidates(np.asarray(ids, np.int64), self.last_offer[r], int(t), int(rung.cadence),
+                                     self.bought[r], st.trust_r, st.trust_s, float(rung.min_trust), self.level,
+                                     int(need))
             room = budget - used
             if room <= 0:
                 cand = cand[:0]
@@ -384,7 +388,7 @@ class Ads(MonetizationPolicy):
         if ctx.step < self.params.start or self.params.per_day <= 0:
             return
         st = model.state
-        groups = np.unique(st.group[st.status == Status.ACTIVE]).astype(np.int32)
+        groups = active_groups(st.status, st.group).astype(np.int32)
         if not len(groups):
             return
         k = rng.poisson(self.params.per_day, len(groups))
@@ -404,19 +408,14 @@ class Ads(MonetizationPolicy):
             ctx.add_revenue("ads", 0.0)
             return
         st = model.state
-        g = st.group[ids]
-        A = self._ads[g].astype(np.float64) if len(self._ads) > g.max() else np.zeros(len(ids))
-        V = ctx.group_volume[g].astype(np.float64)
-        k = ctx.read_k.astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rand = np.where(V > 0, k * A / np.maximum(V, 1.0), 0.0)
-        last = np.clip(k - (V - A), 0.0, A)  # curated: ads are read only after everything better
-        imp = np.where(ctx.curated[g], last, rand)
+        imp = ad_impressions(np.asarray(ids, np.int64), st.group, self._ads, ctx.group_volume,
+                             np.asarray(ctx.read_k, np.float64), np.asarray(ctx.curated, np.bool_))
         interest = st.interest[ids].astype(np.float64)
-        ctx.add_revenue("ads", self.params.rate * float((imp * interest).sum()))
+        reach = (imp * interest).sum()
+        ctx.add_revenue("ads", self.params.rate * float(reach))
         ctx.neg[ids] += self.params.annoyance * imp
         self._imp = float(imp.sum())
-        self._prec = float((imp * interest).sum() / self._imp) if self._imp > 0 else 0.0
+        self._prec = float(reach / self._imp) if self._imp > 0 else 0.0
 
     def metrics(self, model, ctx) -> dict:
         out = {"ad_impressions": self._imp if ctx is not None else 0.0,
