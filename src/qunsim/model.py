@@ -24,8 +24,8 @@ from qunsim.kernels.neighbours import (
     recount_strong,
 )
 from qunsim.kernels.reading import GroupIndex, ReadResult
-from qunsim.kernels.record import day_row, gresham_day
-from qunsim.metrics import MetricsCollector, metcalfe_value
+from qunsim.kernels.record import Z95
+from qunsim.metrics import GRESHAM_MIN_EVENTS, GRESHAM_MIN_EXPOSURE, MetricsCollector
 from qunsim.network import bfs_ball, build_graph, from_networkx
 from qunsim.policies import build_policies
 from qunsim.registry import MODEL_REPORTERS  # noqa: F401  (the Mesa reporters: the metric registry's)
@@ -37,7 +37,6 @@ from qunsim.state import (
     Role,
     Status,
     Tier,
-    TrustLevel,
 )
 
 __all__ = ["CommunityModel"]
@@ -49,11 +48,7 @@ _UNHAPPY = (LeaveReason.DISSATISFIED, LeaveReason.CONTAGION)
 
 _NO_IDS = np.empty(0, np.int64)
 _NO_READING = ReadResult(*(np.empty(0) for _ in range(7)))
-_ACTIVE_COLS = tuple(f"active_{name}" for name in ROLE_ORDER)
-_MESSAGE_COLS = tuple(f"messages_{name}" for name in ROLE_ORDER)
-_LEAVE_COLS = tuple((int(r), f"leaves_{r.name.lower()}") for r in LeaveReason if r != LeaveReason.NONE)
-_TRUST_COLS = tuple(f"trust_{lvl.name.lower()}" for lvl in TrustLevel)
-_TIER_COLS = tuple(f"tier_{t.name.lower()}" for t in Tier)
+_NO_MESSAGES = Messages.empty()
 
 
 
@@ -183,7 +178,7 @@ class CommunityModel(mesa.Model):
         self._yesterday_chat = np.zeros(self.n_groups)
         self.cumulative = {"revenue": 0.0}
         self.day_hooks: list = []  # called with the model at the end of each day (recorders)
-        self.datacollector = TimeseriesCollector()  # every time-series column, for mesa.batch_run
+        self.datacollector = TimeseriesCollector(self)  # every time-series column, for mesa.batch_run
         self._index_policies()
         self._record(ctx=None, rr=None, readers=None)
         self.datacollector.collect(self)
@@ -747,7 +742,7 @@ class CommunityModel(mesa.Model):
         for hook in self.day_hooks:
             hook(self)
         self._reset_day_counters()
-        if self.metrics.rows[-1]["active"] == 0:
+        if self.metrics.latest("active") == 0:
             self.running = False
 
     # ------------------------------------------------------------------ neighbour bookkeeping
@@ -789,74 +784,36 @@ class CommunityModel(mesa.Model):
         return K.trust_levels(st.trust_r, st.trust_s, p.trust_weak, p.trust_strong, p.strong_evidence)
 
     def _record(self, ctx, rr, readers) -> None:
-        """Stage *record*: the day's metrics row (one compiled pass over the population, one
-        over the messages) and tomorrow's group statistics."""
-        st, p = self.state, self.p
-        msgs = ctx.messages if ctx is not None else Messages.empty()
-        readers = readers if readers is not None and rr is not None else _NO_IDS
-        rr_ = rr if rr is not None else _NO_READING
-        ints, fl, by_role, operator, low, self._yesterday_q, self._yesterday_chat, tot, qc = day_row(
-            st.status, st.role, st.initial_role, st.tier, st.trust_r, st.trust_s, st.satisfaction, st.group,
-            st.join_step, st.strong_ties, self.n_groups, p.trust_weak, p.trust_strong, p.strong_evidence,
-            msgs.author, msgs.group, msgs.spam, self.steps, p.newcomer_days, readers, st.quality,
-            rr_.k, rr_.value, rr_.info, rr_.buried, rr_.utility)
-        n_act = int(ints[0])
-        row: dict[str, Any] = {"step": int(self.steps), "active": n_act}
-        for r, col in enumerate(_ACTIVE_COLS):
-            row[col] = int(ints[1 + r])
-        joins = int(self._joins_today) if ctx is not None else 0
-        row["joins"] = joins
-        leaves = self._leaves_today if ctx is not None else np.zeros(len(LeaveReason), np.int64)
-        row["leaves"] = int(leaves.sum())
-        for r, col in _LEAVE_COLS:
-            row[col] = int(leaves[r])
-        # leaves over the members at risk today: active at the start of the day plus joiners
-        at_risk = (self._active0 if ctx is not None else n_act) + joins
-        row["churn_rate"] = float(row["leaves"] / at_risk) if at_risk else 0.0
-        m = len(msgs)
-        row["messages"] = m
-        for r, col in enumerate(_MESSAGE_COLS):
-            row[col] = int(by_role[r])
-        row["messages_operator"] = int(operator)
-        row["removed_messages"] = int(ctx.removed) if ctx is not None else 0
-        row["low_quality_share"] = float(low / m) if m else 0.0
-        n_read = len(rr_.k)
-        k_sum = tot[0]
-        row["value_density"] = float(tot[1] / k_sum) if k_sum > 0 else 0.0
-        # information value alone (iota * omega * q): does the knowledge get buried?
-        row["info_density"] = float(tot[2] / k_sum) if k_sum > 0 else 0.0
-        row["overload"] = float(tot[3] / n_read) if n_read else 0.0
-        row["utility_mean"] = float(tot[4] / n_read) if n_read else 0.0
-        row["expert_retention"] = float(ints[18] / ints[17]) if ints[17] else 1.0
-        # Gresham: leaving of the top vs bottom quality quartile among today's members
-        if ctx is None:
-            g = 1.0
-        else:
-            c = gresham_day(readers, st.quality, st.initial_role, st.status, qc)
-            g = self.metrics.gresham_update(float(c[0]), float(c[1]), float(c[2]), float(c[3]))
-        row["gresham_index"] = g
-        row["trust_mean"] = float(fl[0] / n_act) if n_act else 0.0
-        for lvl, col in enumerate(_TRUST_COLS):
-            row[col] = int(ints[12 + lvl])
-        row["satisfaction_mean"] = float(fl[1] / n_act) if n_act else 0.0
-        n_strong = int(ints[19]) // 2
-        row["strong_ties"] = n_strong
-        pairs, _ = metcalfe_value(n_act, n_strong)
-        row["metcalfe_pairs"] = pairs
-        row["n_groups"] = int(ints[15])
-        rev = sum(ctx.revenue.values()) if ctx is not None else 0.0
+        """Stage *record*: the day's metrics row, written by one compiled call
+        (:func:`~qunsim.kernels.record.record_day`) into the metrics store, then the columns
+        policies add (revenue by source, policy metrics); tomorrow's group statistics."""
+        st, p, mc = self.state, self.p, self.metrics
+        first = ctx is None
+        msgs = _NO_MESSAGES if first else ctx.messages
+        if first or rr is None or readers is None:
+            readers, rr = _NO_IDS, _NO_READING
+        rev = sum(ctx.revenue.values()) if not first else 0.0
+        mc.reserve()
+        self._yesterday_q, self._yesterday_chat = K.record.record_day(
+            mc.data, mc.n, mc.gresham, mc.gn, first, st.status, st.role, st.initial_role, st.tier, st.trust_r,
+            st.trust_s, st.satisfaction, st.group, st.join_step, st.strong_ties, self.n_groups, p.trust_weak,
+            p.trust_strong, p.strong_evidence, msgs.author, msgs.group, msgs.spam, self.steps, p.newcomer_days,
+            readers, st.quality, rr.k, rr.value, rr.info, rr.buried, rr.utility, self._joins_today,
+            self._leaves_today, self._active0, 0 if first else ctx.removed, float(rev),
+            float(self.cumulative.get("revenue", 0.0)), 0.0 if first else float(ctx.operator_capacity_used),
+            mc.window, GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95)
         self.cumulative["revenue"] = self.cumulative.get("revenue", 0.0) + rev
-        row["revenue"] = float(rev)
-        row["revenue_cumulative"] = float(self.cumulative["revenue"])
-        if ctx is not None:
-            for k, v in ctx.revenue.items():
-                row[f"revenue_{k}"] = float(v)
-        row["operator_capacity_used"] = float(ctx.operator_capacity_used) if ctx is not None else 0.0
-        for tier, col in enumerate(_TIER_COLS):
-            row[col] = int(ints[8 + tier])
+        if not first:
+            mc.gn += 1
+        extras = None
+        if not first and ctx.revenue:
+            extras = {f"revenue_{k}": float(v) for k, v in ctx.revenue.items()}
         for pol in self._metric_policies:
-            row.update(pol.metrics(self, ctx))
-        self.metrics.append(row)
+            extras = {} if extras is None else extras
+            extras.update(pol.metrics(self, ctx))
+        if extras:
+            mc.set_extras(mc.n, extras)
+        mc.n += 1
 
     # ------------------------------------------------------------------ outputs
     def timeseries(self) -> pd.DataFrame:
