@@ -67,7 +67,9 @@ VERSION = 1
 # rebuilt from the config or re-created on load, or scratch of one day
 _REBUILT = {"config", "p", "policies", "datacollector", "_views", "ctx", "_adj", "_adj_for",
             # which policy takes part in which hook: derived from `policies` every day
-            "_hook_order", "_curates", "_referral_boosts", "_metric_policies"}
+            "_hook_order", "_curates", "_referral_boosts", "_metric_policies",
+            # the generator's addresses for compiled code: re-read from the generator
+            "_gen_cache"}
 _MESA_KEYS: set[str] | None = None
 
 

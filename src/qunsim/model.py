@@ -14,6 +14,7 @@ from qunsim import kernels as K
 from qunsim.agents import Member
 from qunsim.config import ROLE_NAMES, Config, ConfigError, load_config
 from qunsim.datacollector import TimeseriesCollector
+from qunsim.kernels import day as day_kernels
 from qunsim.kernels.context import Messages
 from qunsim.kernels.neighbours import (
     age_out,
@@ -157,6 +158,7 @@ class CommunityModel(mesa.Model):
         self.p = cfg.dynamics
         self.metrics = MetricsCollector()
         self._views: dict[int, Member] = {}
+        self._gen_cache = None  # (bit generator, its handle for compiled code)
         self._agent_views = bool(cfg.run.agent_views)
         self._unhappy_today: list[np.ndarray] = []
         self._leaves_today = np.zeros(len(LeaveReason), dtype=np.int64)
@@ -535,8 +537,18 @@ class CommunityModel(mesa.Model):
         to simulate ``n`` days.
 
         Policy hooks run between stages: ``admit``/``on_join`` (gates, in arrivals),
-        ``on_posting``, ``on_messages``, ``after_reading``, ``on_step_end``.
+        ``on_posting``, ``on_messages``, ``after_reading``, ``on_step_end``. When no policy
+        takes part, the same stage kernels run fused in compiled code
+        (:mod:`qunsim.kernels.day`): same draws, same trajectory.
         """
+        pol = self.policies
+        if not (pol["gate"] or pol["activity"] or pol["monetization"]) and len(pol) == 3:
+            self._fused_day()
+            return
+        self._staged_day()
+
+    def _staged_day(self) -> None:
+        """The day stage by stage from Python, with the policies' hooks between the stages."""
         ctx = self._stage_open_day()
         ids = self._stage_arrivals(ctx)
         if len(ids) == 0:
@@ -551,6 +563,95 @@ class CommunityModel(mesa.Model):
         self._hooks("on_step_end", ctx)
         self._stage_bookkeeping(ctx, ids)
         self._stage_close_day(ctx, rr, ids)
+
+    def _generator_handle(self):
+        """The model generator's handle for compiled code (:func:`~qunsim.kernels.day.generator_handle`)."""
+        bg = self.rng.bit_generator
+        cache = self._gen_cache
+        if cache is None or cache[0] is not bg:
+            cache = self._gen_cache = (bg, day_kernels.generator_handle(self.rng))
+        return cache[1]
+
+    def _fused_day(self) -> None:
+        """The day when no policy takes part: the stage kernels fused in compiled calls
+        (:mod:`qunsim.kernels.day`), Python only where numpy must compute (joining
+        decisions, new ties' strengths) or Mesa is involved (agent views)."""
+        st, p, g, t = self.state, self.p, self.social, self.steps
+        self.ctx = None
+        mc = self.metrics
+        self._active0 = int(mc.data[mc.n - 1, 1]) if mc.n else 0  # active at the end of yesterday
+        h = self._generator_handle()
+        cand, is_ref, inv = day_kernels.arrival_candidates(
+            h, st.heard, p.wom_memory, st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust),
+            float(self._inflow_rate(t)), float(p.referral_rate), g.indptr, g.indices)
+        self._last_referrals = (_NO_IDS, _NO_IDS)
+        if len(cand):
+            self._admit_and_join(None, cand, is_ref, inv)
+        if p.contagion:
+            self._age_departures()
+        unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
+        ch = self._chatter_role
+        (ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta,
+         diss) = day_kernels.members_stages(
+            h, t, self.n_groups, self._yesterday_q, self._yesterday_chat, unhappy, self._leaves_today,
+            st.status, st.role, st.initial_role, st.group, st.join_step, st.entry_path, st.leave_step,
+            st.leave_reason, st.quality, st.warmth, st.post_rate, st.propensity, self._propensity_on,
+            st.attention, st.taste, st.interest, st.need, st.threshold, st.trust_r, st.trust_s, st.satisfaction,
+            st.utility, st.spend, st.tier, st.commitment, st.heard, st.posts, st.posts_yesterday,
+            st.replies_yesterday, st.last_post, st.leader_tie, st.strong_ties, st.left_neighbors,
+            st.member_neighbors, st.first_post_step, st.first_replied, st.return_step, self.leader,
+            g.indptr, g.indices, g.keys, g.rowptr, g.weight, *self._day_params, *ch, float(p.welcome_boost),
+            float(p.welcome_commitment), float(p.wom_reach))
+        if len(new_keys):  # queued; their strength by numpy's power (as the staged day)
+            g._pending_keys.append(new_keys)
+            g._pending_w.append((1.0 - (1.0 - self._tie_increment) ** new_counts).astype(np.float32))
+            g._pending_n += len(new_keys)
+        for gone in (conta, diss):
+            if len(gone):
+                self._gone[t] = np.concatenate([self._gone[t], gone]) if t in self._gone else gone
+                views = self._views
+                for i in gone.tolist():
+                    v = views.pop(i, None)
+                    if v is not None:
+                        v.remove()
+        if g.pending > max(0.05 * g.n_edges, 1000) or (t % 7 == 0 and g.pending):
+            self._merge_ties()
+        self._record_row(False, author, mgroup, spam, ids, k, value, info, buried, read_u, 0, 0.0, 0.0, None)
+        self.datacollector.collect(self)
+        for hook in self.day_hooks:
+            hook(self)
+        self._reset_day_counters()
+        if mc.data[mc.n - 1, 1] == 0:
+            self.running = False
+
+    def _inflow_rate(self, t: int) -> float:
+        """Expected people reached by content/ads on day ``t`` (ramp up, then halving)."""
+        p = self.p
+        ramp = min(1.0, t / p.inflow_ramp) if p.inflow_ramp > 0 else 1.0
+        return p.inflow * ramp * 0.5 ** ((t - 1) / p.inflow_halflife)
+
+    @property
+    def _chatter_role(self) -> tuple:
+        ch = self.config.roles["chatter"]
+        return (np.float32(ch.post_rate.mean), np.float32(ch.quality.mean), np.float32(ch.warmth.mean))
+
+    @property
+    def _tie_increment(self) -> float:
+        return float(self.p.tie_increment)
+
+    @property
+    def _day_params(self) -> tuple:
+        """The dynamics the fused day reads, in :func:`~qunsim.kernels.day.members_stages`'s order."""
+        p = self.p
+        return (int(p.newcomer_days), float(p.answer_base), float(p.answer_halfsat), float(p.chatter_contagion),
+                float(p.reply_reward), float(p.message_noise), float(p.spam_penalty), float(p.read_cost),
+                float(p.overload_cost), float(p.reply_prob), float(p.tie_increment), float(p.tie_formation),
+                float(p.strong_tie), float(p.tie_decay), float(p.recognition), float(p.habituation),
+                float(p.spam_distrust), float(p.trust_memory), float(p.satisfaction_memory),
+                float(p.commit_sunk), float(p.commit_tier), float(p.commit_ties), float(p.commit_identity),
+                float(p.hazard_base), float(p.hazard_max), float(p.hazard_slope), float(p.hazard_midpoint),
+                float(p.grace_days), bool(p.contagion), float(self.config.dynamics.leader_loss),
+                float(p.chatter_conversion))
 
     def _hooks(self, name: str, ctx: K.StepContext) -> None:
         for pol in self._hook_order[name]:
@@ -576,8 +677,7 @@ class CommunityModel(mesa.Model):
         """
         st, p, rng, t = self.state, self.p, self.rng, self.steps
         st.heard *= np.float32(p.wom_memory)
-        ramp = min(1.0, t / p.inflow_ramp) if p.inflow_ramp > 0 else 1.0
-        rate = p.inflow * ramp * 0.5 ** ((t - 1) / p.inflow_halflife)
+        rate = self._inflow_rate(t)
         exposed = K.exposure_candidates(st.status, rate, rng)
         inviters = K.inviters(st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust))
         if len(inviters):
@@ -595,26 +695,30 @@ class CommunityModel(mesa.Model):
             is_ref = np.concatenate([np.ones(len(referred), bool), np.zeros(len(exposed), bool)])
             inv = np.concatenate([inviter, np.full(len(exposed), -1)])
             cand, first = np.unique(cand, return_index=True)  # one decision per person per day
-            is_ref, inv = is_ref[first], inv[first]
-            pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref,
-                                      accept=p.accept, wom_weight=p.wom_weight)
-            ok = rng.random(len(cand)) < pa
-            cand, is_ref, inv = cand[ok], is_ref[ok], inv[ok]
-            for gate in self.policies["gate"]:
-                if not len(cand):
-                    break
-                keep = np.asarray(gate.admit(self, cand, is_ref, rng), dtype=bool)
-                cand, is_ref, inv = cand[keep], is_ref[keep], inv[keep]
-            path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
-            self._join(cand, path)
-            self._last_referrals = (cand[is_ref], inv[is_ref])
-            for gate in self.policies["gate"]:
-                gate.on_join(self, cand, rng)
-        if self.n_groups > ctx.n_groups:  # arrivals opened new groups
+            self._admit_and_join(ctx, cand, is_ref[first], inv[first])
+        return st.active_ids()
+
+    def _admit_and_join(self, ctx, cand: np.ndarray, is_ref: np.ndarray, inv: np.ndarray) -> None:
+        """Today's candidates decide to join (one uniform each), pass the gates and join a
+        group; ``ctx`` None on a day without policies."""
+        st, p, rng = self.state, self.p, self.rng
+        pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref, accept=p.accept, wom_weight=p.wom_weight)
+        ok = rng.random(len(cand)) < pa
+        cand, is_ref, inv = cand[ok], is_ref[ok], inv[ok]
+        for gate in self.policies["gate"]:
+            if not len(cand):
+                break
+            keep = np.asarray(gate.admit(self, cand, is_ref, rng), dtype=bool)
+            cand, is_ref, inv = cand[keep], is_ref[keep], inv[keep]
+        path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
+        self._join(cand, path)
+        self._last_referrals = (cand[is_ref], inv[is_ref])
+        for gate in self.policies["gate"]:
+            gate.on_join(self, cand, rng)
+        if ctx is not None and self.n_groups > ctx.n_groups:  # arrivals opened new groups
             ctx.n_groups = self.n_groups
             ctx.curated = np.zeros(self.n_groups, dtype=bool)
             ctx.overload_relief = np.zeros(self.n_groups)
-        return st.active_ids()
 
     def _stage_posting(self, ctx: K.StepContext, ids: np.ndarray) -> None:
         """Stage *posting*: post counts ``Poisson(mu_i)`` (:func:`~qunsim.kernels.draw_posts`),
@@ -784,29 +888,36 @@ class CommunityModel(mesa.Model):
         return K.trust_levels(st.trust_r, st.trust_s, p.trust_weak, p.trust_strong, p.strong_evidence)
 
     def _record(self, ctx, rr, readers) -> None:
-        """Stage *record*: the day's metrics row, written by one compiled call
-        (:func:`~qunsim.kernels.record.record_day`) into the metrics store, then the columns
-        policies add (revenue by source, policy metrics); tomorrow's group statistics."""
-        st, p, mc = self.state, self.p, self.metrics
+        """Stage *record* of the staged day (``ctx`` None: the initial state, day 0)."""
         first = ctx is None
         msgs = _NO_MESSAGES if first else ctx.messages
         if first or rr is None or readers is None:
             readers, rr = _NO_IDS, _NO_READING
-        rev = sum(ctx.revenue.values()) if not first else 0.0
+        self._record_row(first, msgs.author, msgs.group, msgs.spam, readers, rr.k, rr.value, rr.info, rr.buried,
+                         rr.utility, 0 if first else ctx.removed,
+                         sum(ctx.revenue.values()) if not first else 0.0,
+                         0.0 if first else float(ctx.operator_capacity_used), ctx)
+
+    def _record_row(self, first, author, mgroup, spam, readers, k, value, info, buried, utility, removed, rev,
+                    operator_capacity, ctx) -> None:
+        """Stage *record*: the day's metrics row, written by one compiled call
+        (:func:`~qunsim.kernels.record.record_day`) into the metrics store, then the columns
+        policies add (revenue by source, policy metrics); tomorrow's group statistics."""
+        st, p, mc = self.state, self.p, self.metrics
         mc.reserve()
         self._yesterday_q, self._yesterday_chat = K.record.record_day(
             mc.data, mc.n, mc.gresham, mc.gn, first, st.status, st.role, st.initial_role, st.tier, st.trust_r,
             st.trust_s, st.satisfaction, st.group, st.join_step, st.strong_ties, self.n_groups, p.trust_weak,
-            p.trust_strong, p.strong_evidence, msgs.author, msgs.group, msgs.spam, self.steps, p.newcomer_days,
-            readers, st.quality, rr.k, rr.value, rr.info, rr.buried, rr.utility, self._joins_today,
-            self._leaves_today, self._active0, 0 if first else ctx.removed, float(rev),
-            float(self.cumulative.get("revenue", 0.0)), 0.0 if first else float(ctx.operator_capacity_used),
+            p.trust_strong, p.strong_evidence, author, mgroup, spam, self.steps, p.newcomer_days,
+            readers, st.quality, k, value, info, buried, utility, self._joins_today,
+            self._leaves_today, self._active0, removed, float(rev),
+            float(self.cumulative.get("revenue", 0.0)), operator_capacity,
             mc.window, GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95)
         self.cumulative["revenue"] = self.cumulative.get("revenue", 0.0) + rev
         if not first:
             mc.gn += 1
         extras = None
-        if not first and ctx.revenue:
+        if ctx is not None and ctx.revenue:
             extras = {f"revenue_{k}": float(v) for k, v in ctx.revenue.items()}
         for pol in self._metric_policies:
             extras = {} if extras is None else extras

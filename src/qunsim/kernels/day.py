@@ -1,0 +1,482 @@
+"""The fused day: when no policy takes part in the day, the stages run as compiled calls
+with no Python between them (``CommunityModel.step`` picks this orchestration; see
+docs/model.md).
+
+The stages are the same kernels the staged day calls one by one from Python with the policy
+hooks between them (one physics, two orchestrations), drawing from the model's generator in
+the same order, so both give the same trajectory bit for bit:
+
+1. :func:`arrival_candidates` — word of mouth fades, people reached by content/ads and by
+   members' invitations (one decision per person per day). Python then decides who accepts
+   (``accept_probability``: numpy's ``exp``, whose last bit compiled code would not
+   reproduce) and joins them (groups are dealt with ``Generator.choice``; Mesa agent views).
+2. :func:`members_stages` — posting, the day's messages, reading, replies and ties, trust,
+   satisfaction and churn (the departures), chatter conversion, bookkeeping and word of
+   mouth, in that order. It returns what Python still does: the new ties' strengths
+   (``(1 - inc) ** count``, numpy's ``power``) to queue, the agent views of the departed to
+   remove, and the day's reading for the record.
+3. :func:`~qunsim.kernels.record.record_day` — the metrics row, after any tie merge.
+
+The generator is handed to compiled code as a small tuple of addresses
+(:func:`generator_handle`) instead of the ``np.random.Generator`` object: numba's own
+conversion of a Generator argument costs ~10 µs a call (three ``ctypes.cast`` calls), the
+handle ~0.1 µs; inside, :func:`generator_from` rebuilds numba's Generator over the same
+bit generator, so the draws are numpy's. With ``NUMBA_DISABLE_JIT=1`` the handle is the
+Generator itself.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+from numba import config, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from qunsim._jit import njit
+from qunsim.kernels.arrivals import _referrals, _tell_ties, inviters
+from qunsim.kernels.churn import members_day
+from qunsim.kernels.neighbours import chatter_candidates, departures_update, recount_strong
+from qunsim.kernels.posting import _make_messages, _posting_means
+from qunsim.kernels.reading import _group_index, _read, _reply_targets
+from qunsim.kernels.record import end_of_day
+from qunsim.kernels.ties import _pair_keys, _radix_order, _strengthen, _unique_first_counts
+
+__all__ = ["generator_handle", "generator_from", "arrival_candidates", "members_stages", "numpy_sum"]
+
+_ACTIVE, _LEFT, _BANNED = 1, 2, 3
+_OWNER, _REGULAR, _CHATTER = 0, 3, 4
+_CONTAGION, _DISSATISFIED = 2, 1
+
+if config.DISABLE_JIT:
+    def generator_from(handle):
+        """The generator a handle stands for (plain Python: the handle is the Generator)."""
+        return handle
+
+    def generator_handle(rng: np.random.Generator):
+        """Plain Python: the Generator itself."""
+        return rng
+else:
+    @intrinsic
+    def generator_from(typingctx, handle):
+        """numba's Generator over the bit generator whose addresses ``handle`` holds
+        (:func:`generator_handle`): the same state, the same draws."""
+        gen_t = types.NumPyRandomGeneratorType("generator")
+        bit_t = types.NumPyRandomBitGeneratorType("bit_generator")
+
+        def codegen(context, builder, sig, args):
+            vals = cgutils.unpack_tuple(builder, args[0])
+            bg = cgutils.create_struct_proxy(bit_t)(context, builder)
+            bg.parent = cgutils.get_null_value(bg.parent.type)
+            for name, v in zip(("state_address", "state", "fnptr_next_uint64", "fnptr_next_uint32",
+                                "fnptr_next_double", "bit_generator"), vals, strict=True):
+                setattr(bg, name, v)
+            g = cgutils.create_struct_proxy(gen_t)(context, builder)
+            g.bit_generator = bg._getvalue()
+            g.meminfo = cgutils.get_null_value(g.meminfo.type)  # borrowed: the model owns it
+            g.parent = cgutils.get_null_value(g.parent.type)
+            return g._getvalue()
+
+        return gen_t(handle), codegen
+
+    def generator_handle(rng: np.random.Generator) -> tuple:
+        """The addresses of ``rng``'s bit generator (state, next_uint64, next_uint32,
+        next_double), for :func:`generator_from`. Valid while ``rng`` lives: the caller
+        keeps it."""
+        ct = rng.bit_generator.ctypes
+
+        def addr(f):
+            return ctypes.cast(f, ctypes.c_void_p).value
+
+        return (int(ct.state_address), int(ct.state.value), addr(ct.next_uint64), addr(ct.next_uint32),
+                addr(ct.next_double), int(ct.bit_generator.value))
+
+
+@njit
+def _block(a, lo, n):
+    """numpy's pairwise summation of a block of at most 128 values: eight running sums."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r = np.empty(8)
+    for j in range(8):
+        r[j] = a[lo + j]
+    i = 8
+    while i < n - (n % 8):
+        for j in range(8):
+            r[j] += a[lo + i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit
+def _pairwise(a, lo, n):
+    """numpy's pairwise summation of ``a[lo:lo + n]`` (``pairwise_sum`` of its add loop: blocks
+    of 128, halves split at a multiple of 8), without recursion (an explicit stack: numba's
+    cache does not keep recursive functions)."""
+    if n <= 128:
+        return _block(a, lo, n)
+    los = np.empty(64, np.int64)
+    ns = np.empty(64, np.int64)
+    state = np.zeros(64, np.int64)  # 0 new, 1 left half pending, 2 right half pending
+    acc = np.empty(64)
+    top = 0
+    los[0], ns[0] = lo, n
+    while True:
+        m = ns[top]
+        if m > 128 and state[top] == 0:
+            n2 = m // 2
+            n2 -= n2 % 8
+            state[top] = 1
+            top += 1
+            los[top], ns[top], state[top] = los[top - 1], n2, 0
+            continue
+        v = _block(a, los[top], m)
+        top -= 1
+        while True:  # hand the sum to the parent
+            if top < 0:
+                return v
+            if state[top] == 1:
+                acc[top] = v
+                state[top] = 2
+                m2 = ns[top]
+                n2 = m2 // 2
+                n2 -= n2 % 8
+                top += 1
+                los[top], ns[top], state[top] = los[top - 1] + n2, m2 - n2, 0
+                break
+            v = acc[top] + v
+            top -= 1
+
+
+@njit
+def numpy_sum(a):
+    """``np.sum`` of a contiguous float64 vector, bit for bit (numpy's pairwise summation)."""
+    return _pairwise(a, 0, len(a))
+
+
+# ------------------------------------------------------------------------------ arrivals
+@njit
+def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, referral_trust, rate, lam,
+                       indptr, indices):
+    """Stage *arrivals* up to the decisions: word of mouth fades (``heard *= wom_memory``),
+    ``Poisson(rate)`` people are reached by content/ads (uniform over the population, the
+    prospects kept), members whose trust reaches ``referral_trust`` send ``Poisson(lam)``
+    invitations each to random neighbours. Returns the candidates (ascending, one per
+    person: a referral first), whether each was invited, and by whom (-1 for exposure)."""
+    rng = generator_from(h)
+    mem = np.float32(wom_memory)
+    for i in range(len(heard)):
+        heard[i] *= mem
+    n = len(status)
+    m = rng.poisson(rate) if rate > 0 else 0
+    exposed = np.empty(0, np.int64)
+    if m > 0 and n > 0:
+        who = np.empty(m, np.int64)
+        for x in range(m):
+            who[x] = rng.integers(0, n)
+        exposed = who[status[who] == 0]
+    inv_ids = inviters(status, role, trust_r, trust_s, referral_trust)
+    referred = np.empty(0, np.int64)
+    inviter = np.empty(0, np.int64)
+    if len(inv_ids):
+        invites = np.empty(len(inv_ids), np.int64)
+        for j in range(len(inv_ids)):
+            invites[j] = rng.poisson(lam)
+        total = 0
+        for j in range(len(inv_ids)):
+            if indptr[inv_ids[j] + 1] > indptr[inv_ids[j]]:
+                total += invites[j]
+        u = np.empty(total)
+        for x in range(total):
+            u[x] = rng.random()
+        referred, inviter = _referrals(inv_ids, invites, indptr, indices, status, u)
+    k = len(referred) + len(exposed)
+    cand = np.empty(k, np.int64)
+    cand[:len(referred)] = referred
+    cand[len(referred):] = exposed
+    order = np.argsort(cand, kind="mergesort")  # stable: the first occurrence of each person first
+    out = np.empty(k, np.int64)
+    is_ref = np.empty(k, np.bool_)
+    inv = np.empty(k, np.int64)
+    c = 0
+    for x in range(k):
+        j = order[x]
+        if c > 0 and cand[j] == out[c - 1]:
+            continue
+        out[c] = cand[j]
+        is_ref[c] = j < len(referred)
+        inv[c] = inviter[j] if j < len(referred) else -1
+        c += 1
+    return out[:c], is_ref[:c], inv[:c]
+
+
+# ------------------------------------------------------------------------------ departures
+@njit
+def _depart(ids, reason, t, status, leave_step, leave_reason, leaves_today, indptr, indices, keys, rowptr,
+            weight, strong, left_n, strong_ties, role, leader, leader_tie, trust_s, leader_loss):
+    """``CommunityModel.remove_members`` of active members ``ids`` (ascending) for ``reason``:
+    status, leave step and reason, the day's leave count, neighbour and strong-tie counts,
+    and trust lost by those tied to a departing leader."""
+    if len(ids) == 0:
+        return
+    for i in ids:
+        status[i] = _BANNED if reason == 4 else _LEFT
+        leave_step[i] = t
+        leave_reason[i] = reason
+    leaves_today[reason] += len(ids)
+    departures_update(ids, indptr, indices, keys, rowptr, weight, status, strong, left_n, strong_ties)
+    n_lead = 0
+    for i in ids:
+        if role[i] == _OWNER:
+            n_lead += 1
+    if n_lead:
+        gone = np.empty(n_lead, np.int64)
+        c = 0
+        for i in ids:
+            if role[i] == _OWNER:
+                gone[c] = i
+                c += 1
+        loss = np.float32(leader_loss)
+        for x in range(len(leader)):
+            lx = leader[x]
+            if lx < 0:
+                continue
+            for g in gone:
+                if lx == g:
+                    trust_s[x] += loss
+                    leader_tie[x] = False
+                    leader[x] = -1
+                    break
+
+
+@njit
+def _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
+                       commitment, welcome_boost, welcome_commitment):
+    """``CommunityModel._newcomer_feedback`` for today's posters among ``ids``: first posts
+    and returns are recorded; a reply on one's first posting day is a welcome."""
+    boost = np.float32(1.0 + welcome_boost)
+    extra = np.float32(welcome_commitment)
+    for i in ids:
+        if counts[i] <= 0:
+            continue
+        fp = first_post_step[i]
+        if fp < 0:
+            first_post_step[i] = t
+            if received[i] > 0:
+                first_replied[i] = True
+                if welcome_boost > 0:
+                    propensity[i] *= boost
+                if welcome_commitment > 0:
+                    commitment[i] += extra
+        elif fp < t and return_step[i] < 0:
+            return_step[i] = t
+
+
+# ------------------------------------------------------------------------------ the members' day
+@njit
+def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, leaves_today,
+                   # member state
+                   status, role, initial_role, group, join_step, entry_path, leave_step, leave_reason,
+                   quality, warmth, post_rate, propensity, propensity_on, attention, taste, interest, need,
+                   threshold, trust_r, trust_s, satisfaction, utility, spend, tier, commitment, heard, posts,
+                   posts_yesterday, replies_yesterday, last_post, leader_tie, strong_ties, left_n, member_n,
+                   first_post_step, first_replied, return_step, leader,
+                   # graph
+                   indptr, indices, keys, rowptr, weight,
+                   # dynamics
+                   newcomer_days, answer_base, answer_halfsat, chatter_contagion, reply_reward, message_noise,
+                   spam_penalty, read_cost, overload_cost, reply_prob, tie_increment, tie_formation, strong_tie,
+                   tie_decay, recognition, habituation, spam_distrust, trust_memory, satisfaction_memory,
+                   commit_sunk, commit_tier, commit_ties, commit_identity, hazard_base, hazard_max, hazard_slope,
+                   hazard_midpoint, grace_days, contagion, leader_loss, chatter_conversion, chatter_post_rate,
+                   chatter_quality, chatter_warmth, welcome_boost, welcome_commitment, wom_reach):
+    """Stages *posting* to *word of mouth* of a day no policy takes part in (in place on the
+    state and graph arrays), drawing from the generator ``h`` in the staged day's order.
+
+    Returns ``(ids, author, mgroup, spam, k, value, info, buried, read_utility, new_keys,
+    new_counts, contagious, dissatisfied)``: today's members; the day's messages and
+    reading (for the record); the new ties (keys, replies between the pair today) to queue
+    with strength ``1 - (1 - tie_increment) ** count``; the departures by contagion and by
+    dissatisfaction (ascending).
+    """
+    rng = generator_from(h)
+    n = len(status)
+    n_ids = 0
+    for i in range(n):
+        if status[i] == _ACTIVE:
+            n_ids += 1
+    ids = np.empty(n_ids, np.int64)
+    c = 0
+    for i in range(n):
+        if status[i] == _ACTIVE:
+            ids[c] = i
+            c += 1
+    e_i = np.empty(0, np.int64)
+    e_f = np.empty(0)
+    author, mgroup, spam = e_i, np.empty(0, np.int32), np.empty(0, np.bool_)
+    k, value, info, buried, read_u = e_f, e_f, e_f, e_f, e_f
+    new_keys, new_counts, conta_ids, diss_ids = e_i, e_i, e_i, e_i
+    if n_ids > 0:
+        # posting: Poisson(mu_i) posts, member by member
+        if propensity_on:
+            rate = np.empty(n, np.float32)
+            for i in range(n):
+                rate[i] = post_rate[i] * propensity[i]
+        else:
+            rate = post_rate
+        mu = _posting_means(ids, role, rate, group, join_step, entry_path, replies_yesterday, yesterday_q,
+                            yesterday_chat, t, newcomer_days, answer_base, answer_halfsat, chatter_contagion,
+                            reply_reward)
+        counts = np.zeros(n, np.int64)
+        for j in range(n_ids):
+            counts[ids[j]] = rng.poisson(mu[j])
+        # the day's messages: all quality noises, then all warmth noises
+        n_posters = 0
+        m = 0
+        for i in ids:
+            if counts[i] > 0:
+                n_posters += 1
+                m += counts[i]
+        posters = np.empty(n_posters, np.int64)
+        c = 0
+        for i in ids:
+            if counts[i] > 0:
+                posters[c] = i
+                c += 1
+        nq, nw = e_f, e_f
+        if message_noise > 0 and m > 0:
+            nq = np.empty(m)
+            nw = np.empty(m)
+            for j in range(m):
+                nq[j] = rng.normal(0.0, message_noise)
+            for j in range(m):
+                nw[j] = rng.normal(0.0, message_noise)
+        author, mgroup, mq, mw, spam = _make_messages(posters, posters, counts, group, quality, warmth, True,
+                                                      role, nq, nw)
+        # reading and replies (no group is curated on a day without policies)
+        order, start, count, cq, cw, cs, cr = _group_index(mgroup, n_groups, mq, mw, spam)
+        curated = np.zeros(n_groups, np.bool_)
+        relief = np.zeros(n_groups)
+        want = reply_prob > 0 and n_ids > 0 and len(author) > 0
+        k, value, info, sp_read, overflow, buried, read_u, W = _read(
+            ids, ids, group, attention, taste, interest, start, count, cq, cw, cs, cr, curated, relief,
+            spam_penalty, read_cost, overload_cost, want)
+        if want:
+            R = np.empty(n_ids, np.int64)
+            for j in range(n_ids):
+                R[j] = rng.poisson(reply_prob * W[j])
+            total = 0
+            for j in range(n_ids):
+                total += R[j]
+            u = np.empty(total)
+            for x in range(total):
+                u[x] = rng.random()
+            reader, target, received = _reply_targets(ids, ids, group, k, R, u, start, count, cr, curated,
+                                                      author[order], n)
+        else:
+            reader, target, received = e_i, e_i, np.zeros(n, np.int64)
+        # ties: one uniform per reply pair, then strengthening and new ties
+        tie_u = np.empty(len(reader))
+        for x in range(len(reader)):
+            tie_u[x] = rng.random()
+        if len(reader) > 0 and tie_increment > 0:
+            miss = _strengthen(keys, rowptr, weight, np.int64(n), reader, target, tie_increment,
+                               np.float32(strong_tie), status, strong_ties)
+            if len(miss):
+                pk = _pair_keys(reader, target, miss, np.int64(n))
+                srt = _radix_order(pk) if len(pk) > 4096 else np.argsort(pk)
+                uk, first, cnt = _unique_first_counts(pk, srt)
+                n_new = 0
+                for x in range(len(uk)):
+                    if tie_formation >= 1.0 or tie_u[miss[first[x]]] < tie_formation:
+                        n_new += 1
+                new_keys = np.empty(n_new, np.int64)
+                new_counts = np.empty(n_new, np.int64)
+                c = 0
+                for x in range(len(uk)):
+                    if tie_formation >= 1.0 or tie_u[miss[first[x]]] < tie_formation:
+                        new_keys[c] = uk[x]
+                        new_counts[c] = cnt[x]
+                        c += 1
+        if tie_decay > 0:
+            keep = np.float32(1.0 - tie_decay)
+            for e in range(len(weight)):
+                weight[e] *= keep
+            recount_strong(keys, weight, np.int64(n), status, np.float32(strong_tie), strong_ties)
+        # trust, satisfaction and churn
+        uni = np.empty(n_ids)
+        for j in range(n_ids):
+            uni[j] = rng.random()
+        zeros = np.zeros(n)
+        conta, diss = members_day(ids, t, read_u, sp_read, received, zeros, zeros, zeros, join_step, need,
+                                  trust_r, trust_s, satisfaction, utility, spend, tier, strong_ties, leader_tie,
+                                  commitment, threshold, left_n, member_n, recognition, habituation,
+                                  spam_distrust, trust_memory, satisfaction_memory, commit_sunk, commit_tier,
+                                  commit_ties, commit_identity, hazard_base, hazard_max, hazard_slope,
+                                  hazard_midpoint, grace_days, contagion, uni)
+        conta_ids = ids[conta]
+        diss_ids = ids[diss]
+        st32 = np.float32(strong_tie)
+        _depart(conta_ids, _CONTAGION, t, status, leave_step, leave_reason, leaves_today, indptr, indices, keys,
+                rowptr, weight, st32, left_n, strong_ties, role, leader, leader_tie, trust_s, leader_loss)
+        _depart(diss_ids, _DISSATISFIED, t, status, leave_step, leave_reason, leaves_today, indptr, indices,
+                keys, rowptr, weight, st32, left_n, strong_ties, role, leader, leader_tie, trust_s, leader_loss)
+        # chatter conversion
+        if chatter_conversion > 0:
+            n_reg = 0
+            for i in ids:
+                if role[i] == _REGULAR and status[i] == _ACTIVE:
+                    n_reg += 1
+            if n_reg:
+                reg = np.empty(n_reg, np.int64)
+                c = 0
+                for i in ids:
+                    if role[i] == _REGULAR and status[i] == _ACTIVE:
+                        reg[c] = i
+                        c += 1
+                ureg = np.empty(n_reg)
+                for x in range(n_reg):
+                    ureg[x] = rng.random()
+                conv = chatter_candidates(reg, ureg, role, status, taste, indptr, indices, chatter_conversion)
+                for i in conv:
+                    role[i] = _CHATTER
+                    post_rate[i] = max(post_rate[i], chatter_post_rate)
+                    quality[i] = min(quality[i], chatter_quality)
+                    warmth[i] = max(warmth[i], chatter_warmth)
+        # bookkeeping
+        _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
+                           commitment, welcome_boost, welcome_commitment)
+        end_of_day(ids, counts, received, posts, posts_yesterday, replies_yesterday, last_post, t)
+    # word of mouth: unhappy leavers tell their ties, then people online
+    n_unhappy = len(unhappy_before) + len(conta_ids) + len(diss_ids)
+    if n_unhappy > 0 and wom_reach > 0:
+        leavers = np.empty(n_unhappy, np.int64)
+        leavers[:len(unhappy_before)] = unhappy_before
+        leavers[len(unhappy_before):len(unhappy_before) + len(conta_ids)] = conta_ids
+        leavers[len(unhappy_before) + len(conta_ids):] = diss_ids
+        k_max = np.int64(np.floor(wom_reach))
+        rest = np.empty(n_unhappy)
+        total = 0
+        for x in range(n_unhappy):
+            i = leavers[x]
+            ko = min(indptr[i + 1] - indptr[i], k_max)
+            total += ko
+            rest[x] = max(wom_reach - ko, 0.0)
+        u = np.empty(total)
+        for x in range(total):
+            u[x] = rng.random()
+        _tell_ties(heard, leavers, indptr, indices, k_max, u)
+        n_online = rng.poisson(numpy_sum(rest))
+        one = np.float32(1.0)
+        for _ in range(n_online):
+            heard[rng.integers(0, n)] += one
+    return (ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta_ids,
+            diss_ids)
