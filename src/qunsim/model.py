@@ -586,7 +586,7 @@ class CommunityModel(mesa.Model):
             float(self._inflow_rate(t)), float(p.referral_rate), g.indptr, g.indices)
         self._last_referrals = (_NO_IDS, _NO_IDS)
         if len(cand):
-            self._admit_and_join(None, cand, is_ref, inv)
+            self._fused_join(h, cand, is_ref, inv)
         if p.contagion:
             self._age_departures()
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
@@ -623,6 +623,31 @@ class CommunityModel(mesa.Model):
         self._reset_day_counters()
         if mc.data[mc.n - 1, 1] == 0:
             self.running = False
+
+    def _fused_join(self, h, cand: np.ndarray, is_ref: np.ndarray, inv: np.ndarray) -> None:
+        """Today's candidates decide and join (:func:`~qunsim.kernels.day.join_day`); their
+        chance by numpy (as the staged day), their Mesa agent views here."""
+        st, p, com = self.state, self.p, self.config.community
+        pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref, accept=p.accept, wom_weight=p.wom_weight)
+        g = self.social
+        ids, ref, inv, n_groups, tied, lead = day_kernels.join_day(
+            h, cand, is_ref, inv, pa, self.steps, st.status, st.group, st.join_step, st.entry_path, st.satisfaction,
+            st.role, self.leaders, self.leader, st.leader_tie, self.n_groups, int(com.group_cap),
+            float(com.leader_tie_share), com.structure == "pyramid", g.indptr, g.indices, g.keys, g.rowptr,
+            g.weight, np.float32(p.strong_tie), st.member_neighbors, st.strong_ties)
+        if n_groups > self.n_groups:
+            extra = n_groups - self.n_groups
+            self.n_groups = n_groups
+            self._yesterday_q = np.concatenate([self._yesterday_q, np.zeros(extra)])
+            self._yesterday_chat = np.concatenate([self._yesterday_chat, np.zeros(extra)])
+        if len(tied):
+            g.add_ties(tied, lead, p.strong_tie)
+        if self._agent_views:
+            views = self._views
+            for i in ids.tolist():
+                views[i] = Member(self, i)
+        self._joins_today += len(ids)
+        self._last_referrals = (ids[ref], inv[ref])
 
     def _inflow_rate(self, t: int) -> float:
         """Expected people reached by content/ads on day ``t`` (ramp up, then halving)."""

@@ -37,13 +37,14 @@ from numba.extending import intrinsic
 from qunsim._jit import njit
 from qunsim.kernels.arrivals import _referrals, _tell_ties, inviters
 from qunsim.kernels.churn import members_day
-from qunsim.kernels.neighbours import chatter_candidates, departures_update, recount_strong
+from qunsim.kernels.neighbours import chatter_candidates, departures_update, joins_update, recount_strong
 from qunsim.kernels.posting import _make_messages, _posting_means
 from qunsim.kernels.reading import _group_index, _read, _reply_targets
 from qunsim.kernels.record import end_of_day
 from qunsim.kernels.ties import _pair_keys, _radix_order, _strengthen, _unique_first_counts
 
-__all__ = ["generator_handle", "generator_from", "arrival_candidates", "members_stages", "numpy_sum"]
+__all__ = ["generator_handle", "generator_from", "arrival_candidates", "join_day", "members_stages", "numpy_sum",
+           "choice_without_replacement"]
 
 _ACTIVE, _LEFT, _BANNED = 1, 2, 3
 _OWNER, _REGULAR, _CHATTER = 0, 3, 4
@@ -216,6 +217,145 @@ def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, ref
         inv[c] = inviter[j] if j < len(referred) else -1
         c += 1
     return out[:c], is_ref[:c], inv[:c]
+
+
+@njit
+def choice_without_replacement(rng, a, k):
+    """``rng.choice(a, k, replace=False)`` of numpy's Generator, draw for draw: a tail shuffle
+    of the indices for a large population and sample, else Floyd's algorithm and a shuffle."""
+    pop = len(a)
+    if pop > 10000 and k > pop // 50:
+        idx = np.arange(pop)
+        for i in range(pop - 1, max(pop - k, 1) - 1, -1):
+            j = rng.integers(0, i + 1)
+            idx[i], idx[j] = idx[j], idx[i]
+        return a[idx[pop - k:]]
+    idx = np.empty(k, np.int64)
+    seen = np.zeros(pop, np.bool_)
+    for j in range(pop - k, pop):
+        v = rng.integers(0, j + 1)
+        if seen[v]:
+            v = j
+        seen[v] = True
+        idx[j - pop + k] = v
+    for i in range(k - 1, 0, -1):
+        j = rng.integers(0, i + 1)
+        idx[i], idx[j] = idx[j], idx[i]
+    return a[idx]
+
+
+@njit
+def join_day(h, cand, is_ref, inv, pa, t, status, group, join_step, entry_path, satisfaction, role, leaders,
+             leader, leader_tie, n_groups, cap, leader_tie_share, pyramid, indptr, indices, keys, rowptr, weight,
+             strong, member_n, strong_ties):
+    """Stage *arrivals*, the joining (``CommunityModel._admit_and_join`` and ``_join`` with no
+    gate): each candidate joins with probability ``pa`` (one uniform each), is dealt a free
+    place in a group that has members (``Generator.choice`` without replacement over the
+    places; new groups of ``cap`` places open when all are full), becomes active, and
+    ties to a live leader with probability ``leader_tie_share`` (the first one in a pyramid,
+    else one at random); neighbour and strong-tie counts follow.
+
+    Returns ``(joined, referred, inviter, n_groups, tied, lead)``: the new members
+    (ascending), whether each was invited and by whom, the number of groups now, and the
+    leader ties to queue (member, leader).
+    """
+    rng = generator_from(h)
+    k = 0
+    ok = np.empty(len(cand), np.bool_)
+    for x in range(len(cand)):
+        ok[x] = rng.random() < pa[x]
+        if ok[x]:
+            k += 1
+    ids = cand[ok]
+    ref = is_ref[ok]
+    inv_ok = inv[ok]
+    e = np.empty(0, np.int64)
+    if k == 0:
+        return ids, ref, inv_ok, n_groups, e, e
+    # places in groups
+    counts = np.zeros(n_groups, np.int64)
+    for i in range(len(status)):
+        if status[i] == _ACTIVE:
+            counts[group[i]] += 1
+    room = np.empty(n_groups, np.int64)
+    used = 0
+    for g in range(n_groups):
+        room[g] = max(cap - counts[g], 0)
+        if counts[g] > 0:
+            used += room[g]
+    if used >= k:
+        for g in range(n_groups):
+            if counts[g] == 0:
+                room[g] = 0
+    total = 0
+    for g in range(n_groups):
+        total += room[g]
+    need = k - total
+    n_new = n_groups
+    if need > 0:
+        extra = np.int64(np.ceil(need / cap))
+        n_new = n_groups + extra
+        r2 = np.empty(n_new, np.int64)
+        r2[:n_groups] = room
+        r2[n_groups:] = cap
+        room = r2
+        total += extra * cap
+    slots = np.empty(total, np.int64)
+    c = 0
+    for g in range(n_new):
+        for _ in range(room[g]):
+            slots[c] = g
+            c += 1
+    given = choice_without_replacement(rng, slots, k) if total > k else slots[:k]
+    for x in range(k):
+        i = ids[x]
+        group[i] = given[x]
+        status[i] = _ACTIVE
+        join_step[i] = t
+        entry_path[i] = 3 if ref[x] else 2  # EntryPath.REFERRAL / EXPOSURE
+        satisfaction[i] = 0.0
+    # a tie to a leader (soul figure / ring leader)
+    n_live = 0
+    for i in leaders:
+        if status[i] == _ACTIVE:
+            n_live += 1
+    n_cand = 0
+    for i in ids:
+        if role[i] != _OWNER:
+            n_cand += 1
+    tied, lead = e, e
+    if n_live and n_cand and leader_tie_share > 0:
+        live = np.empty(n_live, np.int64)
+        c = 0
+        for i in leaders:
+            if status[i] == _ACTIVE:
+                live[c] = i
+                c += 1
+        take = np.empty(n_cand, np.bool_)
+        n_tied = 0
+        c = 0
+        for i in ids:
+            if role[i] != _OWNER:
+                take[c] = rng.random() < leader_tie_share
+                n_tied += take[c]
+                c += 1
+        tied = np.empty(n_tied, np.int64)
+        c = 0
+        x = 0
+        for i in ids:
+            if role[i] != _OWNER:
+                if take[x]:
+                    tied[c] = i
+                    c += 1
+                x += 1
+        lead = np.empty(n_tied, np.int64)
+        for x in range(n_tied):
+            lead[x] = live[0] if pyramid else live[rng.integers(0, n_live)]
+        for x in range(n_tied):
+            leader[tied[x]] = lead[x]
+            leader_tie[tied[x]] = True
+    joins_update(ids, indptr, indices, keys, rowptr, weight, status, strong, member_n, strong_ties)
+    return ids, ref, inv_ok, n_new, tied, lead
 
 
 # ------------------------------------------------------------------------------ departures
