@@ -69,7 +69,7 @@ _REBUILT = {"config", "p", "policies", "datacollector", "_views", "ctx", "_adj",
             # which policy takes part in which hook: derived from `policies` every day
             "_hook_order", "_curates", "_referral_boosts", "_metric_policies",
             # the generator's addresses for compiled code: re-read from the generator
-            "_gen_cache"}
+            "_gen_cache", "_fused_cache"}
 _MESA_KEYS: set[str] | None = None
 
 

@@ -159,6 +159,7 @@ class CommunityModel(mesa.Model):
         self.metrics = MetricsCollector()
         self._views: dict[int, Member] = {}
         self._gen_cache = None  # (bit generator, its handle for compiled code)
+        self._fused_cache = None  # (dynamics, config, the fused day's parameters)
         self._agent_views = bool(cfg.run.agent_views)
         self._unhappy_today: list[np.ndarray] = []
         self._leaves_today = np.zeros(len(LeaveReason), dtype=np.int64)
@@ -581,16 +582,16 @@ class CommunityModel(mesa.Model):
         mc = self.metrics
         self._active0 = int(mc.data[mc.n - 1, 1]) if mc.n else 0  # active at the end of yesterday
         h = self._generator_handle()
+        c_members, (wom_memory, referral_trust, referral_rate), c_join = self._fused_constants()
         cand, is_ref, inv = day_kernels.arrival_candidates(
-            h, st.heard, p.wom_memory, st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust),
-            float(self._inflow_rate(t)), float(p.referral_rate), g.indptr, g.indices)
+            h, st.heard, wom_memory, st.status, st.role, st.trust_r, st.trust_s, referral_trust,
+            float(self._inflow_rate(t)), referral_rate, g.indptr, g.indices)
         self._last_referrals = (_NO_IDS, _NO_IDS)
         if len(cand):
-            self._fused_join(h, cand, is_ref, inv)
+            self._fused_join(h, cand, is_ref, inv, c_join)
         if p.contagion:
             self._age_departures()
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
-        ch = self._chatter_role
         (ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta,
          diss) = day_kernels.members_stages(
             h, t, self.n_groups, self._yesterday_q, self._yesterday_chat, unhappy, self._leaves_today,
@@ -600,11 +601,10 @@ class CommunityModel(mesa.Model):
             st.utility, st.spend, st.tier, st.commitment, st.heard, st.posts, st.posts_yesterday,
             st.replies_yesterday, st.last_post, st.leader_tie, st.strong_ties, st.left_neighbors,
             st.member_neighbors, st.first_post_step, st.first_replied, st.return_step, self.leader,
-            g.indptr, g.indices, g.keys, g.rowptr, g.weight, *self._day_params, *ch, float(p.welcome_boost),
-            float(p.welcome_commitment), float(p.wom_reach))
+            g.indptr, g.indices, g.keys, g.rowptr, g.weight, *c_members)
         if len(new_keys):  # queued; their strength by numpy's power (as the staged day)
             g._pending_keys.append(new_keys)
-            g._pending_w.append((1.0 - (1.0 - self._tie_increment) ** new_counts).astype(np.float32))
+            g._pending_w.append((1.0 - (1.0 - c_members[10]) ** new_counts).astype(np.float32))
             g._pending_n += len(new_keys)
         for gone in (conta, diss):
             if len(gone):
@@ -624,17 +624,16 @@ class CommunityModel(mesa.Model):
         if mc.data[mc.n - 1, 1] == 0:
             self.running = False
 
-    def _fused_join(self, h, cand: np.ndarray, is_ref: np.ndarray, inv: np.ndarray) -> None:
+    def _fused_join(self, h, cand: np.ndarray, is_ref: np.ndarray, inv: np.ndarray, consts: tuple) -> None:
         """Today's candidates decide and join (:func:`~qunsim.kernels.day.join_day`); their
         chance by numpy (as the staged day), their Mesa agent views here."""
-        st, p, com = self.state, self.p, self.config.community
+        st, p = self.state, self.p
         pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref, accept=p.accept, wom_weight=p.wom_weight)
         g = self.social
         ids, ref, inv, n_groups, tied, lead = day_kernels.join_day(
             h, cand, is_ref, inv, pa, self.steps, st.status, st.group, st.join_step, st.entry_path, st.satisfaction,
-            st.role, self.leaders, self.leader, st.leader_tie, self.n_groups, int(com.group_cap),
-            float(com.leader_tie_share), com.structure == "pyramid", g.indptr, g.indices, g.keys, g.rowptr,
-            g.weight, np.float32(p.strong_tie), st.member_neighbors, st.strong_ties)
+            st.role, self.leaders, self.leader, st.leader_tie, self.n_groups, consts[0], consts[1], consts[2],
+            g.indptr, g.indices, g.keys, g.rowptr, g.weight, consts[3], st.member_neighbors, st.strong_ties)
         if n_groups > self.n_groups:
             extra = n_groups - self.n_groups
             self.n_groups = n_groups
@@ -655,28 +654,31 @@ class CommunityModel(mesa.Model):
         ramp = min(1.0, t / p.inflow_ramp) if p.inflow_ramp > 0 else 1.0
         return p.inflow * ramp * 0.5 ** ((t - 1) / p.inflow_halflife)
 
-    @property
-    def _chatter_role(self) -> tuple:
+    def _fused_constants(self) -> tuple:
+        """The parameters the fused day passes to compiled code, read once from the config
+        (again only if ``model.p`` or ``model.config`` is replaced): ``(members_stages'
+        dynamics, arrivals', joining's)``."""
+        cache = self._fused_cache
+        if cache is not None and cache[0] is self.p and cache[1] is self.config:
+            return cache[2]
+        p, com = self.p, self.config.community
         ch = self.config.roles["chatter"]
-        return (np.float32(ch.post_rate.mean), np.float32(ch.quality.mean), np.float32(ch.warmth.mean))
-
-    @property
-    def _tie_increment(self) -> float:
-        return float(self.p.tie_increment)
-
-    @property
-    def _day_params(self) -> tuple:
-        """The dynamics the fused day reads, in :func:`~qunsim.kernels.day.members_stages`'s order."""
-        p = self.p
-        return (int(p.newcomer_days), float(p.answer_base), float(p.answer_halfsat), float(p.chatter_contagion),
-                float(p.reply_reward), float(p.message_noise), float(p.spam_penalty), float(p.read_cost),
-                float(p.overload_cost), float(p.reply_prob), float(p.tie_increment), float(p.tie_formation),
-                float(p.strong_tie), float(p.tie_decay), float(p.recognition), float(p.habituation),
-                float(p.spam_distrust), float(p.trust_memory), float(p.satisfaction_memory),
-                float(p.commit_sunk), float(p.commit_tier), float(p.commit_ties), float(p.commit_identity),
-                float(p.hazard_base), float(p.hazard_max), float(p.hazard_slope), float(p.hazard_midpoint),
-                float(p.grace_days), bool(p.contagion), float(self.config.dynamics.leader_loss),
-                float(p.chatter_conversion))
+        members = (int(p.newcomer_days), float(p.answer_base), float(p.answer_halfsat), float(p.chatter_contagion),
+                   float(p.reply_reward), float(p.message_noise), float(p.spam_penalty), float(p.read_cost),
+                   float(p.overload_cost), float(p.reply_prob), float(p.tie_increment), float(p.tie_formation),
+                   float(p.strong_tie), float(p.tie_decay), float(p.recognition), float(p.habituation),
+                   float(p.spam_distrust), float(p.trust_memory), float(p.satisfaction_memory),
+                   float(p.commit_sunk), float(p.commit_tier), float(p.commit_ties), float(p.commit_identity),
+                   float(p.hazard_base), float(p.hazard_max), float(p.hazard_slope), float(p.hazard_midpoint),
+                   float(p.grace_days), bool(p.contagion), float(p.leader_loss), float(p.chatter_conversion),
+                   np.float32(ch.post_rate.mean), np.float32(ch.quality.mean), np.float32(ch.warmth.mean),
+                   float(p.welcome_boost), float(p.welcome_commitment), float(p.wom_reach))
+        arrivals = (p.wom_memory, float(p.referral_trust), float(p.referral_rate))
+        joining = (int(com.group_cap), float(com.leader_tie_share), com.structure == "pyramid",
+                   np.float32(p.strong_tie))
+        out = (members, arrivals, joining)
+        self._fused_cache = (self.p, self.config, out)
+        return out
 
     def _hooks(self, name: str, ctx: K.StepContext) -> None:
         for pol in self._hook_order[name]:
