@@ -592,7 +592,8 @@ class CommunityModel(mesa.Model):
         if p.contagion:
             self._age_departures()
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
-        (ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta,
+        mc.reserve()
+        (recorded, q, chat, ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta,
          diss) = day_kernels.members_stages(
             h, t, self.n_groups, self._yesterday_q, self._yesterday_chat, unhappy, self._leaves_today,
             st.status, st.role, st.initial_role, st.group, st.join_step, st.entry_path, st.leave_step,
@@ -601,7 +602,10 @@ class CommunityModel(mesa.Model):
             st.utility, st.spend, st.tier, st.commitment, st.heard, st.posts, st.posts_yesterday,
             st.replies_yesterday, st.last_post, st.leader_tie, st.strong_ties, st.left_neighbors,
             st.member_neighbors, st.first_post_step, st.first_replied, st.return_step, self.leader,
-            g.indptr, g.indices, g.keys, g.rowptr, g.weight, *c_members)
+            g.indptr, g.indices, g.keys, g.rowptr, g.weight, *c_members,
+            g.pending, g.n_edges, mc.data, mc.n, mc.gresham, mc.gn, p.trust_weak, p.trust_strong,
+            p.strong_evidence, self._joins_today, self._active0, float(self.cumulative.get("revenue", 0.0)),
+            mc.window, GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95)
         if len(new_keys):  # queued; their strength by numpy's power (as the staged day)
             g._pending_keys.append(new_keys)
             g._pending_w.append((1.0 - (1.0 - c_members[10]) ** new_counts).astype(np.float32))
@@ -614,9 +618,14 @@ class CommunityModel(mesa.Model):
                     v = views.pop(i, None)
                     if v is not None:
                         v.remove()
-        if g.pending > max(0.05 * g.n_edges, 1000) or (t % 7 == 0 and g.pending):
+        if recorded:  # the row is written: the counters the staged record keeps
+            self._yesterday_q, self._yesterday_chat = q, chat
+            self.cumulative["revenue"] = self.cumulative.get("revenue", 0.0) + 0.0
+            mc.gn += 1
+            mc.n += 1
+        else:  # ties are merged first (weekly, or when many wait), then the row
             self._merge_ties()
-        self._record_row(False, author, mgroup, spam, ids, k, value, info, buried, read_u, 0, 0.0, 0.0, None)
+            self._record_row(False, author, mgroup, spam, ids, k, value, info, buried, read_u, 0, 0.0, 0.0, None)
         self.datacollector.collect(self)
         for hook in self.day_hooks:
             hook(self)
@@ -630,7 +639,7 @@ class CommunityModel(mesa.Model):
         st, p = self.state, self.p
         pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref, accept=p.accept, wom_weight=p.wom_weight)
         g = self.social
-        ids, ref, inv, n_groups, tied, lead = day_kernels.join_day(
+        ids, ref, inv, n_groups, tie_keys = day_kernels.join_day(
             h, cand, is_ref, inv, pa, self.steps, st.status, st.group, st.join_step, st.entry_path, st.satisfaction,
             st.role, self.leaders, self.leader, st.leader_tie, self.n_groups, consts[0], consts[1], consts[2],
             g.indptr, g.indices, g.keys, g.rowptr, g.weight, consts[3], st.member_neighbors, st.strong_ties)
@@ -639,8 +648,10 @@ class CommunityModel(mesa.Model):
             self.n_groups = n_groups
             self._yesterday_q = np.concatenate([self._yesterday_q, np.zeros(extra)])
             self._yesterday_chat = np.concatenate([self._yesterday_chat, np.zeros(extra)])
-        if len(tied):
-            g.add_ties(tied, lead, p.strong_tie)
+        if len(tie_keys):  # SocialGraph.add_ties, the keys made in compiled code
+            g._pending_keys.append(tie_keys)
+            g._pending_w.append(np.full(len(tie_keys), p.strong_tie, dtype=np.float32))
+            g._pending_n += len(tie_keys)
         if self._agent_views:
             views = self._views
             for i in ids.tolist():

@@ -40,7 +40,7 @@ from qunsim.kernels.churn import members_day
 from qunsim.kernels.neighbours import chatter_candidates, departures_update, joins_update, recount_strong
 from qunsim.kernels.posting import _make_messages, _posting_means
 from qunsim.kernels.reading import _group_index, _read, _reply_targets
-from qunsim.kernels.record import end_of_day
+from qunsim.kernels.record import end_of_day, record_day
 from qunsim.kernels.ties import _pair_keys, _radix_order, _strengthen, _unique_first_counts
 
 __all__ = ["generator_handle", "generator_from", "arrival_candidates", "join_day", "members_stages", "numpy_sum",
@@ -255,9 +255,9 @@ def join_day(h, cand, is_ref, inv, pa, t, status, group, join_step, entry_path, 
     ties to a live leader with probability ``leader_tie_share`` (the first one in a pyramid,
     else one at random); neighbour and strong-tie counts follow.
 
-    Returns ``(joined, referred, inviter, n_groups, tied, lead)``: the new members
+    Returns ``(joined, referred, inviter, n_groups, tie_keys)``: the new members
     (ascending), whether each was invited and by whom, the number of groups now, and the
-    leader ties to queue (member, leader).
+    keys of the leader ties to queue (``SocialGraph.add_ties``: distinct, ascending).
     """
     rng = generator_from(h)
     k = 0
@@ -271,7 +271,7 @@ def join_day(h, cand, is_ref, inv, pa, t, status, group, join_step, entry_path, 
     inv_ok = inv[ok]
     e = np.empty(0, np.int64)
     if k == 0:
-        return ids, ref, inv_ok, n_groups, e, e
+        return ids, ref, inv_ok, n_groups, e
     # places in groups
     counts = np.zeros(n_groups, np.int64)
     for i in range(len(status)):
@@ -355,7 +355,15 @@ def join_day(h, cand, is_ref, inv, pa, t, status, group, join_step, entry_path, 
             leader[tied[x]] = lead[x]
             leader_tie[tied[x]] = True
     joins_update(ids, indptr, indices, keys, rowptr, weight, status, strong, member_n, strong_ties)
-    return ids, ref, inv_ok, n_new, tied, lead
+    n_pop = np.int64(len(status))
+    m = 0
+    tk = np.empty(len(tied), np.int64)
+    for x in range(len(tied)):
+        if tied[x] != lead[x]:
+            tk[m] = min(tied[x], lead[x]) * n_pop + max(tied[x], lead[x])
+            m += 1
+    tk = np.unique(tk[:m])
+    return ids, ref, inv_ok, n_new, tk
 
 
 # ------------------------------------------------------------------------------ departures
@@ -437,12 +445,20 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                    tie_decay, recognition, habituation, spam_distrust, trust_memory, satisfaction_memory,
                    commit_sunk, commit_tier, commit_ties, commit_identity, hazard_base, hazard_max, hazard_slope,
                    hazard_midpoint, grace_days, contagion, leader_loss, chatter_conversion, chatter_post_rate,
-                   chatter_quality, chatter_warmth, welcome_boost, welcome_commitment, wom_reach):
+                   chatter_quality, chatter_warmth, welcome_boost, welcome_commitment, wom_reach,
+                   # the record (kernels.record.record_day)
+                   pending, n_edges, data, r, gh, gn, tier_weak, tier_strong, strong_evidence, joins, active0,
+                   revenue_before, window, min_exposure, min_events, z):
     """Stages *posting* to *word of mouth* of a day no policy takes part in (in place on the
     state and graph arrays), drawing from the generator ``h`` in the staged day's order.
 
-    Returns ``(ids, author, mgroup, spam, k, value, info, buried, read_utility, new_keys,
-    new_counts, contagious, dissatisfied)``: today's members; the day's messages and
+    Then, unless queued ties are to be merged into the graph first (``pending`` queued
+    before today, weekly or when more than ``max(0.05 n_edges, 1000)`` wait), stage
+    *record*: :func:`~qunsim.kernels.record.record_day` writes row ``r`` of ``data``.
+
+    Returns ``(recorded, q, chat, ids, author, mgroup, spam, k, value, info, buried,
+    read_utility, new_keys, new_counts, contagious, dissatisfied)``: whether the row was
+    written and tomorrow's group statistics if so; today's members; the day's messages and
     reading (for the record); the new ties (keys, replies between the pair today) to queue
     with strength ``1 - (1 - tie_increment) ** count``; the departures by contagion and by
     dissatisfaction (ascending).
@@ -618,5 +634,14 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
         one = np.float32(1.0)
         for _ in range(n_online):
             heard[rng.integers(0, n)] += one
-    return (ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta_ids,
-            diss_ids)
+    q, chat = yesterday_q, yesterday_chat
+    queued = pending + len(new_keys)
+    recorded = not (queued > max(0.05 * n_edges, 1000) or (t % 7 == 0 and queued > 0))
+    if recorded:
+        q, chat = record_day(data, r, gh, gn, False, status, role, initial_role, tier, trust_r, trust_s,
+                             satisfaction, group, join_step, strong_ties, n_groups, tier_weak, tier_strong,
+                             strong_evidence, author, mgroup, spam, t, newcomer_days, ids, quality, k, value, info,
+                             buried, read_u, joins, leaves_today, active0, 0, 0.0, revenue_before, 0.0, window,
+                             min_exposure, min_events, z)
+    return (recorded, q, chat, ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts,
+            conta_ids, diss_ids)
