@@ -159,6 +159,9 @@ class CommunityModel(mesa.Model):
         self.metrics = MetricsCollector()
         self._views: dict[int, Member] = {}
         self._gen_cache = None  # (bit generator, its handle for compiled code)
+        #: run the day fused in compiled code when no policy takes part (False: always stage by
+        #: stage from Python; same trajectory, for debugging)
+        self.fused = True
         self._fused_cache = None  # (dynamics, config, the fused day's parameters)
         self._agent_views = bool(cfg.run.agent_views)
         self._unhappy_today: list[np.ndarray] = []
@@ -543,7 +546,7 @@ class CommunityModel(mesa.Model):
         (:mod:`qunsim.kernels.day`): same draws, same trajectory.
         """
         pol = self.policies
-        if not (pol["gate"] or pol["activity"] or pol["monetization"]) and len(pol) == 3:
+        if self.fused and not (pol["gate"] or pol["activity"] or pol["monetization"]) and len(pol) == 3:
             self._fused_day()
             return
         self._staged_day()
