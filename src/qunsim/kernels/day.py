@@ -37,7 +37,12 @@ from numba.extending import intrinsic
 from qunsim._jit import njit
 from qunsim.kernels.arrivals import _referrals, _tell_ties, inviters
 from qunsim.kernels.churn import members_day
-from qunsim.kernels.neighbours import chatter_candidates, departures_update, joins_update, recount_strong
+from qunsim.kernels.neighbours import (
+    chatter_candidates,
+    departures_update,
+    joins_update,
+    recount_strong,
+)
 from qunsim.kernels.posting import _make_messages, _posting_means
 from qunsim.kernels.reading import _group_index, _read, _reply_targets
 from qunsim.kernels.record import end_of_day, record_day
