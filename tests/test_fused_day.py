@@ -174,3 +174,14 @@ def test_numba_disable_jit_runs_the_fused_day(tmp_path):
     pd.testing.assert_frame_equal(plain[ints], jit[ints], check_dtype=False)
     floats = [c for c in plain if c not in ints and c != "phase"]
     np.testing.assert_allclose(plain[floats].to_numpy(float), jit[floats].to_numpy(float), rtol=1e-9, atol=1e-12)
+
+
+@given(st.lists(st.floats(0.0, 1.0, width=32), min_size=1, max_size=300), st.sampled_from([0.25, 0.75]))
+def test_quartiles_by_selection_are_the_partitioned_quartiles(xs, q):
+    from qunsim.kernels.record import _quantile, _quantile_select
+
+    x = np.array(xs, dtype=np.float32)
+    n = len(x)
+    kth = sorted({int(np.floor(p * (n - 1))) + d for p in (0.25, 0.75) for d in (0, 1)
+                  if int(np.floor(p * (n - 1))) + d < n})
+    assert _quantile_select(x, q) == _quantile(np.partition(x, kth), n, q)

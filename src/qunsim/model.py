@@ -586,6 +586,7 @@ class CommunityModel(mesa.Model):
         self._active0 = int(mc.data[mc.n - 1, 1]) if mc.n else 0  # active at the end of yesterday
         h = self._generator_handle()
         c_members, (wom_memory, referral_trust, referral_rate), c_join = self._fused_constants()
+        tie_increment = float(p.tie_increment)
         cand, is_ref, inv = day_kernels.arrival_candidates(
             h, st.heard, wom_memory, st.status, st.role, st.trust_r, st.trust_s, referral_trust,
             float(self._inflow_rate(t)), referral_rate, g.indptr, g.indices)
@@ -596,8 +597,7 @@ class CommunityModel(mesa.Model):
             self._age_departures()
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
         mc.reserve()
-        (recorded, q, chat, ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta,
-         diss) = day_kernels.members_stages(
+        recorded, reading, msgs, ties, departed, n_conta = day_kernels.members_day_packed(
             h, t, self.n_groups, self._yesterday_q, self._yesterday_chat, unhappy, self._leaves_today,
             st.status, st.role, st.initial_role, st.group, st.join_step, st.entry_path, st.leave_step,
             st.leave_reason, st.quality, st.warmth, st.post_rate, st.propensity, self._propensity_on,
@@ -605,30 +605,31 @@ class CommunityModel(mesa.Model):
             st.utility, st.spend, st.tier, st.commitment, st.heard, st.posts, st.posts_yesterday,
             st.replies_yesterday, st.last_post, st.leader_tie, st.strong_ties, st.left_neighbors,
             st.member_neighbors, st.first_post_step, st.first_replied, st.return_step, self.leader,
-            g.indptr, g.indices, g.keys, g.rowptr, g.weight, *c_members,
-            g.pending, g.n_edges, mc.data, mc.n, mc.gresham, mc.gn, p.trust_weak, p.trust_strong,
-            p.strong_evidence, self._joins_today, self._active0, float(self.cumulative.get("revenue", 0.0)),
-            mc.window, GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95)
-        if len(new_keys):  # queued; their strength by numpy's power (as the staged day)
-            g._pending_keys.append(new_keys)
-            g._pending_w.append((1.0 - (1.0 - c_members[10]) ** new_counts).astype(np.float32))
-            g._pending_n += len(new_keys)
-        for gone in (conta, diss):
-            if len(gone):
-                self._gone[t] = np.concatenate([self._gone[t], gone]) if t in self._gone else gone
-                views = self._views
-                for i in gone.tolist():
-                    v = views.pop(i, None)
-                    if v is not None:
-                        v.remove()
+            g.indptr, g.indices, g.keys, g.rowptr, g.weight, c_members, mc.data, mc.n, mc.gresham, mc.gn,
+            self._joins_today, self._active0, float(self.cumulative.get("revenue", 0.0)), mc.window, g.pending,
+            g.n_edges)
+        if ties.shape[1]:  # queued; their strength by numpy's power (as the staged day)
+            g._pending_keys.append(ties[0])
+            g._pending_w.append((1.0 - (1.0 - tie_increment) ** ties[1]).astype(np.float32))
+            g._pending_n += ties.shape[1]
+        if len(departed):
+            for gone in (departed[:n_conta], departed[n_conta:]):
+                if len(gone):
+                    self._gone[t] = np.concatenate([self._gone[t], gone]) if t in self._gone else gone
+            views = self._views
+            for i in departed.tolist():
+                v = views.pop(i, None)
+                if v is not None:
+                    v.remove()
         if recorded:  # the row is written: the counters the staged record keeps
-            self._yesterday_q, self._yesterday_chat = q, chat
             self.cumulative["revenue"] = self.cumulative.get("revenue", 0.0) + 0.0
             mc.gn += 1
             mc.n += 1
         else:  # ties are merged first (weekly, or when many wait), then the row
             self._merge_ties()
-            self._record_row(False, author, mgroup, spam, ids, k, value, info, buried, read_u, 0, 0.0, 0.0, None)
+            ids = reading[0].astype(np.int64)
+            self._record_row(False, msgs[0], msgs[1].astype(np.int32), msgs[2].astype(bool), ids,
+                             *(np.ascontiguousarray(reading[x]) for x in range(1, 6)), 0, 0.0, 0.0, None)
         self.datacollector.collect(self)
         for hook in self.day_hooks:
             hook(self)
@@ -687,6 +688,8 @@ class CommunityModel(mesa.Model):
                    float(p.grace_days), bool(p.contagion), float(p.leader_loss), float(p.chatter_conversion),
                    np.float32(ch.post_rate.mean), np.float32(ch.quality.mean), np.float32(ch.warmth.mean),
                    float(p.welcome_boost), float(p.welcome_commitment), float(p.wom_reach))
+        members = np.array(members + (float(p.trust_weak), float(p.trust_strong), float(p.strong_evidence),
+                                      GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95), dtype=np.float64)
         arrivals = (p.wom_memory, float(p.referral_trust), float(p.referral_rate))
         joining = (int(com.group_cap), float(com.leader_tie_share), com.structure == "pyramid",
                    np.float32(p.strong_tie))

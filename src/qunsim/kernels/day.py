@@ -49,7 +49,7 @@ from qunsim.kernels.record import end_of_day, record_day
 from qunsim.kernels.ties import _pair_keys, _radix_order, _strengthen, _unique_first_counts
 
 __all__ = ["generator_handle", "generator_from", "arrival_candidates", "join_day", "members_stages", "numpy_sum",
-           "choice_without_replacement"]
+           "choice_without_replacement", "members_day_packed", "PARAMS"]
 
 _ACTIVE, _LEFT, _BANNED = 1, 2, 3
 _OWNER, _REGULAR, _CHATTER = 0, 3, 4
@@ -650,3 +650,74 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                              min_exposure, min_events, z)
     return (recorded, q, chat, ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts,
             conta_ids, diss_ids)
+
+
+#: the dynamics :func:`members_day_packed` reads from its parameter vector, in order
+PARAMS = ("newcomer_days", "answer_base", "answer_halfsat", "chatter_contagion", "reply_reward", "message_noise",
+          "spam_penalty", "read_cost", "overload_cost", "reply_prob", "tie_increment", "tie_formation",
+          "strong_tie", "tie_decay", "recognition", "habituation", "spam_distrust", "trust_memory",
+          "satisfaction_memory", "commit_sunk", "commit_tier", "commit_ties", "commit_identity", "hazard_base",
+          "hazard_max", "hazard_slope", "hazard_midpoint", "grace_days", "contagion", "leader_loss",
+          "chatter_conversion", "chatter_post_rate", "chatter_quality", "chatter_warmth", "welcome_boost",
+          "welcome_commitment", "wom_reach", "trust_weak", "trust_strong", "strong_evidence",
+          "gresham_min_exposure", "gresham_min_events", "z95")
+
+
+@njit
+def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, leaves_today,
+                       status, role, initial_role, group, join_step, entry_path, leave_step, leave_reason,
+                       quality, warmth, post_rate, propensity, propensity_on, attention, taste, interest, need,
+                       threshold, trust_r, trust_s, satisfaction, utility, spend, tier, commitment, heard, posts,
+                       posts_yesterday, replies_yesterday, last_post, leader_tie, strong_ties, left_n, member_n,
+                       first_post_step, first_replied, return_step, leader, indptr, indices, keys, rowptr, weight,
+                       P, data, r, gh, gn, joins, active0, revenue_before, window, pending, n_edges):
+    """:func:`members_stages` with its parameters in one vector ``P`` (:data:`PARAMS`) and its
+    results in a few arrays (each argument and each returned array costs the call ~0.1 and
+    ~0.45 µs). Tomorrow's group statistics are written into ``yesterday_q`` and
+    ``yesterday_chat`` (in place) when the row is recorded.
+
+    Returns ``(recorded, reading, messages, new_ties, departed, n_contagious)``: ``reading``
+    float64[6, n_ids] = (ids, k, value, info, buried, utility) of today's members;
+    ``messages`` int64[3, m] = (author, group, spam); ``new_ties`` int64[2, n_new] = (key,
+    count); ``departed`` the departures by contagion (the first ``n_contagious``) then by
+    dissatisfaction.
+    """
+    out = members_stages(
+        h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, leaves_today, status, role, initial_role,
+        group, join_step, entry_path, leave_step, leave_reason, quality, warmth, post_rate, propensity,
+        propensity_on, attention, taste, interest, need, threshold, trust_r, trust_s, satisfaction, utility, spend,
+        tier, commitment, heard, posts, posts_yesterday, replies_yesterday, last_post, leader_tie, strong_ties,
+        left_n, member_n, first_post_step, first_replied, return_step, leader, indptr, indices, keys, rowptr,
+        weight, np.int64(P[0]), P[1], P[2], P[3], P[4], P[5], P[6], P[7], P[8], P[9], P[10], P[11], P[12], P[13],
+        P[14], P[15], P[16], P[17], P[18], P[19], P[20], P[21], P[22], P[23], P[24], P[25], P[26], P[27],
+        P[28] != 0.0, P[29], P[30], np.float32(P[31]), np.float32(P[32]), np.float32(P[33]), P[34], P[35], P[36],
+        pending, n_edges, data, r, gh, gn, P[37], P[38], P[39], joins, active0, revenue_before, window, P[40],
+        P[41], P[42])
+    (recorded, q, chat, ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta,
+     diss) = out
+    if recorded:
+        yesterday_q[:] = q
+        yesterday_chat[:] = chat
+    n_ids = len(ids)
+    reading = np.empty((6, n_ids))
+    for j in range(n_ids):
+        reading[0, j] = ids[j]
+        reading[1, j] = k[j]
+        reading[2, j] = value[j]
+        reading[3, j] = info[j]
+        reading[4, j] = buried[j]
+        reading[5, j] = read_u[j]
+    m = len(author)
+    msgs = np.empty((3, m), np.int64)
+    for j in range(m):
+        msgs[0, j] = author[j]
+        msgs[1, j] = mgroup[j]
+        msgs[2, j] = 1 if spam[j] else 0
+    ties = np.empty((2, len(new_keys)), np.int64)
+    for x in range(len(new_keys)):
+        ties[0, x] = new_keys[x]
+        ties[1, x] = new_counts[x]
+    departed = np.empty(len(conta) + len(diss), np.int64)
+    departed[:len(conta)] = conta
+    departed[len(conta):] = diss
+    return recorded, reading, msgs, ties, departed, len(conta)

@@ -287,13 +287,32 @@ def gresham_push(gh, gn, c0, c1, c2, c3, window, min_exposure, min_events, z):
 
 
 @njit
+def _quantile_select(x, q):
+    """``np.quantile(x, q)`` (linear) of a float32 vector by selection, not a sort: the
+    order statistic at ``floor(q (n - 1))`` by a partition, the next as the least above it."""
+    n = len(x)
+    v = q * (n - 1)
+    lo = np.int64(np.floor(v))
+    part = np.partition(x, lo)
+    a = part[lo]
+    b = a
+    if lo + 1 <= n - 1:
+        b = part[lo + 1]
+        for j in range(lo + 2, n):
+            if part[j] < b:
+                b = part[j]
+    return _lerp(np.float64(a), np.float64(b), v - lo)
+
+
+@njit
 def _gresham_counts_sorted(readers, quality, initial_role, status):
-    """:func:`gresham_day` in compiled code (the quartiles from the sorted core qualities)."""
-    qc = np.sort(core_quality(readers, quality, initial_role))
+    """:func:`gresham_day` in compiled code (the quartiles by selection)."""
+    qc = core_quality(readers, quality, initial_role)
     n = len(qc)
     if n < 4:
         return np.zeros(4)
-    return gresham_counts(readers, quality, initial_role, status, _quantile(qc, n, 0.25), _quantile(qc, n, 0.75))
+    return gresham_counts(readers, quality, initial_role, status, _quantile_select(qc, 0.25),
+                          _quantile_select(qc, 0.75))
 
 
 @njit
