@@ -553,7 +553,9 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                                np.float32(strong_tie), status, strong_ties)
             if len(miss):
                 pk = _pair_keys(reader, target, miss, np.int64(n))
-                srt = _radix_order(pk) if len(pk) > 4096 else np.argsort(pk)
+                # any sorting order gives the same distinct keys, first positions and counts;
+                # the radix sort is the faster above a few hundred keys
+                srt = _radix_order(pk) if len(pk) > 256 else np.argsort(pk)
                 uk, first, cnt = _unique_first_counts(pk, srt)
                 n_new = 0
                 for x in range(len(uk)):
