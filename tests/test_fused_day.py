@@ -185,3 +185,14 @@ def test_quartiles_by_selection_are_the_partitioned_quartiles(xs, q):
     kth = sorted({int(np.floor(p * (n - 1))) + d for p in (0.25, 0.75) for d in (0, 1)
                   if int(np.floor(p * (n - 1))) + d < n})
     assert _quantile_select(x, q) == _quantile(np.partition(x, kth), n, q)
+
+
+def test_model_page_example_runs():
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "model.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, str(page), "exec"), {})
