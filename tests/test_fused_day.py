@@ -26,6 +26,10 @@ CASES = {
                         "dynamics.tie_formation": 0.5, "dynamics.lurker_share": 0.4,
                         "dynamics.propensity_sd": 1.0, "dynamics.welcome_boost": 0.5,
                         "dynamics.welcome_commitment": 0.3},
+    "participation_floor": {"dynamics.lurker_share": 0.8, "dynamics.propensity_sd": 2.0,
+                            "dynamics.first_post_rate": 0.05, "dynamics.welcome_boost": 0.3,
+                            "dynamics.chatter_conversion": 0.2, "community.chatter_share": 0.3,
+                            "roles.regular.taste": {"mean": 0.3, "sd": 0.05}},
     "no_replies": {"dynamics.reply_prob": 0.0, "dynamics.message_noise": 0.0, "dynamics.wom_reach": 0.0},
 }
 
@@ -46,6 +50,18 @@ def test_fused_and_staged_days_are_the_same_model(name, seed):
     fused, staged = _run(CASES[name], seed, True), _run(CASES[name], seed, False)
     assert fingerprint(fused) == fingerprint(staged)
     assert fused.timeseries()["joins"].sum() > 0
+
+
+def test_the_participation_floor_and_converted_lurkers_take_part():
+    """first_post_rate and a converted lurker's propensity change the day (both orchestrations
+    apply them: the test above compares them)."""
+    kw = CASES["participation_floor"]
+    base = _run(kw, 3, True)
+    no_floor = _run({**kw, "dynamics.first_post_rate": 0.0}, 3, True)
+    assert not base.timeseries()["messages"].equals(no_floor.timeseries()["messages"])
+    st = base.state
+    converted = (st.initial_role == qs.Role.REGULAR) & (st.role == qs.Role.CHATTER)
+    assert converted.any() and (st.propensity[converted] >= 1).all()
 
 
 def test_fused_day_runs_only_without_policies():

@@ -175,7 +175,8 @@ class CommunityModel(mesa.Model):
         self._recount_neighbours()
         # posting propensity differs from 1 only with the participation keys or a graph that sets it
         self._propensity_on = bool(self.p.lurker_share > 0 or self.p.propensity_sd > 0
-                                   or self.p.welcome_boost > 0 or np.any(self.state.propensity != 1))
+                                   or self.p.welcome_boost > 0 or self.p.first_post_rate > 0
+                                   or np.any(self.state.propensity != 1))
         self.policies = build_policies(cfg)  # imports user classes (plug-ins), if any
         for fam in self.policies.values():
             for pol in fam:
@@ -363,6 +364,16 @@ class CommunityModel(mesa.Model):
             return
         x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng)
         st.propensity[can] = x
+
+    def _participation_rate(self, ids: np.ndarray) -> np.ndarray:
+        """Today's base posting rates (population-wide): ``post_rate * propensity``, and a
+        newcomer who has not posted yet, in their first ``newcomer_days`` (not a seed member),
+        posts at least ``first_post_rate`` a day (:func:`~qunsim.kernels.day.participation_rate`,
+        which the fused day calls too)."""
+        st, p = self.state, self.p
+        return day_kernels.participation_rate(ids, st.post_rate, st.propensity, st.first_post_step, st.entry_path,
+                                              st.join_step, self.steps, int(p.newcomer_days),
+                                              float(p.first_post_rate))
 
     def _newcomer_feedback(self, posters: np.ndarray, replies: np.ndarray, t: int) -> None:
         """Record first posts and returns; a reply on one's first posting day is a welcome:
@@ -689,7 +700,8 @@ class CommunityModel(mesa.Model):
                    np.float32(ch.post_rate.mean), np.float32(ch.quality.mean), np.float32(ch.warmth.mean),
                    float(p.welcome_boost), float(p.welcome_commitment), float(p.wom_reach))
         members = np.array(members + (float(p.trust_weak), float(p.trust_strong), float(p.strong_evidence),
-                                      GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95), dtype=np.float64)
+                                      GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95,
+                                      float(p.first_post_rate)), dtype=np.float64)
         arrivals = (p.wom_memory, float(p.referral_trust), float(p.referral_rate))
         joining = (int(com.group_cap), float(com.leader_tie_share), com.structure == "pyramid",
                    np.float32(p.strong_tie))
@@ -773,7 +785,7 @@ class CommunityModel(mesa.Model):
         """
         st, p, rng = self.state, self.p, self.rng
         # participation inequality: a per-member propensity on the role's rate (all 1 when off)
-        rate = st.post_rate * st.propensity if self._propensity_on else st.post_rate
+        rate = self._participation_rate(ids) if self._propensity_on else st.post_rate
         ctx.post_counts = K.draw_posts(ids, st.role, rate, st.group, st.join_step, st.entry_path,
                                        st.replies_yesterday, self._yesterday_q, self._yesterday_chat,
                                        self.steps, p.newcomer_days, p.answer_base, p.answer_halfsat,
@@ -864,6 +876,8 @@ class CommunityModel(mesa.Model):
             st.post_rate[conv] = np.maximum(st.post_rate[conv], ch.post_rate.mean)
             st.quality[conv] = np.minimum(st.quality[conv], ch.quality.mean)
             st.warmth[conv] = np.maximum(st.warmth[conv], ch.warmth.mean)
+            if self._propensity_on:  # a regular who turns chatter posts like one, lurker or not
+                st.propensity[conv] = np.maximum(st.propensity[conv], np.float32(1.0))
 
     def _stage_bookkeeping(self, ctx: K.StepContext, ids: np.ndarray) -> None:
         """Stage *bookkeeping* (:func:`~qunsim.kernels.record.end_of_day`): posts, yesterday's

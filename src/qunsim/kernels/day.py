@@ -49,7 +49,8 @@ from qunsim.kernels.record import end_of_day, record_day
 from qunsim.kernels.ties import _pair_keys, _radix_order, _strengthen, _unique_first_counts
 
 __all__ = ["generator_handle", "generator_from", "arrival_candidates", "join_day", "members_stages", "numpy_sum",
-           "choice_without_replacement", "members_day_packed", "PARAMS"]
+           "choice_without_replacement", "members_day_packed", "PARAMS",
+           "participation_rate"]
 
 _ACTIVE, _LEFT, _BANNED = 1, 2, 3
 _OWNER, _REGULAR, _CHATTER = 0, 3, 4
@@ -166,6 +167,25 @@ def _pairwise(a, lo, n):
 def numpy_sum(a):
     """``np.sum`` of a contiguous float64 vector, bit for bit (numpy's pairwise summation)."""
     return _pairwise(a, 0, len(a))
+
+
+# ------------------------------------------------------------------------------ posting rates
+@njit
+def participation_rate(ids, post_rate, propensity, first_post_step, entry_path, join_step, t, newcomer_days,
+                       first_post_rate):
+    """Today's base posting rates, float32[n] (both orchestrations): ``post_rate *
+    propensity``, and a newcomer who has not posted yet, in their first ``newcomer_days``
+    (not a seed member), posts at least ``first_post_rate`` a day."""
+    n = len(post_rate)
+    rate = np.empty(n, np.float32)
+    for i in range(n):
+        rate[i] = post_rate[i] * propensity[i]
+    if first_post_rate > 0:
+        floor = np.float32(first_post_rate)
+        for i in ids:
+            if first_post_step[i] < 0 and entry_path[i] != 1 and t - join_step[i] <= newcomer_days:
+                rate[i] = max(rate[i], floor)
+    return rate
 
 
 # ------------------------------------------------------------------------------ arrivals
@@ -450,7 +470,7 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                    tie_decay, recognition, habituation, spam_distrust, trust_memory, satisfaction_memory,
                    commit_sunk, commit_tier, commit_ties, commit_identity, hazard_base, hazard_max, hazard_slope,
                    hazard_midpoint, grace_days, contagion, leader_loss, chatter_conversion, chatter_post_rate,
-                   chatter_quality, chatter_warmth, welcome_boost, welcome_commitment, wom_reach,
+                   chatter_quality, chatter_warmth, welcome_boost, welcome_commitment, wom_reach, first_post_rate,
                    # the record (kernels.record.record_day)
                    pending, n_edges, data, r, gh, gn, tier_weak, tier_strong, strong_evidence, joins, active0,
                    revenue_before, window, min_exposure, min_events, z):
@@ -488,9 +508,8 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
     if n_ids > 0:
         # posting: Poisson(mu_i) posts, member by member
         if propensity_on:
-            rate = np.empty(n, np.float32)
-            for i in range(n):
-                rate[i] = post_rate[i] * propensity[i]
+            rate = participation_rate(ids, post_rate, propensity, first_post_step, entry_path, join_step, t,
+                                      newcomer_days, first_post_rate)
         else:
             rate = post_rate
         mu = _posting_means(ids, role, rate, group, join_step, entry_path, replies_yesterday, yesterday_q,
@@ -614,6 +633,8 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                     post_rate[i] = max(post_rate[i], chatter_post_rate)
                     quality[i] = min(quality[i], chatter_quality)
                     warmth[i] = max(warmth[i], chatter_warmth)
+                    if propensity_on:  # a regular who turns chatter posts like one, lurker or not
+                        propensity[i] = max(propensity[i], np.float32(1.0))
         # bookkeeping
         _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
                            commitment, welcome_boost, welcome_commitment)
@@ -662,7 +683,7 @@ PARAMS = ("newcomer_days", "answer_base", "answer_halfsat", "chatter_contagion",
           "hazard_max", "hazard_slope", "hazard_midpoint", "grace_days", "contagion", "leader_loss",
           "chatter_conversion", "chatter_post_rate", "chatter_quality", "chatter_warmth", "welcome_boost",
           "welcome_commitment", "wom_reach", "trust_weak", "trust_strong", "strong_evidence",
-          "gresham_min_exposure", "gresham_min_events", "z95")
+          "gresham_min_exposure", "gresham_min_events", "z95", "first_post_rate")
 
 
 @njit
@@ -693,8 +714,8 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
         weight, np.int64(P[0]), P[1], P[2], P[3], P[4], P[5], P[6], P[7], P[8], P[9], P[10], P[11], P[12], P[13],
         P[14], P[15], P[16], P[17], P[18], P[19], P[20], P[21], P[22], P[23], P[24], P[25], P[26], P[27],
         P[28] != 0.0, P[29], P[30], np.float32(P[31]), np.float32(P[32]), np.float32(P[33]), P[34], P[35], P[36],
-        pending, n_edges, data, r, gh, gn, P[37], P[38], P[39], joins, active0, revenue_before, window, P[40],
-        P[41], P[42])
+        P[43], pending, n_edges, data, r, gh, gn, P[37], P[38], P[39], joins, active0, revenue_before, window,
+        P[40], P[41], P[42])
     (recorded, q, chat, ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta,
      diss) = out
     if recorded:
