@@ -3,7 +3,8 @@
 Each kernel is a function of arrays, parameters and, where it draws, the model's explicit
 ``np.random.Generator`` (passed into the compiled code) or pre-drawn uniforms; none reads a
 model or touches global random state. ``CommunityModel.step`` calls them stage by stage
-(see docs/model.md). Set ``NUMBA_DISABLE_JIT=1`` to run them as plain Python.
+from Python when policies take part, and fused in compiled calls (:mod:`qunsim.kernels.day`)
+when none does (see docs/model.md). Set ``NUMBA_DISABLE_JIT=1`` to run them as plain Python.
 """
 
 from qunsim.kernels.arrivals import (
