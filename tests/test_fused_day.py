@@ -212,3 +212,18 @@ def test_model_page_example_runs():
     assert blocks
     for code in blocks:
         exec(compile(code, str(page), "exec"), {})
+
+
+def test_a_checkpoint_written_by_the_engine_before_the_store_loads_and_runs_on_the_same():
+    """tests/data/legacy_checkpoint_7dc3e1b.qsim: written by main at 7dc3e1b after 12 days
+    (metrics as a list of row dicts); loaded here and run 10 more days, it ends exactly where
+    that engine's run ended (tests/data/legacy_checkpoint_7dc3e1b.json)."""
+    import json
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parent / "data"
+    m = qs.CommunityModel.load(data / "legacy_checkpoint_7dc3e1b.qsim")
+    assert m.metrics.n == 13 and m.metrics.gn == 12
+    m.run_for(10)
+    want = json.loads((data / "legacy_checkpoint_7dc3e1b.json").read_text())
+    assert fingerprint(m) == want

@@ -396,6 +396,11 @@ def _restore(header: dict, arrays: dict, where: str, cls=None):
         if hasattr(model, k):
             _check_like(getattr(model, k), v, k, where)
         setattr(model, k, v)
+    from qunsim.metrics import MetricsCollector
+
+    mc = getattr(model, "metrics", None)
+    if isinstance(mc, MetricsCollector) and "data" not in vars(mc):  # saved before the columnar store
+        model.metrics = MetricsCollector.from_legacy(vars(mc))
     n = model.state.n
     bad = [k for k, a in model.state.arrays().items() if len(a) != n]
     if bad or model.social.n != n or len(model.social.indptr) != n + 1:

@@ -325,6 +325,21 @@ class MetricsCollector:
         self.gresham = np.zeros((64, len(GRESHAM_COLUMNS)))  # the daily counts, the interval
         self.gn = 0
 
+    @classmethod
+    def from_legacy(cls, attrs: dict) -> MetricsCollector:
+        """The store of a collector saved before the columnar store (a list of row dicts and
+        the Gresham history as lists), e.g. read from an older checkpoint."""
+        mc = cls(int(attrs.get("window", 60)))
+        for row in attrs.get("rows", []):
+            mc.append(row)
+        hist, ci = attrs.get("_g_hist", []), attrs.get("_g_ci", [])
+        for d, h in enumerate(hist):
+            mc.reserve()
+            mc.gresham[d, :4] = h
+            mc.gresham[d, 4:] = ci[d] if d < len(ci) else (1.0, 1.0)
+            mc.gn += 1
+        return mc
+
     # ------------------------------------------------------------------ writing
     def reserve(self) -> None:
         """Make room for one more row and one more Gresham day (doubling the store)."""
