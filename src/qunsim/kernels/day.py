@@ -7,20 +7,23 @@ hooks between them (one physics, two orchestrations), drawing from the model's g
 the same order, so both give the same trajectory bit for bit:
 
 1. :func:`arrival_candidates` — word of mouth fades, people reached by content/ads and by
-   members' invitations (one decision per person per day). Python then decides who accepts
-   (``accept_probability``: numpy's ``exp``, whose last bit compiled code would not
-   reproduce) and joins them (groups are dealt with ``Generator.choice``; Mesa agent views).
-2. :func:`members_stages` — posting, the day's messages, reading, replies and ties, trust,
-   satisfaction and churn (the departures), chatter conversion, bookkeeping and word of
-   mouth, in that order. It returns what Python still does: the new ties' strengths
-   (``(1 - inc) ** count``, numpy's ``power``) to queue, the agent views of the departed to
-   remove, and the day's reading for the record.
-3. :func:`~qunsim.kernels.record.record_day` — the metrics row, after any tie merge.
+   members' invitations (one decision per person per day). Python computes their chance to
+   accept (``accept_probability``: numpy's ``exp``, whose last bit compiled code would not
+   reproduce on every machine).
+2. :func:`join_day` (days with candidates) — the acceptance draws, places in groups
+   (:func:`choice_without_replacement`, numpy's ``Generator.choice`` draw for draw),
+   activation, leader ties, neighbour counts. Python creates the joiners' Mesa agent views.
+3. :func:`members_day_packed` (:func:`members_stages` with packed arguments) — posting, the
+   day's messages, reading, replies and ties, trust, satisfaction and churn (the departures),
+   chatter conversion, bookkeeping, word of mouth and, unless queued ties are merged today,
+   the record (:func:`~qunsim.kernels.record.record_day`). Python queues the new ties (their
+   strength ``1 - (1 - inc) ** count`` by numpy's ``power``), removes the departed members'
+   agent views, and on merge days merges the ties and then records.
 
 The generator is handed to compiled code as a small tuple of addresses
 (:func:`generator_handle`) instead of the ``np.random.Generator`` object: numba's own
-conversion of a Generator argument costs ~10 µs a call (three ``ctypes.cast`` calls), the
-handle ~0.1 µs; inside, :func:`generator_from` rebuilds numba's Generator over the same
+conversion of a Generator argument costs ~8–13 µs a call (three ``ctypes.cast`` calls), the
+handle ~0.4 µs; inside, :func:`generator_from` rebuilds numba's Generator over the same
 bit generator, so the draws are numpy's. With ``NUMBA_DISABLE_JIT=1`` the handle is the
 Generator itself.
 """
