@@ -227,3 +227,24 @@ def test_a_checkpoint_written_by_the_engine_before_the_store_loads_and_runs_on_t
     m.run_for(10)
     want = json.loads((data / "legacy_checkpoint_7dc3e1b.json").read_text())
     assert fingerprint(m) == want
+
+
+@given(st.integers(2, 60), st.integers(0, 2**32 - 1))
+def test_compiled_tie_merge_is_merge_pending(n, seed):
+    import copy
+
+    from qunsim.network import SocialGraph
+
+    rng = np.random.default_rng(seed)
+    e = int(rng.integers(0, 3 * n))
+    g = SocialGraph.from_edges(n, rng.integers(0, n, e), rng.integers(0, n, e), rng.random(e).astype(np.float32))
+    a, b = rng.integers(0, n, 12), rng.integers(0, n, 12)
+    keep = a != b
+    k = np.minimum(a[keep], b[keep]) * n + np.maximum(a[keep], b[keep])
+    w = rng.choice(np.array([0.1, 0.3, 0.5], np.float32), len(k))
+    ref = copy.deepcopy(g)
+    ref._pending_keys, ref._pending_w, ref._pending_n = [k], [w], len(k)
+    ref.merge_pending()
+    keys, weight, indptr, indices, _ = day.merge_ties(g.keys, g.weight, g.indptr, g.indices, k, w, np.int64(n))
+    for got, want in ((keys, ref.keys), (weight, ref.weight), (indptr, ref.indptr), (indices, ref.indices)):
+        assert got.dtype == want.dtype and np.array_equal(got, want)

@@ -27,7 +27,7 @@ from qunsim.kernels.neighbours import (
 from qunsim.kernels.reading import GroupIndex, ReadResult
 from qunsim.kernels.record import Z95
 from qunsim.metrics import GRESHAM_MIN_EVENTS, GRESHAM_MIN_EXPOSURE, MetricsCollector
-from qunsim.network import bfs_ball, build_graph, from_networkx
+from qunsim.network import bfs_ball, build_graph, from_networkx, key_rowptr
 from qunsim.policies import build_policies
 from qunsim.registry import MODEL_REPORTERS  # noqa: F401  (the Mesa reporters: the metric registry's)
 from qunsim.state import (
@@ -911,8 +911,16 @@ class CommunityModel(mesa.Model):
     def _merge_ties(self) -> None:
         """Merge queued ties into the graph, then recount what depends on neighbourhoods (a merge
         may also raise the strength of existing ties)."""
-        if self.social.pending:
-            self.social.merge_pending()
+        g = self.social
+        if g.pending:
+            # SocialGraph.merge_pending in one compiled pass (kernels.day.merge_ties: same result)
+            pk, pw = np.concatenate(g._pending_keys), np.concatenate(g._pending_w)
+            g._pending_keys, g._pending_w, g._pending_n = [], [], 0
+            keys, weight, indptr, indices, n_added = day_kernels.merge_ties(g.keys, g.weight, g.indptr, g.indices,
+                                                                           pk, pw, np.int64(g.n))
+            if n_added:
+                g.keys, g.weight, g.indptr, g.indices = keys, weight, indptr, indices
+                g.rowptr = key_rowptr(keys, np.int64(g.n))
             self._recount_neighbours()
 
     def _recount_neighbours(self) -> None:

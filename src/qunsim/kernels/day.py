@@ -53,7 +53,7 @@ from qunsim.kernels.ties import _pair_keys, _radix_order, _strengthen, _unique_f
 
 __all__ = ["generator_handle", "generator_from", "arrival_candidates", "join_day", "members_stages", "numpy_sum",
            "choice_without_replacement", "members_day_packed", "PARAMS",
-           "participation_rate"]
+           "participation_rate", "merge_ties"]
 
 _ACTIVE, _LEFT, _BANNED = 1, 2, 3
 _OWNER, _REGULAR, _CHATTER = 0, 3, 4
@@ -747,3 +747,98 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
     departed[:len(conta)] = conta
     departed[len(conta):] = diss
     return recorded, reading, msgs, ties, departed, len(conta)
+
+
+# ------------------------------------------------------------------------------ tie merge
+@njit
+def merge_ties(keys, weight, indptr, indices, pk, pw, n):
+    """``SocialGraph.merge_pending`` in one compiled pass: queued ties ``pk`` (keys, with
+    strengths ``pw``; duplicates keep the strongest) are merged into the sorted ``keys`` /
+    ``weight`` (a tie that exists is raised to the queued strength if stronger) and into the
+    CSR adjacency, each row's new entries appended after its old ones (the ties where the row
+    is the smaller endpoint, by the other endpoint, then those where it is the larger).
+
+    Returns ``(keys, weight, indptr, indices, n_added)`` (new arrays when ties were added,
+    else the inputs, ``weight`` updated in place).
+    """
+    order = np.argsort(pk, kind="mergesort")
+    uk = np.empty(len(pk), np.int64)
+    uw = np.empty(len(pk), np.float32)
+    m = 0
+    for x in range(len(order)):
+        j = order[x]
+        if m > 0 and pk[j] == uk[m - 1]:
+            if pw[j] > uw[m - 1]:
+                uw[m - 1] = pw[j]
+            continue
+        uk[m] = pk[j]
+        uw[m] = pw[j]
+        m += 1
+    # ties that exist: the stronger strength; the others are added
+    n_old = len(keys)
+    add = np.empty(m, np.bool_)
+    n_add = 0
+    e = 0
+    for x in range(m):
+        while e < n_old and keys[e] < uk[x]:
+            e += 1
+        if e < n_old and keys[e] == uk[x]:
+            if uw[x] > weight[e]:
+                weight[e] = uw[x]
+            add[x] = False
+        else:
+            add[x] = True
+            n_add += 1
+    if n_add == 0:
+        return keys, weight, indptr, indices, 0
+    nk = np.empty(n_old + n_add, np.int64)
+    nw = np.empty(n_old + n_add, np.float32)
+    e = 0
+    c = 0
+    for x in range(m):
+        if not add[x]:
+            continue
+        while e < n_old and keys[e] < uk[x]:
+            nk[c] = keys[e]
+            nw[c] = weight[e]
+            e += 1
+            c += 1
+        nk[c] = uk[x]
+        nw[c] = uw[x]
+        c += 1
+    while e < n_old:
+        nk[c] = keys[e]
+        nw[c] = weight[e]
+        e += 1
+        c += 1
+    # CSR: per row, the old entries, then the new (row as smaller endpoint, then as larger)
+    extra = np.zeros(n, np.int64)
+    for x in range(m):
+        if add[x]:
+            u = uk[x] // n
+            extra[u] += 1
+            extra[uk[x] - u * n] += 1
+    nptr = np.empty(n + 1, np.int64)
+    nptr[0] = 0
+    for r in range(n):
+        nptr[r + 1] = nptr[r] + (indptr[r + 1] - indptr[r]) + extra[r]
+    nind = np.empty(len(indices) + 2 * n_add, np.int32)
+    fill = np.empty(n, np.int64)
+    for r in range(n):
+        lo = indptr[r]
+        k0 = nptr[r]
+        for q in range(indptr[r + 1] - lo):
+            nind[k0 + q] = indices[lo + q]
+        fill[r] = k0 + indptr[r + 1] - lo
+    for x in range(m):  # the smaller endpoint's rows first, in key order
+        if add[x]:
+            u = uk[x] // n
+            nind[fill[u]] = uk[x] - u * n
+            fill[u] += 1
+    for x in range(m):  # then the larger endpoint's, in key order
+        if add[x]:
+            u = uk[x] // n
+            v = uk[x] - u * n
+            nind[fill[v]] = u
+            fill[v] += 1
+    return nk, nw, nptr, nind, n_add
