@@ -159,6 +159,117 @@ def bench_reference(n: int, warmup: int, repeat: int, smoke: bool = False) -> di
             "steps": {"reference": ref_steps, "vectorized": steps}}
 
 
+def fixed_cost_breakdown(n: int = 100, days: int = 100, repeat: int = 3) -> dict:
+    """Where a day's CPU time goes at ``n`` members (agent views on, no policy: the fused day),
+    in microseconds per day: the whole day; an empty Mesa ``Model.step``; handing the
+    generator to compiled code (numba's own ``Generator`` argument vs the handle the fused day
+    passes); the compiled calls (arrivals, joining, the members' stages with the record);
+    the joining's Python (numpy's acceptance chance, Mesa agent views); tie merges; the
+    record kernel alone; and the rest of the Python orchestration. Compiled calls are timed by
+    wrapping them (two ``process_time`` calls each, ~1.6 µs here, included in the figures).
+    One window of ``days`` days after 3 warm-up days (the first window of the speedup's
+    comparison); the isolated costs (Mesa step, hand-off, record kernel) are the best of
+    ``repeat``."""
+    import mesa
+    from numba import njit
+
+    import qunsim.model as qm
+    from qunsim.kernels import day as day_kernels
+    from qunsim.kernels.record import Z95, record_day
+    from qunsim.metrics import GRESHAM_MIN_EVENTS, GRESHAM_MIN_EXPOSURE
+
+    def cpu_us(fn, calls: int) -> float:
+        best = float("inf")
+        for _ in range(repeat):
+            c0 = time.process_time()
+            for _ in range(calls):
+                fn()
+            best = min(best, (time.process_time() - c0) / calls)
+        return 1e6 * best
+
+    class Empty(mesa.Model):
+        def step(self):
+            pass
+
+    empty = Empty(rng=0)
+    out = {"size": n, "mesa_step": cpu_us(empty.step, 2000)}
+
+    @njit(cache=False)
+    def _noop_gen(rng, a):
+        return a[0]
+
+    @njit(cache=False)
+    def _noop_handle(h, a):
+        return day_kernels.generator_from(h) is not None and a[0] > 0
+
+    rng, a = np.random.default_rng(0), np.zeros(2)
+    h = day_kernels.generator_handle(rng)
+    _noop_gen(rng, a), _noop_handle(h, a)
+    out["generator_as_argument"] = cpu_us(lambda: _noop_gen(rng, a), 5000)
+    out["generator_handle"] = cpu_us(lambda: _noop_handle(h, a), 5000)
+
+    acc: dict[str, float] = {}
+    originals = []
+
+    def wrap(owner, name: str, key: str):
+        f = getattr(owner, name)
+        originals.append((owner, name, f))
+
+        def timed(*args, **kw):
+            c0 = time.process_time()
+            try:
+                return f(*args, **kw)
+            finally:
+                acc[key] = acc.get(key, 0.0) + time.process_time() - c0
+        setattr(owner, name, timed)
+
+    model = build(n, agent_views=True)
+    for _ in range(3):
+        model.step()
+    active0 = int(model.metrics.latest("active"))
+    for name in ("arrival_candidates", "join_day", "members_day_packed"):
+        wrap(day_kernels, name, name)
+    wrap(qm.CommunityModel, "_fused_join", "joins")
+    wrap(qm.CommunityModel, "_merge_ties", "tie_merge")
+    try:  # one window: the days the speedup's first window covers (the community at its size)
+        c0 = time.process_time()
+        for _ in range(days):
+            model.step()
+        total, parts = time.process_time() - c0, dict(acc)
+    finally:
+        for owner, name, f in reversed(originals):
+            setattr(owner, name, f)
+    ts = model.timeseries()
+    out["active_mean"] = float(ts["active"].iloc[-days:].mean())
+    out["active_at_start"] = active0
+    per = {k: 1e6 * v / days for k, v in parts.items()}
+    out["day"] = 1e6 * total / days
+    out["compiled_calls"] = {k: per.get(k, 0.0) for k in ("arrival_candidates", "join_day", "members_day_packed")}
+    out["joins_python"] = per.get("joins", 0.0) - per.get("join_day", 0.0)
+    out["tie_merge"] = per.get("tie_merge", 0.0)
+    st, p, mc = model.state, model.p, model.metrics
+    data, gh = np.zeros_like(mc.data), np.zeros_like(mc.gresham)
+    e = np.empty(0)
+    msgs_a, msgs_g, msgs_s = np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, bool)
+    ids = st.active_ids()
+    k = np.ones(len(ids))
+
+    def record():
+        record_day(data, 0, gh, 0, False, st.status, st.role, st.initial_role, st.tier, st.trust_r, st.trust_s,
+                   st.satisfaction, st.group, st.join_step, st.strong_ties, model.n_groups, p.trust_weak,
+                   p.trust_strong, p.strong_evidence, msgs_a, msgs_g, msgs_s, model.steps, p.newcomer_days, ids,
+                   st.quality, k, k, k, k, k, 0, model._leaves_today, 0, 0, 0.0, 0.0, 0.0, mc.window,
+                   GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95)
+    record()
+    del e
+    out["record_kernel"] = cpu_us(record, 2000)
+    timed = sum(out["compiled_calls"].values()) + per.get("joins", 0.0) - per.get("join_day", 0.0) + out["tie_merge"]
+    out["python_rest"] = out["day"] - out["mesa_step"] - timed
+    out["timer_calls_per_day"] = 2 * (3 + 2)  # at most, on a day with joins and a merge
+    return {k: (round(v, 2) if isinstance(v, float) else
+                {a: round(b, 2) for a, b in v.items()} if isinstance(v, dict) else v) for k, v in out.items()}
+
+
 POLICY_SOURCES = ("gates_strict_in_lenient_out.toml", "activity_moderation.toml",
                   "activity_operations.toml", "monetization_profit_sharing.toml",
                   "monetization_ads.toml")
@@ -247,6 +358,11 @@ def run(smoke: bool = False, steps: int | None = None, repeat: int | None = None
         log(f"reference at {n:,}: {r['reference_member_steps_per_s']:,.0f} member-steps per CPU s; "
             f"CommunityModel {r['vectorized_member_steps_per_s']:,.0f} ({r['ms_per_day']:.3f} ms/day); "
             f"speedup {r['speedup']:.1f}x")
+    fixed = fixed_cost_breakdown(100, days=40 if smoke else 200, repeat=1 if smoke else 3)
+    log(f"fixed cost at 100 members: {fixed['day']:.1f} CPU us/day (Mesa step {fixed['mesa_step']:.1f}, "
+        f"compiled calls {sum(fixed['compiled_calls'].values()):.1f}, joins' Python {fixed['joins_python']:.1f}, "
+        f"tie merges {fixed['tie_merge']:.1f}, rest {fixed['python_rest']:.1f}; generator handle "
+        f"{fixed['generator_handle']:.2f} vs Generator argument {fixed['generator_as_argument']:.2f} us a call)")
     ref = refs[str(REFERENCE_SIZE)] if str(REFERENCE_SIZE) in refs else refs[max(refs, key=int)]
     pol = bench_policies(ref_size, warmup, steps, repeat)
     log(f"all policies on at {ref_size:,}: {pol['slowdown']:.2f}x the engine's cost per member-step "
@@ -261,6 +377,7 @@ def run(smoke: bool = False, steps: int | None = None, repeat: int | None = None
         "speedup_vs_reference": {k: round(v["speedup"], 1) for k, v in refs.items()},
         "speedup_vs_reference_1e4": round(ref["speedup"], 1),
         "ms_per_day": {k: round(v["ms_per_day"], 4) for k, v in refs.items() if int(k) <= 1000},
+        "fixed_cost_us_per_day_100": fixed,
         "policy_slowdown": round(pol["slowdown"], 3),
         "policies": {k: (round(v) if isinstance(v, float) else v) for k, v in pol.items()},
         "reference": {n: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}

@@ -67,7 +67,9 @@ VERSION = 1
 # rebuilt from the config or re-created on load, or scratch of one day
 _REBUILT = {"config", "p", "policies", "datacollector", "_views", "ctx", "_adj", "_adj_for",
             # which policy takes part in which hook: derived from `policies` every day
-            "_hook_order", "_curates", "_referral_boosts", "_metric_policies"}
+            "_hook_order", "_curates", "_referral_boosts", "_metric_policies",
+            # the generator's addresses for compiled code: re-read from the generator
+            "_gen_cache", "_fused_cache"}
 _MESA_KEYS: set[str] | None = None
 
 
@@ -394,6 +396,11 @@ def _restore(header: dict, arrays: dict, where: str, cls=None):
         if hasattr(model, k):
             _check_like(getattr(model, k), v, k, where)
         setattr(model, k, v)
+    from qunsim.metrics import MetricsCollector
+
+    mc = getattr(model, "metrics", None)
+    if isinstance(mc, MetricsCollector) and "data" not in vars(mc):  # saved before the columnar store
+        model.metrics = MetricsCollector.from_legacy(vars(mc))
     n = model.state.n
     bad = [k for k, a in model.state.arrays().items() if len(a) != n]
     if bad or model.social.n != n or len(model.social.indptr) != n + 1:

@@ -42,15 +42,60 @@ def _latest(key: str, model) -> object:
 class TimeseriesCollector(mesa.DataCollector):
     """A ``mesa.DataCollector`` whose model reporters are the columns of the day's metrics row.
 
-    New columns are added as they appear, their earlier days filled with 0, so every column
-    of ``model_vars`` has one value per collection (what ``mesa.batch_run`` expects).
+    Bound to a model (``model``), it is a view of the model's
+    :class:`~qunsim.metrics.MetricsCollector` store: ``collect`` only records the day (``model.time``) and
+    ``model_vars`` is read from the store when asked (nothing is copied daily). Unbound, it
+    copies ``model.metrics.rows[-1]`` on each ``collect``. Either way, a column that
+    appears on a later day is 0 on the days before, so every column of ``model_vars`` has
+    one value per collection (what ``mesa.batch_run`` expects).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, model=None) -> None:
+        self._model = model
+        self._own_vars: dict = {}
+        self._own_reporters: dict = {}
+        self._cache: tuple | None = None
         super().__init__(model_reporters={})
 
+    @property
+    def _metrics(self):
+        return self._model.metrics if self._model is not None else None
+
+    # model_vars / model_reporters: the store's columns when bound
+    @property
+    def model_vars(self) -> dict:
+        mc = self._metrics
+        if mc is None:
+            return self._own_vars
+        n = min(mc.n, len(self._collection_steps))
+        if self._cache is None or self._cache[0] != (n, mc.n):
+            names = [c for c in (*mc.columns, *mc.extra_columns()) if c not in _SKIP]
+            self._cache = ((n, mc.n), {c: mc.column_values(c)[:n] for c in names})
+        return self._cache[1]
+
+    @model_vars.setter
+    def model_vars(self, value) -> None:
+        if self._metrics is None:
+            self._own_vars = value
+        # bound: the store is the record (a checkpoint restores it with the model)
+
+    @property
+    def model_reporters(self) -> dict:
+        if self._metrics is None:
+            return self._own_reporters
+        return {c: partial(_latest, c) for c in (*self._metrics.columns, *self._metrics.extra_columns())
+                if c not in _SKIP}
+
+    @model_reporters.setter
+    def model_reporters(self, value) -> None:
+        if self._metrics is None:
+            self._own_reporters = value
+
     def collect(self, model) -> None:
-        """Append the model's latest metrics row (``model.metrics.rows[-1]``)."""
+        """Record today's row: the day (bound), or a copy of ``model.metrics.rows[-1]``."""
+        if self._metrics is not None:
+            self._collection_steps.append(model.time)
+            return
         rows = model.metrics.rows
         row = rows[-1] if rows else {}
         n_before = len(self._collection_steps)

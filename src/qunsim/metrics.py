@@ -6,6 +6,8 @@ documented neutral value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -24,6 +26,8 @@ __all__ = [
     "PHASES",
     "summarize",
     "MetricsCollector",
+    "Row",
+    "Rows",
     "LEAVE_REASONS",
 ]
 
@@ -227,53 +231,205 @@ def gresham_estimate(left_top: float, at_risk_top: float, left_bottom: float, at
     return r["ratio"], r["low"], r["high"]
 
 
+class Row(Mapping):
+    """One day's metrics row, read from the :class:`MetricsCollector`'s columnar store (a
+    read-only mapping: counts are ``int``, the rest ``float``; policy metrics and revenue by
+    source as the policies gave them)."""
+
+    __slots__ = ("_mc", "_r")
+
+    def __init__(self, mc: MetricsCollector, r: int):
+        self._mc, self._r = mc, r
+
+    def __getitem__(self, key: str):
+        mc = self._mc
+        j = mc._index.get(key)
+        if j is not None:
+            v = mc.data[self._r, j]
+            return int(v) if mc._is_int[j] else float(v)
+        return mc._extras.get(self._r, _NO_EXTRAS)[key]
+
+    def __iter__(self):
+        yield from self._mc.columns
+        yield from (k for k in self._mc._extras.get(self._r, _NO_EXTRAS) if k not in self._mc._index)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+class Rows(Sequence):
+    """The rows of a :class:`MetricsCollector` as a sequence of :class:`Row` (nothing is
+    copied: slices are views of the same store)."""
+
+    __slots__ = ("_mc", "_range")
+
+    def __init__(self, mc: MetricsCollector, rng: range | None = None):
+        self._mc, self._range = mc, rng
+
+    def _r(self) -> range:
+        return self._range if self._range is not None else range(self._mc.n)
+
+    def __len__(self) -> int:
+        return len(self._r())
+
+    def __getitem__(self, i):
+        r = self._r()
+        if isinstance(i, slice):
+            return Rows(self._mc, r[i])
+        return Row(self._mc, r[i])
+
+    def __iter__(self):
+        mc = self._mc
+        return (Row(mc, r) for r in self._r())
+
+
+_NO_EXTRAS: dict = {}
+
+
 class MetricsCollector:
-    """Holds one dict of metrics per step; ``frame()`` gives the tidy time series.
+    """The daily metrics, one row per step, in a columnar store; ``frame()`` gives the tidy
+    time series.
+
+    The engine's columns (:data:`qunsim.kernels.record.COLUMNS`) live in ``data``
+    (float64[capacity, n_columns], grown by doubling; the first ``n`` rows are recorded),
+    written by the compiled record stage (:func:`qunsim.kernels.record.record_day`) without
+    a Python dict per day. Columns only some days have (policy metrics, revenue by source)
+    are kept per row as given. ``rows`` reads the store as one mapping per day
+    (``rows[-1]["active"]``), ``latest(key)`` the last day's value, ``column(key)`` one
+    column as an array.
 
     ``gresham_update`` is called once a day with that day's counts (leaves and members at risk
     in the top and bottom quality quartiles); the index it returns pools the last
     ``gresham_window`` days (:func:`gresham_estimate`), and ``frame()`` adds its interval as
     ``gresham_low`` / ``gresham_high``.
+
+    >>> mc = MetricsCollector()
+    >>> mc.append({"step": 0, "active": 5, "trust_mean": 0.5, "policy_x": 2})
+    >>> mc.rows[-1]["active"], mc.latest("policy_x"), mc.latest("missing", -1)
+    (5, 2, -1)
     """
 
     def __init__(self, gresham_window: int = 60):
-        self.rows: list[dict] = []
+        from qunsim.kernels.record import COLUMNS, GRESHAM_COLUMNS, INT_COLUMNS
+
         self.window = gresham_window
-        self._g_hist: list[tuple[float, float, float, float]] = []
-        self._g_ci: list[tuple[float, float]] = []
+        self.columns = COLUMNS
+        self._index = {c: j for j, c in enumerate(COLUMNS)}
+        self._is_int = np.array([c in INT_COLUMNS for c in COLUMNS])
+        self.data = np.zeros((64, len(COLUMNS)))
+        self.n = 0
+        self._extras: dict[int, dict] = {}  # row -> its policy metrics / revenue by source
+        self.gresham = np.zeros((64, len(GRESHAM_COLUMNS)))  # the daily counts, the interval
+        self.gn = 0
+
+    @classmethod
+    def from_legacy(cls, attrs: dict) -> MetricsCollector:
+        """The store of a collector saved before the columnar store (a list of row dicts and
+        the Gresham history as lists), e.g. read from an older checkpoint."""
+        mc = cls(int(attrs.get("window", 60)))
+        for row in attrs.get("rows", []):
+            mc.append(row)
+        hist, ci = attrs.get("_g_hist", []), attrs.get("_g_ci", [])
+        for d, h in enumerate(hist):
+            mc.reserve()
+            mc.gresham[d, :4] = h
+            mc.gresham[d, 4:] = ci[d] if d < len(ci) else (1.0, 1.0)
+            mc.gn += 1
+        return mc
+
+    # ------------------------------------------------------------------ writing
+    def reserve(self) -> None:
+        """Make room for one more row and one more Gresham day (doubling the store)."""
+        if self.n >= len(self.data):
+            self.data = np.concatenate([self.data, np.zeros_like(self.data)])
+        if self.gn >= len(self.gresham):
+            self.gresham = np.concatenate([self.gresham, np.zeros_like(self.gresham)])
+
+    def set_extras(self, r: int, extras: dict) -> None:
+        """Columns of row ``r`` beyond the engine's (an engine column named here is overwritten)."""
+        for k in [k for k in extras if k in self._index]:
+            self.data[r, self._index[k]] = extras.pop(k)
+        if extras:
+            self._extras[r] = extras
+
+    def append(self, row: dict) -> None:
+        """Append a row given as a dict (engine columns it lacks read 0)."""
+        self.reserve()
+        self.data[self.n] = 0.0
+        self.set_extras(self.n, dict(row))
+        self.n += 1
 
     def gresham_update(self, left_top, at_risk_top, left_bottom, at_risk_bottom) -> float:
-        self._g_hist.append((float(left_top), float(at_risk_top), float(left_bottom), float(at_risk_bottom)))
-        h = np.array(self._g_hist[-self.window:], dtype=np.float64)
-        # at-risk is member-days: sum over the window
-        g, lo, hi = gresham_estimate(h[:, 0].sum(), h[:, 1].sum(), h[:, 2].sum(), h[:, 3].sum())
-        self._g_ci.append((lo, hi))
-        return g
+        from qunsim.kernels.record import Z95, gresham_push
+
+        self.reserve()
+        g = gresham_push(self.gresham, self.gn, float(left_top), float(at_risk_top), float(left_bottom),
+                         float(at_risk_bottom), int(self.window), GRESHAM_MIN_EXPOSURE,
+                         float(GRESHAM_MIN_EVENTS), Z95)
+        self.gn += 1
+        return float(g)
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def rows(self) -> Rows:
+        return Rows(self)
+
+    def latest(self, key: str, default=0.0):
+        if not self.n:
+            return default
+        j = self._index.get(key)
+        if j is not None:
+            v = self.data[self.n - 1, j]
+            return int(v) if self._is_int[j] else float(v)
+        return self._extras.get(self.n - 1, _NO_EXTRAS).get(key, default)
+
+    def column(self, key: str, default: float = 0.0) -> np.ndarray:
+        """One column over all rows (``default`` on days without it), float64[n]."""
+        j = self._index.get(key)
+        if j is not None:
+            return self.data[:self.n, j].copy()
+        return np.array([self._extras.get(r, _NO_EXTRAS).get(key, default) for r in range(self.n)], dtype=float)
+
+    def extra_columns(self) -> list[str]:
+        """Columns beyond the engine's, in the order they first appeared."""
+        return list(dict.fromkeys(k for r in sorted(self._extras) for k in self._extras[r]))
+
+    def column_values(self, key: str) -> list:
+        """One column as a list of Python numbers (0.0 on days without it), for Mesa's collector."""
+        j = self._index.get(key)
+        if j is not None:
+            col = self.data[:self.n, j]
+            return col.astype(np.int64).tolist() if self._is_int[j] else col.tolist()
+        return [self._extras.get(r, _NO_EXTRAS).get(key, 0.0) for r in range(self.n)]
 
     def gresham_totals(self) -> tuple[float, float, float]:
         """The whole run's pooled Gresham ratio and interval (``gresham_hr`` of the summary)."""
-        if not self._g_hist:
+        if not self.gn:
             return 1.0, 1.0, 1.0
-        t = np.array(self._g_hist, dtype=np.float64).sum(axis=0)
+        t = self.gresham[:self.gn, :4].sum(axis=0)
         return gresham_estimate(*t)
 
-    def append(self, row: dict) -> None:
-        self.rows.append(row)
-
-    def latest(self, key: str, default=0.0):
-        return self.rows[-1].get(key, default) if self.rows else default
-
     def frame(self) -> pd.DataFrame:
-        df = pd.DataFrame(self.rows)
-        if len(df):
-            df["phase"] = lifecycle_phases(df["active"].to_numpy())
-            if "gresham_index" in df and self._g_ci:
-                ci = np.ones((len(df), 2))
-                k = min(len(self._g_ci), len(df))  # the first row (day 0) may have no update
-                ci[len(df) - k:] = np.array(self._g_ci[-k:])
-                df["gresham_low"], df["gresham_high"] = ci[:, 0], ci[:, 1]
-            hr, lo, hi = self.gresham_totals()
-            df.attrs["gresham_hr"] = (hr, lo, hi)
+        n = self.n
+        if not n:
+            return pd.DataFrame([])
+        cols = {c: (self.data[:n, j].astype(np.int64) if self._is_int[j] else self.data[:n, j].copy())
+                for j, c in enumerate(self.columns)}
+        df = pd.DataFrame(cols)
+        if self._extras:
+            ex = pd.DataFrame([self._extras.get(r, _NO_EXTRAS) for r in range(n)])
+            df = pd.concat([df, ex], axis=1)
+        df["phase"] = lifecycle_phases(df["active"].to_numpy())
+        if "gresham_index" in df and self.gn:
+            ci = np.ones((n, 2))
+            k = min(self.gn, n)  # the first row (day 0) has no update
+            ci[n - k:] = self.gresham[self.gn - k:self.gn, 4:6]
+            df["gresham_low"], df["gresham_high"] = ci[:, 0], ci[:, 1]
+        hr, lo, hi = self.gresham_totals()
+        df.attrs["gresham_hr"] = (hr, lo, hi)
         return df
 
 

@@ -14,6 +14,7 @@ from qunsim import kernels as K
 from qunsim.agents import Member
 from qunsim.config import ROLE_NAMES, Config, ConfigError, load_config
 from qunsim.datacollector import TimeseriesCollector
+from qunsim.kernels import day as day_kernels
 from qunsim.kernels.context import Messages
 from qunsim.kernels.neighbours import (
     age_out,
@@ -24,9 +25,9 @@ from qunsim.kernels.neighbours import (
     recount_strong,
 )
 from qunsim.kernels.reading import GroupIndex, ReadResult
-from qunsim.kernels.record import day_row, gresham_day
-from qunsim.metrics import MetricsCollector, metcalfe_value
-from qunsim.network import bfs_ball, build_graph, from_networkx
+from qunsim.kernels.record import Z95
+from qunsim.metrics import GRESHAM_MIN_EVENTS, GRESHAM_MIN_EXPOSURE, MetricsCollector
+from qunsim.network import bfs_ball, build_graph, from_networkx, key_rowptr
 from qunsim.policies import build_policies
 from qunsim.registry import MODEL_REPORTERS  # noqa: F401  (the Mesa reporters: the metric registry's)
 from qunsim.state import (
@@ -37,7 +38,6 @@ from qunsim.state import (
     Role,
     Status,
     Tier,
-    TrustLevel,
 )
 
 __all__ = ["CommunityModel"]
@@ -49,11 +49,7 @@ _UNHAPPY = (LeaveReason.DISSATISFIED, LeaveReason.CONTAGION)
 
 _NO_IDS = np.empty(0, np.int64)
 _NO_READING = ReadResult(*(np.empty(0) for _ in range(7)))
-_ACTIVE_COLS = tuple(f"active_{name}" for name in ROLE_ORDER)
-_MESSAGE_COLS = tuple(f"messages_{name}" for name in ROLE_ORDER)
-_LEAVE_COLS = tuple((int(r), f"leaves_{r.name.lower()}") for r in LeaveReason if r != LeaveReason.NONE)
-_TRUST_COLS = tuple(f"trust_{lvl.name.lower()}" for lvl in TrustLevel)
-_TIER_COLS = tuple(f"tier_{t.name.lower()}" for t in Tier)
+_NO_MESSAGES = Messages.empty()
 
 
 
@@ -162,6 +158,11 @@ class CommunityModel(mesa.Model):
         self.p = cfg.dynamics
         self.metrics = MetricsCollector()
         self._views: dict[int, Member] = {}
+        self._gen_cache = None  # (bit generator, its handle for compiled code)
+        #: run the day fused in compiled code when no policy takes part (False: always stage by
+        #: stage from Python; same trajectory, for debugging)
+        self.fused = True
+        self._fused_cache = None  # (dynamics, config, the fused day's parameters)
         self._agent_views = bool(cfg.run.agent_views)
         self._unhappy_today: list[np.ndarray] = []
         self._leaves_today = np.zeros(len(LeaveReason), dtype=np.int64)
@@ -174,7 +175,8 @@ class CommunityModel(mesa.Model):
         self._recount_neighbours()
         # posting propensity differs from 1 only with the participation keys or a graph that sets it
         self._propensity_on = bool(self.p.lurker_share > 0 or self.p.propensity_sd > 0
-                                   or self.p.welcome_boost > 0 or np.any(self.state.propensity != 1))
+                                   or self.p.welcome_boost > 0 or self.p.first_post_rate > 0
+                                   or np.any(self.state.propensity != 1))
         self.policies = build_policies(cfg)  # imports user classes (plug-ins), if any
         for fam in self.policies.values():
             for pol in fam:
@@ -183,7 +185,7 @@ class CommunityModel(mesa.Model):
         self._yesterday_chat = np.zeros(self.n_groups)
         self.cumulative = {"revenue": 0.0}
         self.day_hooks: list = []  # called with the model at the end of each day (recorders)
-        self.datacollector = TimeseriesCollector()  # every time-series column, for mesa.batch_run
+        self.datacollector = TimeseriesCollector(self)  # every time-series column, for mesa.batch_run
         self._index_policies()
         self._record(ctx=None, rr=None, readers=None)
         self.datacollector.collect(self)
@@ -363,6 +365,16 @@ class CommunityModel(mesa.Model):
         x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng)
         st.propensity[can] = x
 
+    def _participation_rate(self, ids: np.ndarray) -> np.ndarray:
+        """Today's base posting rates (population-wide): ``post_rate * propensity``, and a
+        newcomer who has not posted yet, in their first ``newcomer_days`` (not a seed member),
+        posts at least ``first_post_rate`` a day (:func:`~qunsim.kernels.day.participation_rate`,
+        which the fused day calls too)."""
+        st, p = self.state, self.p
+        return day_kernels.participation_rate(ids, st.post_rate, st.propensity, st.first_post_step, st.entry_path,
+                                              st.join_step, self.steps, int(p.newcomer_days),
+                                              float(p.first_post_rate))
+
     def _newcomer_feedback(self, posters: np.ndarray, replies: np.ndarray, t: int) -> None:
         """Record first posts and returns; a reply on one's first posting day is a welcome:
         propensity *= 1 + ``welcome_boost`` and commitment += ``welcome_commitment``
@@ -540,8 +552,18 @@ class CommunityModel(mesa.Model):
         to simulate ``n`` days.
 
         Policy hooks run between stages: ``admit``/``on_join`` (gates, in arrivals),
-        ``on_posting``, ``on_messages``, ``after_reading``, ``on_step_end``.
+        ``on_posting``, ``on_messages``, ``after_reading``, ``on_step_end``. When no policy
+        takes part, the same stage kernels run fused in compiled code
+        (:mod:`qunsim.kernels.day`): same draws, same trajectory.
         """
+        pol = self.policies
+        if self.fused and not (pol["gate"] or pol["activity"] or pol["monetization"]) and len(pol) == 3:
+            self._fused_day()
+            return
+        self._staged_day()
+
+    def _staged_day(self) -> None:
+        """The day stage by stage from Python, with the policies' hooks between the stages."""
         ctx = self._stage_open_day()
         ids = self._stage_arrivals(ctx)
         if len(ids) == 0:
@@ -556,6 +578,136 @@ class CommunityModel(mesa.Model):
         self._hooks("on_step_end", ctx)
         self._stage_bookkeeping(ctx, ids)
         self._stage_close_day(ctx, rr, ids)
+
+    def _generator_handle(self):
+        """The model generator's handle for compiled code (:func:`~qunsim.kernels.day.generator_handle`)."""
+        bg = self.rng.bit_generator
+        cache = self._gen_cache
+        if cache is None or cache[0] is not bg:
+            cache = self._gen_cache = (bg, day_kernels.generator_handle(self.rng))
+        return cache[1]
+
+    def _fused_day(self) -> None:
+        """The day when no policy takes part: the stage kernels fused in compiled calls
+        (:mod:`qunsim.kernels.day`), Python only where numpy must compute (joining
+        decisions, new ties' strengths) or Mesa is involved (agent views)."""
+        st, p, g, t = self.state, self.p, self.social, self.steps
+        self.ctx = None
+        mc = self.metrics
+        self._active0 = int(mc.data[mc.n - 1, 1]) if mc.n else 0  # active at the end of yesterday
+        h = self._generator_handle()
+        c_members, (wom_memory, referral_trust, referral_rate), c_join = self._fused_constants()
+        tie_increment = float(p.tie_increment)
+        cand, is_ref, inv = day_kernels.arrival_candidates(
+            h, st.heard, wom_memory, st.status, st.role, st.trust_r, st.trust_s, referral_trust,
+            float(self._inflow_rate(t)), referral_rate, g.indptr, g.indices)
+        self._last_referrals = (_NO_IDS, _NO_IDS)
+        if len(cand):
+            self._fused_join(h, cand, is_ref, inv, c_join)
+        if p.contagion:
+            self._age_departures()
+        unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
+        mc.reserve()
+        recorded, reading, msgs, ties, departed, n_conta = day_kernels.members_day_packed(
+            h, t, self.n_groups, self._yesterday_q, self._yesterday_chat, unhappy, self._leaves_today,
+            st.status, st.role, st.initial_role, st.group, st.join_step, st.entry_path, st.leave_step,
+            st.leave_reason, st.quality, st.warmth, st.post_rate, st.propensity, self._propensity_on,
+            st.attention, st.taste, st.interest, st.need, st.threshold, st.trust_r, st.trust_s, st.satisfaction,
+            st.utility, st.spend, st.tier, st.commitment, st.heard, st.posts, st.posts_yesterday,
+            st.replies_yesterday, st.last_post, st.leader_tie, st.strong_ties, st.left_neighbors,
+            st.member_neighbors, st.first_post_step, st.first_replied, st.return_step, self.leader,
+            g.indptr, g.indices, g.keys, g.rowptr, g.weight, c_members, mc.data, mc.n, mc.gresham, mc.gn,
+            self._joins_today, self._active0, float(self.cumulative.get("revenue", 0.0)), mc.window, g.pending,
+            g.n_edges)
+        if ties.shape[1]:  # queued; their strength by numpy's power (as the staged day)
+            g._pending_keys.append(ties[0])
+            g._pending_w.append((1.0 - (1.0 - tie_increment) ** ties[1]).astype(np.float32))
+            g._pending_n += ties.shape[1]
+        if len(departed):
+            for gone in (departed[:n_conta], departed[n_conta:]):
+                if len(gone):
+                    self._gone[t] = np.concatenate([self._gone[t], gone]) if t in self._gone else gone
+            views = self._views
+            for i in departed.tolist():
+                v = views.pop(i, None)
+                if v is not None:
+                    v.remove()
+        if recorded:  # the row is written: the counters the staged record keeps
+            self.cumulative["revenue"] = self.cumulative.get("revenue", 0.0) + 0.0
+            mc.gn += 1
+            mc.n += 1
+        else:  # ties are merged first (weekly, or when many wait), then the row
+            self._merge_ties()
+            ids = reading[0].astype(np.int64)
+            self._record_row(False, msgs[0], msgs[1].astype(np.int32), msgs[2].astype(bool), ids,
+                             *(np.ascontiguousarray(reading[x]) for x in range(1, 6)), 0, 0.0, 0.0, None)
+        self.datacollector.collect(self)
+        for hook in self.day_hooks:
+            hook(self)
+        self._reset_day_counters()
+        if mc.data[mc.n - 1, 1] == 0:
+            self.running = False
+
+    def _fused_join(self, h, cand: np.ndarray, is_ref: np.ndarray, inv: np.ndarray, consts: tuple) -> None:
+        """Today's candidates decide and join (:func:`~qunsim.kernels.day.join_day`); their
+        chance by numpy (as the staged day), their Mesa agent views here."""
+        st, p = self.state, self.p
+        pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref, accept=p.accept, wom_weight=p.wom_weight)
+        g = self.social
+        ids, ref, inv, n_groups, tie_keys = day_kernels.join_day(
+            h, cand, is_ref, inv, pa, self.steps, st.status, st.group, st.join_step, st.entry_path, st.satisfaction,
+            st.role, self.leaders, self.leader, st.leader_tie, self.n_groups, consts[0], consts[1], consts[2],
+            g.indptr, g.indices, g.keys, g.rowptr, g.weight, consts[3], st.member_neighbors, st.strong_ties)
+        if n_groups > self.n_groups:
+            extra = n_groups - self.n_groups
+            self.n_groups = n_groups
+            self._yesterday_q = np.concatenate([self._yesterday_q, np.zeros(extra)])
+            self._yesterday_chat = np.concatenate([self._yesterday_chat, np.zeros(extra)])
+        if len(tie_keys):  # SocialGraph.add_ties, the keys made in compiled code
+            g._pending_keys.append(tie_keys)
+            g._pending_w.append(np.full(len(tie_keys), p.strong_tie, dtype=np.float32))
+            g._pending_n += len(tie_keys)
+        if self._agent_views:
+            views = self._views
+            for i in ids.tolist():
+                views[i] = Member(self, i)
+        self._joins_today += len(ids)
+        self._last_referrals = (ids[ref], inv[ref])
+
+    def _inflow_rate(self, t: int) -> float:
+        """Expected people reached by content/ads on day ``t`` (ramp up, then halving)."""
+        p = self.p
+        ramp = min(1.0, t / p.inflow_ramp) if p.inflow_ramp > 0 else 1.0
+        return p.inflow * ramp * 0.5 ** ((t - 1) / p.inflow_halflife)
+
+    def _fused_constants(self) -> tuple:
+        """The parameters the fused day passes to compiled code, read once from the config
+        (again only if ``model.p`` or ``model.config`` is replaced): ``(members_stages'
+        dynamics, arrivals', joining's)``."""
+        cache = self._fused_cache
+        if cache is not None and cache[0] is self.p and cache[1] is self.config:
+            return cache[2]
+        p, com = self.p, self.config.community
+        ch = self.config.roles["chatter"]
+        members = (int(p.newcomer_days), float(p.answer_base), float(p.answer_halfsat), float(p.chatter_contagion),
+                   float(p.reply_reward), float(p.message_noise), float(p.spam_penalty), float(p.read_cost),
+                   float(p.overload_cost), float(p.reply_prob), float(p.tie_increment), float(p.tie_formation),
+                   float(p.strong_tie), float(p.tie_decay), float(p.recognition), float(p.habituation),
+                   float(p.spam_distrust), float(p.trust_memory), float(p.satisfaction_memory),
+                   float(p.commit_sunk), float(p.commit_tier), float(p.commit_ties), float(p.commit_identity),
+                   float(p.hazard_base), float(p.hazard_max), float(p.hazard_slope), float(p.hazard_midpoint),
+                   float(p.grace_days), bool(p.contagion), float(p.leader_loss), float(p.chatter_conversion),
+                   np.float32(ch.post_rate.mean), np.float32(ch.quality.mean), np.float32(ch.warmth.mean),
+                   float(p.welcome_boost), float(p.welcome_commitment), float(p.wom_reach))
+        members = np.array(members + (float(p.trust_weak), float(p.trust_strong), float(p.strong_evidence),
+                                      GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95,
+                                      float(p.first_post_rate)), dtype=np.float64)
+        arrivals = (p.wom_memory, float(p.referral_trust), float(p.referral_rate))
+        joining = (int(com.group_cap), float(com.leader_tie_share), com.structure == "pyramid",
+                   np.float32(p.strong_tie))
+        out = (members, arrivals, joining)
+        self._fused_cache = (self.p, self.config, out)
+        return out
 
     def _hooks(self, name: str, ctx: K.StepContext) -> None:
         for pol in self._hook_order[name]:
@@ -581,8 +733,7 @@ class CommunityModel(mesa.Model):
         """
         st, p, rng, t = self.state, self.p, self.rng, self.steps
         st.heard *= np.float32(p.wom_memory)
-        ramp = min(1.0, t / p.inflow_ramp) if p.inflow_ramp > 0 else 1.0
-        rate = p.inflow * ramp * 0.5 ** ((t - 1) / p.inflow_halflife)
+        rate = self._inflow_rate(t)
         exposed = K.exposure_candidates(st.status, rate, rng)
         inviters = K.inviters(st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust))
         if len(inviters):
@@ -600,26 +751,30 @@ class CommunityModel(mesa.Model):
             is_ref = np.concatenate([np.ones(len(referred), bool), np.zeros(len(exposed), bool)])
             inv = np.concatenate([inviter, np.full(len(exposed), -1)])
             cand, first = np.unique(cand, return_index=True)  # one decision per person per day
-            is_ref, inv = is_ref[first], inv[first]
-            pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref,
-                                      accept=p.accept, wom_weight=p.wom_weight)
-            ok = rng.random(len(cand)) < pa
-            cand, is_ref, inv = cand[ok], is_ref[ok], inv[ok]
-            for gate in self.policies["gate"]:
-                if not len(cand):
-                    break
-                keep = np.asarray(gate.admit(self, cand, is_ref, rng), dtype=bool)
-                cand, is_ref, inv = cand[keep], is_ref[keep], inv[keep]
-            path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
-            self._join(cand, path)
-            self._last_referrals = (cand[is_ref], inv[is_ref])
-            for gate in self.policies["gate"]:
-                gate.on_join(self, cand, rng)
-        if self.n_groups > ctx.n_groups:  # arrivals opened new groups
+            self._admit_and_join(ctx, cand, is_ref[first], inv[first])
+        return st.active_ids()
+
+    def _admit_and_join(self, ctx, cand: np.ndarray, is_ref: np.ndarray, inv: np.ndarray) -> None:
+        """Today's candidates decide to join (one uniform each), pass the gates and join a
+        group; ``ctx`` None on a day without policies."""
+        st, p, rng = self.state, self.p, self.rng
+        pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref, accept=p.accept, wom_weight=p.wom_weight)
+        ok = rng.random(len(cand)) < pa
+        cand, is_ref, inv = cand[ok], is_ref[ok], inv[ok]
+        for gate in self.policies["gate"]:
+            if not len(cand):
+                break
+            keep = np.asarray(gate.admit(self, cand, is_ref, rng), dtype=bool)
+            cand, is_ref, inv = cand[keep], is_ref[keep], inv[keep]
+        path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
+        self._join(cand, path)
+        self._last_referrals = (cand[is_ref], inv[is_ref])
+        for gate in self.policies["gate"]:
+            gate.on_join(self, cand, rng)
+        if ctx is not None and self.n_groups > ctx.n_groups:  # arrivals opened new groups
             ctx.n_groups = self.n_groups
             ctx.curated = np.zeros(self.n_groups, dtype=bool)
             ctx.overload_relief = np.zeros(self.n_groups)
-        return st.active_ids()
 
     def _stage_posting(self, ctx: K.StepContext, ids: np.ndarray) -> None:
         """Stage *posting*: post counts ``Poisson(mu_i)`` (:func:`~qunsim.kernels.draw_posts`),
@@ -630,7 +785,7 @@ class CommunityModel(mesa.Model):
         """
         st, p, rng = self.state, self.p, self.rng
         # participation inequality: a per-member propensity on the role's rate (all 1 when off)
-        rate = st.post_rate * st.propensity if self._propensity_on else st.post_rate
+        rate = self._participation_rate(ids) if self._propensity_on else st.post_rate
         ctx.post_counts = K.draw_posts(ids, st.role, rate, st.group, st.join_step, st.entry_path,
                                        st.replies_yesterday, self._yesterday_q, self._yesterday_chat,
                                        self.steps, p.newcomer_days, p.answer_base, p.answer_halfsat,
@@ -721,6 +876,8 @@ class CommunityModel(mesa.Model):
             st.post_rate[conv] = np.maximum(st.post_rate[conv], ch.post_rate.mean)
             st.quality[conv] = np.minimum(st.quality[conv], ch.quality.mean)
             st.warmth[conv] = np.maximum(st.warmth[conv], ch.warmth.mean)
+            if self._propensity_on:  # a regular who turns chatter posts like one, lurker or not
+                st.propensity[conv] = np.maximum(st.propensity[conv], np.float32(1.0))
 
     def _stage_bookkeeping(self, ctx: K.StepContext, ids: np.ndarray) -> None:
         """Stage *bookkeeping* (:func:`~qunsim.kernels.record.end_of_day`): posts, yesterday's
@@ -747,15 +904,23 @@ class CommunityModel(mesa.Model):
         for hook in self.day_hooks:
             hook(self)
         self._reset_day_counters()
-        if self.metrics.rows[-1]["active"] == 0:
+        if self.metrics.latest("active") == 0:
             self.running = False
 
     # ------------------------------------------------------------------ neighbour bookkeeping
     def _merge_ties(self) -> None:
         """Merge queued ties into the graph, then recount what depends on neighbourhoods (a merge
         may also raise the strength of existing ties)."""
-        if self.social.pending:
-            self.social.merge_pending()
+        g = self.social
+        if g.pending:
+            # SocialGraph.merge_pending in one compiled pass (kernels.day.merge_ties: same result)
+            pk, pw = np.concatenate(g._pending_keys), np.concatenate(g._pending_w)
+            g._pending_keys, g._pending_w, g._pending_n = [], [], 0
+            keys, weight, indptr, indices, n_added = day_kernels.merge_ties(g.keys, g.weight, g.indptr, g.indices,
+                                                                           pk, pw, np.int64(g.n))
+            if n_added:
+                g.keys, g.weight, g.indptr, g.indices = keys, weight, indptr, indices
+                g.rowptr = key_rowptr(keys, np.int64(g.n))
             self._recount_neighbours()
 
     def _recount_neighbours(self) -> None:
@@ -789,74 +954,43 @@ class CommunityModel(mesa.Model):
         return K.trust_levels(st.trust_r, st.trust_s, p.trust_weak, p.trust_strong, p.strong_evidence)
 
     def _record(self, ctx, rr, readers) -> None:
-        """Stage *record*: the day's metrics row (one compiled pass over the population, one
-        over the messages) and tomorrow's group statistics."""
-        st, p = self.state, self.p
-        msgs = ctx.messages if ctx is not None else Messages.empty()
-        readers = readers if readers is not None and rr is not None else _NO_IDS
-        rr_ = rr if rr is not None else _NO_READING
-        ints, fl, by_role, operator, low, self._yesterday_q, self._yesterday_chat, tot, qc = day_row(
-            st.status, st.role, st.initial_role, st.tier, st.trust_r, st.trust_s, st.satisfaction, st.group,
-            st.join_step, st.strong_ties, self.n_groups, p.trust_weak, p.trust_strong, p.strong_evidence,
-            msgs.author, msgs.group, msgs.spam, self.steps, p.newcomer_days, readers, st.quality,
-            rr_.k, rr_.value, rr_.info, rr_.buried, rr_.utility)
-        n_act = int(ints[0])
-        row: dict[str, Any] = {"step": int(self.steps), "active": n_act}
-        for r, col in enumerate(_ACTIVE_COLS):
-            row[col] = int(ints[1 + r])
-        joins = int(self._joins_today) if ctx is not None else 0
-        row["joins"] = joins
-        leaves = self._leaves_today if ctx is not None else np.zeros(len(LeaveReason), np.int64)
-        row["leaves"] = int(leaves.sum())
-        for r, col in _LEAVE_COLS:
-            row[col] = int(leaves[r])
-        # leaves over the members at risk today: active at the start of the day plus joiners
-        at_risk = (self._active0 if ctx is not None else n_act) + joins
-        row["churn_rate"] = float(row["leaves"] / at_risk) if at_risk else 0.0
-        m = len(msgs)
-        row["messages"] = m
-        for r, col in enumerate(_MESSAGE_COLS):
-            row[col] = int(by_role[r])
-        row["messages_operator"] = int(operator)
-        row["removed_messages"] = int(ctx.removed) if ctx is not None else 0
-        row["low_quality_share"] = float(low / m) if m else 0.0
-        n_read = len(rr_.k)
-        k_sum = tot[0]
-        row["value_density"] = float(tot[1] / k_sum) if k_sum > 0 else 0.0
-        # information value alone (iota * omega * q): does the knowledge get buried?
-        row["info_density"] = float(tot[2] / k_sum) if k_sum > 0 else 0.0
-        row["overload"] = float(tot[3] / n_read) if n_read else 0.0
-        row["utility_mean"] = float(tot[4] / n_read) if n_read else 0.0
-        row["expert_retention"] = float(ints[18] / ints[17]) if ints[17] else 1.0
-        # Gresham: leaving of the top vs bottom quality quartile among today's members
-        if ctx is None:
-            g = 1.0
-        else:
-            c = gresham_day(readers, st.quality, st.initial_role, st.status, qc)
-            g = self.metrics.gresham_update(float(c[0]), float(c[1]), float(c[2]), float(c[3]))
-        row["gresham_index"] = g
-        row["trust_mean"] = float(fl[0] / n_act) if n_act else 0.0
-        for lvl, col in enumerate(_TRUST_COLS):
-            row[col] = int(ints[12 + lvl])
-        row["satisfaction_mean"] = float(fl[1] / n_act) if n_act else 0.0
-        n_strong = int(ints[19]) // 2
-        row["strong_ties"] = n_strong
-        pairs, _ = metcalfe_value(n_act, n_strong)
-        row["metcalfe_pairs"] = pairs
-        row["n_groups"] = int(ints[15])
-        rev = sum(ctx.revenue.values()) if ctx is not None else 0.0
+        """Stage *record* of the staged day (``ctx`` None: the initial state, day 0)."""
+        first = ctx is None
+        msgs = _NO_MESSAGES if first else ctx.messages
+        if first or rr is None or readers is None:
+            readers, rr = _NO_IDS, _NO_READING
+        self._record_row(first, msgs.author, msgs.group, msgs.spam, readers, rr.k, rr.value, rr.info, rr.buried,
+                         rr.utility, 0 if first else ctx.removed,
+                         sum(ctx.revenue.values()) if not first else 0.0,
+                         0.0 if first else float(ctx.operator_capacity_used), ctx)
+
+    def _record_row(self, first, author, mgroup, spam, readers, k, value, info, buried, utility, removed, rev,
+                    operator_capacity, ctx) -> None:
+        """Stage *record*: the day's metrics row, written by one compiled call
+        (:func:`~qunsim.kernels.record.record_day`) into the metrics store, then the columns
+        policies add (revenue by source, policy metrics); tomorrow's group statistics."""
+        st, p, mc = self.state, self.p, self.metrics
+        mc.reserve()
+        self._yesterday_q, self._yesterday_chat = K.record.record_day(
+            mc.data, mc.n, mc.gresham, mc.gn, first, st.status, st.role, st.initial_role, st.tier, st.trust_r,
+            st.trust_s, st.satisfaction, st.group, st.join_step, st.strong_ties, self.n_groups, p.trust_weak,
+            p.trust_strong, p.strong_evidence, author, mgroup, spam, self.steps, p.newcomer_days,
+            readers, st.quality, k, value, info, buried, utility, self._joins_today,
+            self._leaves_today, self._active0, removed, float(rev),
+            float(self.cumulative.get("revenue", 0.0)), operator_capacity,
+            mc.window, GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95)
         self.cumulative["revenue"] = self.cumulative.get("revenue", 0.0) + rev
-        row["revenue"] = float(rev)
-        row["revenue_cumulative"] = float(self.cumulative["revenue"])
-        if ctx is not None:
-            for k, v in ctx.revenue.items():
-                row[f"revenue_{k}"] = float(v)
-        row["operator_capacity_used"] = float(ctx.operator_capacity_used) if ctx is not None else 0.0
-        for tier, col in enumerate(_TIER_COLS):
-            row[col] = int(ints[8 + tier])
+        if not first:
+            mc.gn += 1
+        extras = None
+        if ctx is not None and ctx.revenue:
+            extras = {f"revenue_{k}": float(v) for k, v in ctx.revenue.items()}
         for pol in self._metric_policies:
-            row.update(pol.metrics(self, ctx))
-        self.metrics.append(row)
+            extras = {} if extras is None else extras
+            extras.update(pol.metrics(self, ctx))
+        if extras:
+            mc.set_extras(mc.n, extras)
+        mc.n += 1
 
     # ------------------------------------------------------------------ outputs
     def timeseries(self) -> pd.DataFrame:

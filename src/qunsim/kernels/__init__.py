@@ -3,7 +3,8 @@
 Each kernel is a function of arrays, parameters and, where it draws, the model's explicit
 ``np.random.Generator`` (passed into the compiled code) or pre-drawn uniforms; none reads a
 model or touches global random state. ``CommunityModel.step`` calls them stage by stage
-(see docs/model.md). Set ``NUMBA_DISABLE_JIT=1`` to run them as plain Python.
+from Python when policies take part, and fused in compiled calls (:mod:`qunsim.kernels.day`)
+when none does (see docs/model.md). Set ``NUMBA_DISABLE_JIT=1`` to run them as plain Python.
 """
 
 from qunsim.kernels.arrivals import (
@@ -63,7 +64,8 @@ __all__ = [
 
 def warm_up() -> float:
     """Compile (or load from the on-disk cache) every kernel of the day by running a tiny
-    community through its first weeks with policies of every family; returns the seconds it
+    community through its first weeks with policies of every family (the staged day) and
+    one without (the fused day); returns the seconds it
     took. Benchmarks call it so that no compilation falls inside a timed window; a user never
     needs to (kernels compile on first use)."""
     import time
@@ -78,6 +80,12 @@ def warm_up() -> float:
     m.run_for(9)
     m.remove_members(m.leaders)
     m.run_for(2)
+    # the fused day (no policy): joins, departures ageing out of the window, tie merges
+    m = CommunityModel(rng=0, **{k: v for k, v in kw.items() if "." in k and k.split(".")[0] == "community"},
+                       **{"dynamics.contagion_window": 3})
+    m.run_for(2)
+    m.remove_members(m.state.active_ids()[:5], "dissatisfied")
+    m.run_for(8)
     return time.perf_counter() - t0
 
 

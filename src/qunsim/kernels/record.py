@@ -220,3 +220,174 @@ def day_row(status, role, initial_role, tier, trust_r, trust_s, satisfaction, gr
     q, chat = group_stats(author, mgroup, spam, role, join_step, t, newcomer_days, answerers, n_groups)
     return (ints, fl, by_role, operator, low, q, chat, reading_totals(k, value, info, buried, utility),
             core_quality(readers, quality, initial_role))
+
+
+# ---------------------------------------------------------------------------- the metrics row
+_ROLES = ("owner", "expert", "contributor", "regular", "chatter", "spammer", "moderator")
+_REASONS = ("dissatisfied", "contagion", "inactive", "banned", "forced", "dissolved")  # LeaveReason 1..6
+_LEVELS = ("none", "weak", "strong")
+_TIERS = ("member", "fan", "partner", "shareholder")
+
+#: The engine's columns of the daily metrics row, in the row's order (policy metrics and
+#: revenue by source follow them). ``INT_COLUMNS`` are counts (int64 in the time series).
+COLUMNS: tuple[str, ...] = (
+    "step", "active", *(f"active_{r}" for r in _ROLES), "joins", "leaves",
+    *(f"leaves_{r}" for r in _REASONS), "churn_rate", "messages", *(f"messages_{r}" for r in _ROLES),
+    "messages_operator", "removed_messages", "low_quality_share", "value_density", "info_density",
+    "overload", "utility_mean", "expert_retention", "gresham_index", "trust_mean",
+    *(f"trust_{x}" for x in _LEVELS), "satisfaction_mean", "strong_ties", "metcalfe_pairs", "n_groups",
+    "revenue", "revenue_cumulative", "operator_capacity_used", *(f"tier_{x}" for x in _TIERS))
+_FLOATS = frozenset({"churn_rate", "low_quality_share", "value_density", "info_density", "overload",
+                     "utility_mean", "expert_retention", "gresham_index", "trust_mean",
+                     "satisfaction_mean", "metcalfe_pairs", "revenue", "revenue_cumulative",
+                     "operator_capacity_used"})
+INT_COLUMNS = frozenset(COLUMNS) - _FLOATS
+_C = {c: j for j, c in enumerate(COLUMNS)}
+(_STEP, _ACT, _ACT0, _JOINS, _LEAVES, _LEAVES0, _CHURN, _MSG, _MSG0, _MSG_OP, _REMOVED, _LOW, _VD, _ID, _OVER,
+ _UTIL, _EXPRET, _GRESHAM, _TRUST, _TRUST0, _SAT, _STRONG, _METCALFE, _NGROUPS, _REV, _REVCUM, _OPCAP,
+ _TIER0) = (_C[c] for c in (
+    "step", "active", "active_owner", "joins", "leaves", "leaves_dissatisfied", "churn_rate", "messages",
+    "messages_owner", "messages_operator", "removed_messages", "low_quality_share", "value_density",
+    "info_density", "overload", "utility_mean", "expert_retention", "gresham_index", "trust_mean",
+    "trust_none", "satisfaction_mean", "strong_ties", "metcalfe_pairs", "n_groups", "revenue",
+    "revenue_cumulative", "operator_capacity_used", "tier_member"))
+#: columns of the Gresham history: the day's (left top, top, left bottom, bottom) and the
+#: windowed index's interval (low, high)
+GRESHAM_COLUMNS = ("left_top", "at_risk_top", "left_bottom", "at_risk_bottom", "low", "high")
+#: ``float(scipy.stats.norm.ppf(0.975))`` (the 95% interval's z; a test checks it)
+Z95 = 1.959963984540054
+
+
+@njit
+def gresham_estimate_nb(lt, at, lb, ab, min_exposure, min_events, z):
+    """:func:`qunsim.metrics.gresham_estimate` (with :func:`qunsim.stats.hazard_ratio`'s
+    shrinkage by half an event) in compiled code: ``(index, low, high)``."""
+    if min(at, ab) < min_exposure or lt + lb < min_events:
+        return 1.0, 1.0, 1.0
+    ea, eb = lt + 0.5, lb + 0.5
+    xa, xb = at + 1.0, ab + 1.0
+    ratio = (ea / xa) / (eb / xb)
+    se = np.sqrt(1.0 / ea + 1.0 / eb)
+    return ratio, ratio * np.exp(-z * se), ratio * np.exp(z * se)
+
+
+@njit
+def gresham_push(gh, gn, c0, c1, c2, c3, window, min_exposure, min_events, z):
+    """Append the day's Gresham counts as row ``gn`` of ``gh`` (float64[cap, 6], see
+    :data:`GRESHAM_COLUMNS`) and return the index over the last ``window`` days (its interval
+    is written to the row)."""
+    gh[gn, 0], gh[gn, 1], gh[gn, 2], gh[gn, 3] = c0, c1, c2, c3
+    s = np.zeros(4)
+    for d in range(max(gn + 1 - window, 0), gn + 1):
+        for c in range(4):
+            s[c] += gh[d, c]
+    g, lo, hi = gresham_estimate_nb(s[0], s[1], s[2], s[3], min_exposure, min_events, z)
+    gh[gn, 4], gh[gn, 5] = lo, hi
+    return g
+
+
+@njit
+def _quantile_select(x, q):
+    """``np.quantile(x, q)`` (linear) of a float32 vector by selection, not a sort: the
+    order statistic at ``floor(q (n - 1))`` by a partition, the next as the least above it."""
+    n = len(x)
+    v = q * (n - 1)
+    lo = np.int64(np.floor(v))
+    part = np.partition(x, lo)
+    a = part[lo]
+    b = a
+    if lo + 1 <= n - 1:
+        b = part[lo + 1]
+        for j in range(lo + 2, n):
+            if part[j] < b:
+                b = part[j]
+    return _lerp(np.float64(a), np.float64(b), v - lo)
+
+
+@njit
+def _gresham_counts_sorted(readers, quality, initial_role, status):
+    """:func:`gresham_day` in compiled code (the quartiles by selection)."""
+    qc = core_quality(readers, quality, initial_role)
+    n = len(qc)
+    if n < 4:
+        return np.zeros(4)
+    return gresham_counts(readers, quality, initial_role, status, _quantile_select(qc, 0.25),
+                          _quantile_select(qc, 0.75))
+
+
+@njit
+def record_day(data, r, gh, gn, first, status, role, initial_role, tier, trust_r, trust_s, satisfaction, group,
+               join_step, strong_ties, n_groups, weak, strong, strong_evidence, author, mgroup, spam, t,
+               newcomer_days, readers, quality, k, value, info, buried, utility, joins, leaves, active0,
+               removed, revenue, revenue_before, operator_capacity, window, min_exposure, min_events, z):
+    """Stage *record*: write the day's metrics row into row ``r`` of ``data`` (float64[cap,
+    len(COLUMNS)], the columns of :data:`COLUMNS`) and, unless ``first`` (the initial
+    state, day 0), the day's Gresham counts into row ``gn`` of ``gh``.
+
+    ``joins``, ``leaves`` (int64[7] by LeaveReason), ``active0`` (active at the end of
+    yesterday), ``removed`` (messages moderated away), ``revenue`` (today's, all sources),
+    ``revenue_before`` (cumulative until yesterday) and ``operator_capacity`` are the day's
+    counters; the rest as in :func:`day_row`. Returns yesterday's group statistics for
+    tomorrow's posting ``(questions per answerer, chatter share)``.
+    """
+    ints, fl, answerers = population_counts(status, role, initial_role, tier, trust_r, trust_s, satisfaction,
+                                            group, join_step, strong_ties, n_groups, weak, strong,
+                                            strong_evidence)
+    by_role, operator, low = message_counts(author, spam, role)
+    q, chat = group_stats(author, mgroup, spam, role, join_step, t, newcomer_days, answerers, n_groups)
+    tot = reading_totals(k, value, info, buried, utility)
+    row = data[r]
+    n_act = ints[0]
+    row[_STEP] = t
+    row[_ACT] = n_act
+    for x in range(7):
+        row[_ACT0 + x] = ints[1 + x]
+    n_leaves = 0
+    for x in range(1, 7):
+        row[_LEAVES0 + x - 1] = leaves[x]
+        n_leaves += leaves[x]
+    if first:
+        joins = 0
+        n_leaves = 0
+        for x in range(6):
+            row[_LEAVES0 + x] = 0
+        active0 = n_act
+        removed = 0
+        revenue = 0.0
+        operator_capacity = 0.0
+    row[_JOINS] = joins
+    row[_LEAVES] = n_leaves
+    at_risk = active0 + joins
+    row[_CHURN] = n_leaves / at_risk if at_risk else 0.0
+    m = len(author)
+    row[_MSG] = m
+    for x in range(7):
+        row[_MSG0 + x] = by_role[x]
+    row[_MSG_OP] = operator
+    row[_REMOVED] = removed
+    row[_LOW] = low / m if m else 0.0
+    n_read = len(k)
+    row[_VD] = tot[1] / tot[0] if tot[0] > 0 else 0.0
+    row[_ID] = tot[2] / tot[0] if tot[0] > 0 else 0.0
+    row[_OVER] = tot[3] / n_read if n_read else 0.0
+    row[_UTIL] = tot[4] / n_read if n_read else 0.0
+    row[_EXPRET] = ints[18] / ints[17] if ints[17] else 1.0
+    if first:
+        row[_GRESHAM] = 1.0
+    else:
+        c = _gresham_counts_sorted(readers, quality, initial_role, status)
+        row[_GRESHAM] = gresham_push(gh, gn, c[0], c[1], c[2], c[3], window, min_exposure, min_events, z)
+    row[_TRUST] = fl[0] / n_act if n_act else 0.0
+    for x in range(3):
+        row[_TRUST0 + x] = ints[12 + x]
+    row[_SAT] = fl[1] / n_act if n_act else 0.0
+    n_strong = ints[19] // 2
+    row[_STRONG] = n_strong
+    row[_METCALFE] = n_act * (n_act - 1) / 2
+    row[_NGROUPS] = ints[15]
+    row[_REV] = revenue
+    row[_REVCUM] = revenue_before + revenue
+    row[_OPCAP] = operator_capacity
+    for x in range(4):
+        row[_TIER0 + x] = ints[8 + x]
+    return q, chat
