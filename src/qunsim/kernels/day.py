@@ -49,7 +49,13 @@ from qunsim.kernels.neighbours import (
 from qunsim.kernels.posting import _make_messages, _posting_means
 from qunsim.kernels.reading import _group_index, _read, _reply_targets
 from qunsim.kernels.record import end_of_day, record_day
-from qunsim.kernels.ties import _pair_keys, _radix_order, _strengthen, _unique_first_counts
+from qunsim.kernels.ties import (
+    _new_tie_candidates,
+    _pair_keys,
+    _radix_order,
+    _strengthen_csr,
+    _unique_first_counts,
+)
 
 __all__ = ["generator_handle", "generator_from", "arrival_candidates", "join_day", "members_stages", "numpy_sum",
            "choice_without_replacement", "members_day_packed", "PARAMS",
@@ -571,9 +577,16 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
         for x in range(len(reader)):
             tie_u[x] = rng.random()
         if len(reader) > 0 and tie_increment > 0:
-            miss = _strengthen(keys, rowptr, weight, np.int64(n), reader, target, tie_increment,
-                               np.float32(strong_tie), status, strong_ties)
-            if len(miss):
+            miss = _strengthen_csr(keys, rowptr, weight, np.int64(n), reader, target, tie_increment,
+                                   np.float32(strong_tie), status, strong_ties, indptr, indices)
+            if len(miss) and tie_formation < 1.0 and len(miss) < 2**27:
+                # only about tie_formation of the missing pairs become ties: a hash table of
+                # the candidates instead of sorting every missing pair (same keys and counts)
+                ck, cc = _new_tie_candidates(reader, target, miss, tie_u, tie_formation, np.int64(n))
+                srt = np.argsort(ck)
+                new_keys = ck[srt]
+                new_counts = cc[srt]
+            elif len(miss):
                 pk = _pair_keys(reader, target, miss, np.int64(n))
                 # any sorting order gives the same distinct keys, first positions and counts;
                 # the radix sort is the faster above a few hundred keys
