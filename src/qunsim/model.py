@@ -70,21 +70,45 @@ def draw_dist(mean: float, sd: float, n: int, unit: bool, rng: np.random.Generat
     return rng.gamma(shape, sd**2 / mean, n).astype(np.float32)
 
 
-def draw_propensity(n: int, lurker_share: float, lurker_rate: float, sd: float,
-                    rng: np.random.Generator) -> np.ndarray:
-    """Posting propensities with mean 1: a lurker share at ``lurker_rate`` (relative to the
-    mean), the rest lognormal with log-sd ``sd``.
+def _capped_lognormal_mean(sd: float, cap: float) -> float:
+    """E[min(X, cap)] for X lognormal with mean 1 and log-sd ``sd`` (``cap`` <= 0: no cap)."""
+    if sd <= 0:
+        return min(1.0, cap) if cap > 0 else 1.0
+    if cap <= 0:
+        return 1.0
+    from math import erf, log, sqrt
 
-    The lurkers are drawn first (one uniform each), then the posters' lognormal; posters are
-    scaled so the expected mean over all ``n`` is 1.
+    def phi(z: float) -> float:
+        return 0.5 * (1.0 + erf(z / sqrt(2.0)))
+
+    mu = -0.5 * sd * sd
+    lc = log(cap)
+    return phi((lc - mu - sd * sd) / sd) + cap * (1.0 - phi((lc - mu) / sd))
+
+
+def draw_propensity(n: int, lurker_share: float, lurker_rate: float, sd: float,
+                    rng: np.random.Generator, cap: float = 0.0) -> np.ndarray:
+    """Posting propensities with mean 1: a lurker share at ``lurker_rate`` (relative to the
+    mean), the rest lognormal with log-sd ``sd``, capped at ``cap`` times the lognormal's
+    mean (``cap`` <= 0: no cap; a superuser writes at most that many times an average poster).
+
+    The lurkers are drawn first (one uniform each), then the posters' lognormal; all are
+    scaled so the expected mean over all ``n`` is 1 (the cap is in the expectation too).
 
     >>> x = draw_propensity(100_000, 0.6, 0.0, 1.5, np.random.default_rng(0))
     >>> round(float((x == 0).mean()), 2), round(float(x.mean()), 1)
     (0.6, 1.0)
+    >>> y = draw_propensity(200_000, 0.3, 0.0, 3.0, np.random.default_rng(1), cap=20.0)
+    >>> round(float(y.mean()), 1), int((y == y.max()).sum()) > 1000  # the capped share one value
+    (1.0, True)
     """
     lurk = rng.random(n) < lurker_share
     x = np.exp(rng.normal(-0.5 * sd * sd, sd, n)) if sd > 0 else np.ones(n)
-    posters_mean = 1.0 - lurker_share * (1.0 - lurker_rate)  # expected mean before scaling
+    xm = 1.0
+    if cap > 0:
+        x = np.minimum(x, cap)
+        xm = _capped_lognormal_mean(sd, cap)
+    posters_mean = (1.0 - lurker_share) * xm + lurker_share * lurker_rate  # expected mean before scaling
     scale = 1.0 / posters_mean if posters_mean > 0 else 1.0
     out = np.where(lurk, lurker_rate, x) * scale
     return out.astype(np.float32)
@@ -174,7 +198,7 @@ class CommunityModel(mesa.Model):
         self._recount_neighbours()
         # posting propensity differs from 1 only with the participation keys or a graph that sets it
         self._propensity_on = bool(self.p.lurker_share > 0 or self.p.propensity_sd > 0
-                                   or self.p.welcome_boost > 0 or np.any(self.state.propensity != 1))
+                                   or self.p.welcome_boost > 0 or self.p.first_post_rate > 0 or np.any(self.state.propensity != 1))
         self.policies = build_policies(cfg)  # imports user classes (plug-ins), if any
         for fam in self.policies.values():
             for pol in fam:
@@ -349,7 +373,7 @@ class CommunityModel(mesa.Model):
         """Posting propensity (a multiplier on ``post_rate``), heavy-tailed within roles.
 
         A share ``lurker_share`` of the members who can lurk (everyone but the owner,
-        moderators and spammers) are lurkers with propensity ``lurker_rate``; the others draw
+        moderators, spammers and experts) are lurkers with propensity ``lurker_rate``; the others draw
         a lognormal with log-sd ``propensity_sd``. Both are scaled so that the mean propensity
         over these members is 1: the expected volume of content stays what the role rates
         say, only who writes it changes. With both knobs at 0 nothing is drawn (all 1).
@@ -357,11 +381,27 @@ class CommunityModel(mesa.Model):
         p, st, rng = self.p, self.state, self.rng
         if p.lurker_share <= 0 and p.propensity_sd <= 0:
             return
-        can = np.flatnonzero(~np.isin(st.role, (Role.OWNER, Role.MODERATOR, Role.SPAMMER)))
+        # experts (大咖) answer at their role's rate (its Gamma sd is their heterogeneity): a
+        # lurking expert would leave a small community without answers
+        can = np.flatnonzero(~np.isin(st.role, (Role.OWNER, Role.MODERATOR, Role.SPAMMER, Role.EXPERT)))
         if not len(can):
             return
-        x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng)
+        x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng, p.propensity_max)
         st.propensity[can] = x
+
+    def _participation_rate(self, ids: np.ndarray) -> np.ndarray:
+        """Today's base posting rates (population-wide): ``post_rate * propensity``, and a
+        newcomer who has not posted yet, in their first ``newcomer_days`` (not a seed member),
+        posts at least ``first_post_rate`` a day: their first question or introduction, which
+        even a lurker makes now and then (Joyce & Kraut 2006's newcomers all posted once)."""
+        st, p = self.state, self.p
+        rate = st.post_rate * st.propensity
+        if p.first_post_rate > 0 and len(ids):
+            new = ids[(st.first_post_step[ids] < 0) & (st.entry_path[ids] != EntryPath.SEED)
+                      & (self.steps - st.join_step[ids] <= p.newcomer_days)]
+            if len(new):
+                rate[new] = np.maximum(rate[new], np.float32(p.first_post_rate))
+        return rate
 
     def _newcomer_feedback(self, posters: np.ndarray, replies: np.ndarray, t: int) -> None:
         """Record first posts and returns; a reply on one's first posting day is a welcome:
@@ -630,7 +670,7 @@ class CommunityModel(mesa.Model):
         """
         st, p, rng = self.state, self.p, self.rng
         # participation inequality: a per-member propensity on the role's rate (all 1 when off)
-        rate = st.post_rate * st.propensity if self._propensity_on else st.post_rate
+        rate = self._participation_rate(ids) if self._propensity_on else st.post_rate
         ctx.post_counts = K.draw_posts(ids, st.role, rate, st.group, st.join_step, st.entry_path,
                                        st.replies_yesterday, self._yesterday_q, self._yesterday_chat,
                                        self.steps, p.newcomer_days, p.answer_base, p.answer_halfsat,
