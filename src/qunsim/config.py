@@ -344,7 +344,7 @@ class Dynamics(_Strict):
     lurker_share: float = Field(default=0.0, ge=0, le=1)  # share of members who are lurkers
     lurker_rate: float = Field(default=0.0, ge=0, le=1)  # a lurker's propensity relative to the mean
     propensity_sd: float = Field(default=0.0, ge=0, le=5)  # sd of log propensity among posters
-    propensity_max: float = Field(default=0.0, ge=0, le=1_000)  # cap on a poster's propensity (x the lognormal's mean); 0 = none
+    propensity_max: float = Field(default=0.0, ge=0, le=1_000)  # cap on a propensity (a superuser posts at most this x their role's rate); 0 = none
     welcome_boost: float = Field(default=0.0, ge=0, le=1_000)  # propensity *= 1 + b when one's first post gets a reply
     welcome_commitment: float = Field(default=0.0, ge=0, le=1_000)  # commitment += c when one's first post gets a reply
     first_post_rate: float = Field(default=0.0, ge=0, le=MAX_DAILY_RATE)  # a newcomer's floor rate until their first post (posts a day)
