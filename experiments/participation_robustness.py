@@ -187,7 +187,7 @@ def run_condition(args: tuple) -> dict:
 
 
 def run(smoke: bool = False, settings: str = "realistic", workers: int = 1,
-        out: Path = ROOT / "docs" / "figures", figure: bool = True) -> dict:
+        out: Path = ROOT / "docs" / "figures", figure: bool = True, partial: str | Path | None = None) -> dict:
     """Run every condition; return per-condition anchors (mean, CI, band, pass) and SF verdicts."""
     from qunsim.validation import participation_settings
 
@@ -202,6 +202,9 @@ def run(smoke: bool = False, settings: str = "realistic", workers: int = 1,
         for j in jobs:  # one process per condition all the same: the patches must not leak
             with ProcessPoolExecutor(1) as ex:
                 recs.append(ex.submit(run_condition, j).result())
+            if partial:  # what is done so far, should the run be stopped
+                Path(partial).write_text(json.dumps({"settings": settings, "conditions": recs}, indent=1,
+                                                    default=float), encoding="utf-8")
     res = {"claim": "participation robustness", "smoke": smoke, "settings": settings,
            "participation_settings": sett, "conditions": recs}
     res["anchors_pass_everywhere"] = {k: all(r["anchors"][k]["pass"] for r in recs) for k in PARTICIPATION}
@@ -251,7 +254,7 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     ap.add_argument("--out", default=str(ROOT / "docs" / "figures"))
     a = ap.parse_args()
-    res = run(a.smoke, a.settings, a.workers, Path(a.out))
+    res = run(a.smoke, a.settings, a.workers, Path(a.out), partial=f"{a.json}.partial" if a.json else None)
     for r in res["conditions"]:
         an = " ".join(f"{k}={v['mean']:.2f}{'' if v['pass'] else '(FAIL)'}" for k, v in r["anchors"].items())
         st = " ".join(f"{k}:{'ok' if v['pass'] else 'FAIL[' + '; '.join(v['failed']) + ']'}"
