@@ -156,3 +156,28 @@ def test_realistic_settings_pass_every_participation_anchor_at_the_validation_se
         if a["group"] == "participation":
             m = mean_ci([r[a["id"]] for r in rows])["mean"]
             assert a["band"][0] <= m <= a["band"][1], (a["id"], m, a["band"])
+
+
+def test_robustness_study_smoke(tmp_path):
+    """experiments/participation_robustness.py at smoke size: two conditions (the validation's
+    seeds, fresh seeds), each condition in its own process; at the validation's seeds every
+    participation anchor is inside its band (the same runs as the smoke validation)."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "participation_robustness.py"
+    spec = importlib.util.spec_from_file_location("participation_robustness", path)
+    mod = importlib.util.module_from_spec(spec)
+    import sys
+
+    sys.modules["participation_robustness"] = mod  # the worker processes find run_condition by name
+    spec.loader.exec_module(mod)
+    res = mod.run(smoke=True, out=tmp_path)
+    names = [c["condition"] for c in res["conditions"]]
+    assert names == ["study seeds", "fresh seeds"]
+    base = res["conditions"][0]["anchors"]
+    assert set(base) == set(mod.PARTICIPATION)
+    assert all(v["pass"] for v in base.values()), base
+    # fresh seeds really are other runs
+    assert res["conditions"][1]["anchors"]["never_posted"]["mean"] != base["never_posted"]["mean"]
+    assert pathlib.Path(res["figure"]).stat().st_size > 5_000
