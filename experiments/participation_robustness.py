@@ -41,6 +41,7 @@ import contextlib
 import io
 import json
 import math
+import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -194,13 +195,14 @@ def run(smoke: bool = False, settings: str = "realistic", workers: int = 1,
     sett = participation_settings() if settings == "realistic" else {}
     conds = conditions(smoke)
     jobs = [(smoke, sett, c, None) for c in conds]
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: the patches never leak, no fork of threads
     if workers > 1:
-        with ProcessPoolExecutor(workers) as ex:
+        with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
             recs = list(ex.map(run_condition, jobs))
     else:
         recs = []
         for j in jobs:  # one process per condition all the same: the patches must not leak
-            with ProcessPoolExecutor(1) as ex:
+            with ProcessPoolExecutor(1, mp_context=ctx) as ex:
                 recs.append(ex.submit(run_condition, j).result())
             if partial:  # what is done so far, should the run be stopped
                 Path(partial).write_text(json.dumps({"settings": settings, "conditions": recs}, indent=1,

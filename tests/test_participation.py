@@ -170,7 +170,9 @@ def test_robustness_study_smoke(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     import sys
 
-    sys.modules["participation_robustness"] = mod  # the worker processes find run_condition by name
+    sys.modules["participation_robustness"] = mod  # the worker processes import it by name
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
     spec.loader.exec_module(mod)
     res = mod.run(smoke=True, out=tmp_path)
     names = [c["condition"] for c in res["conditions"]]
