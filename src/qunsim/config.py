@@ -339,7 +339,7 @@ class Dynamics(_Strict):
     chatter_contagion: float = Field(default=1.0, ge=0, le=MAX_DAILY_RATE)  # chatter rate *= 1 + c * chatter share
     chatter_conversion: float = Field(default=0.003, ge=0, le=1)  # regulars turning chatter
     reply_reward: float = Field(default=0.3, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
-    # participation inequality (docs/model.md, "Participation"): a per-member propensity
+    # participation inequality (docs/participation.md): a per-member propensity
     # multiplier on post_rate, mean 1 over the members it applies to
     lurker_share: float = Field(default=0.0, ge=0, le=1)  # share of members who are lurkers
     lurker_rate: float = Field(default=0.0, ge=0, le=1)  # a lurker's propensity relative to the mean
