@@ -69,7 +69,10 @@ def test_validate_smoke_package_anchors(tmp_path, capsys):
     rc = main(["validate", "--smoke", "--only", "participation,structure,economics,granovetter_riot",
                "--out", str(out)])
     rep = json.loads((out / "validation.json").read_text())
-    assert rc == (0 if rep["failed"] == 0 else 1)
+    # every package anchor passes at smoke size (deterministic seeds; the full-size numbers are
+    # in docs/validation.md): participation at the realistic settings, freemium conversion
+    # on configs/freemium.toml
+    assert rc == 0 and rep["failed"] == 0, [(r["id"], r["measured"]) for r in rep["anchors"] if r["status"] == "fail"]
     recs = {r["id"]: r for r in rep["anchors"]}
     assert set(recs) >= {"never_posted", "top10_share", "granovetter_riot", "group_cap"}
     for r in recs.values():
@@ -78,8 +81,9 @@ def test_validate_smoke_package_anchors(tmp_path, capsys):
             m = r["measured"]
             assert m["lo"] <= m["mean"] <= m["hi"] and len(m["values"]) == m["n"]
             assert r["passed"] == (r["band"][0] <= m["mean"] <= r["band"][1])
-    # the participation the default calibration is built for
-    for k in ("never_posted", "top10_share", "granovetter_riot", "group_cap", "stable_relationships"):
+    for k in ("never_posted", "top1_share", "top10_share", "newcomer_reply_rate", "return_unreplied",
+              "return_replied", "reply_effect", "freemium_conversion", "granovetter_riot", "group_cap",
+              "stable_relationships"):
         assert recs[k]["status"] == "pass", recs[k]
     page = (out / "validation.html").read_text()
     assert "van Mierlo" in page and "figures/anchors.png" in page

@@ -339,11 +339,12 @@ class Dynamics(_Strict):
     chatter_contagion: float = Field(default=1.0, ge=0, le=MAX_DAILY_RATE)  # chatter rate *= 1 + c * chatter share
     chatter_conversion: float = Field(default=0.003, ge=0, le=1)  # regulars turning chatter
     reply_reward: float = Field(default=0.3, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
-    # participation inequality (docs/model.md, "Participation"): a per-member propensity
+    # participation inequality (docs/participation.md): a per-member propensity
     # multiplier on post_rate, mean 1 over the members it applies to
     lurker_share: float = Field(default=0.0, ge=0, le=1)  # share of members who are lurkers
     lurker_rate: float = Field(default=0.0, ge=0, le=1)  # a lurker's propensity relative to the mean
     propensity_sd: float = Field(default=0.0, ge=0, le=5)  # sd of log propensity among posters
+    propensity_max: float = Field(default=0.0, ge=0, le=1_000)  # cap on a propensity (a superuser posts at most this x their role's rate); 0 = none
     welcome_boost: float = Field(default=0.0, ge=0, le=1_000)  # propensity *= 1 + b when one's first post gets a reply
     welcome_commitment: float = Field(default=0.0, ge=0, le=1_000)  # commitment += c when one's first post gets a reply
     first_post_rate: float = Field(default=0.0, ge=0, le=MAX_DAILY_RATE)  # a newcomer's floor rate until their first post (posts a day)

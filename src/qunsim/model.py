@@ -66,23 +66,77 @@ def draw_dist(mean: float, sd: float, n: int, unit: bool, rng: np.random.Generat
     return rng.gamma(shape, sd**2 / mean, n).astype(np.float32)
 
 
-def draw_propensity(n: int, lurker_share: float, lurker_rate: float, sd: float,
-                    rng: np.random.Generator) -> np.ndarray:
-    """Posting propensities with mean 1: a lurker share at ``lurker_rate`` (relative to the
-    mean), the rest lognormal with log-sd ``sd``.
+# roles whose posting propensity stays 1 (they post at their role's rate)
+_NO_PROPENSITY = (Role.OWNER, Role.MODERATOR, Role.SPAMMER, Role.EXPERT, Role.CHATTER)
 
-    The lurkers are drawn first (one uniform each), then the posters' lognormal; posters are
-    scaled so the expected mean over all ``n`` is 1.
+
+def _capped_lognormal_mean(sd: float, cap: float) -> float:
+    """E[min(X, cap)] for X lognormal with mean 1 and log-sd ``sd`` (``cap`` <= 0: no cap)."""
+    if sd <= 0:
+        return min(1.0, cap) if cap > 0 else 1.0
+    if cap <= 0:
+        return 1.0
+    from math import erf, log, sqrt
+
+    def phi(z: float) -> float:
+        return 0.5 * (1.0 + erf(z / sqrt(2.0)))
+
+    mu = -0.5 * sd * sd
+    lc = log(cap)
+    return phi((lc - mu - sd * sd) / sd) + cap * (1.0 - phi((lc - mu) / sd))
+
+
+def _propensity_scale(lurker_share: float, lurker_rate: float, sd: float, cap: float) -> float:
+    """The scale ``s`` with ``(1 - L) E[min(s X, cap)] + L s r = 1`` (``X`` lognormal, mean 1).
+
+    Without a cap ``s = 1 / (1 - L + L r)``. With one the left side rises with ``s`` (bisection);
+    when even ``s -> inf`` cannot reach 1 (``(1 - L) cap < 1`` and no lurker rate) every
+    poster gets the cap and the mean stays below 1.
+    """
+    L, r = lurker_share, lurker_rate
+    base = (1.0 - L) + L * r
+    if base <= 0:
+        return 1.0
+    if cap <= 0:
+        return 1.0 / base
+
+    def mean(s: float) -> float:
+        return (1.0 - L) * s * _capped_lognormal_mean(sd, cap / s) + L * r * s
+
+    lo, hi = 0.0, 1.0 / base
+    while mean(hi) < 1.0 and hi < 1e9:
+        lo, hi = hi, hi * 2.0
+    if mean(hi) < 1.0:
+        return hi
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if mean(mid) < 1.0 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def draw_propensity(n: int, lurker_share: float, lurker_rate: float, sd: float,
+                    rng: np.random.Generator, cap: float = 0.0) -> np.ndarray:
+    """Posting propensities with mean 1: a lurker share at ``lurker_rate`` (relative to the
+    mean), the rest lognormal with log-sd ``sd``; no propensity exceeds ``cap`` (``cap`` <= 0:
+    no cap), so a superuser posts at most ``cap`` times their role's rate.
+
+    The lurkers are drawn first (one uniform each), then the posters' lognormal; all are
+    scaled so the expected mean over all ``n`` is 1 with the cap taken into account
+    (:func:`_propensity_scale`).
 
     >>> x = draw_propensity(100_000, 0.6, 0.0, 1.5, np.random.default_rng(0))
     >>> round(float((x == 0).mean()), 2), round(float(x.mean()), 1)
     (0.6, 1.0)
+    >>> y = draw_propensity(200_000, 0.8, 0.0, 2.0, np.random.default_rng(1), cap=15.0)
+    >>> round(float(y.mean()), 2), float(y.max())
+    (1.0, 15.0)
     """
     lurk = rng.random(n) < lurker_share
     x = np.exp(rng.normal(-0.5 * sd * sd, sd, n)) if sd > 0 else np.ones(n)
-    posters_mean = 1.0 - lurker_share * (1.0 - lurker_rate)  # expected mean before scaling
-    scale = 1.0 / posters_mean if posters_mean > 0 else 1.0
+    scale = _propensity_scale(lurker_share, lurker_rate, sd, cap)
     out = np.where(lurk, lurker_rate, x) * scale
+    if cap > 0:
+        out = np.minimum(out, cap)
     return out.astype(np.float32)
 
 
@@ -350,8 +404,8 @@ class CommunityModel(mesa.Model):
     def _draw_propensity(self) -> None:
         """Posting propensity (a multiplier on ``post_rate``), heavy-tailed within roles.
 
-        A share ``lurker_share`` of the members who can lurk (everyone but the owner,
-        moderators and spammers) are lurkers with propensity ``lurker_rate``; the others draw
+        A share ``lurker_share`` of the members who can lurk (contributors and regulars:
+        not the owner, moderators, spammers, experts or chatters) are lurkers with propensity ``lurker_rate``; the others draw
         a lognormal with log-sd ``propensity_sd``. Both are scaled so that the mean propensity
         over these members is 1: the expected volume of content stays what the role rates
         say, only who writes it changes. With both knobs at 0 nothing is drawn (all 1).
@@ -359,17 +413,21 @@ class CommunityModel(mesa.Model):
         p, st, rng = self.p, self.state, self.rng
         if p.lurker_share <= 0 and p.propensity_sd <= 0:
             return
-        can = np.flatnonzero(~np.isin(st.role, (Role.OWNER, Role.MODERATOR, Role.SPAMMER)))
+        # experts (大咖) answer at their role's rate (its Gamma sd is their heterogeneity: a
+        # lurking expert would leave a small community without answers) and chatters (灌水)
+        # are by definition those who post a lot: neither lurks
+        can = np.flatnonzero(~np.isin(st.role, _NO_PROPENSITY))
         if not len(can):
             return
-        x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng)
+        x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng, p.propensity_max)
         st.propensity[can] = x
 
     def _participation_rate(self, ids: np.ndarray) -> np.ndarray:
         """Today's base posting rates (population-wide): ``post_rate * propensity``, and a
         newcomer who has not posted yet, in their first ``newcomer_days`` (not a seed member),
-        posts at least ``first_post_rate`` a day (:func:`~qunsim.kernels.day.participation_rate`,
-        which the fused day calls too)."""
+        posts at least ``first_post_rate`` a day: their first question or introduction, which even
+        a lurker makes now and then (Joyce & Kraut 2006's newcomers all posted once).
+        :func:`~qunsim.kernels.day.participation_rate` computes it; the fused day calls it too."""
         st, p = self.state, self.p
         return day_kernels.participation_rate(ids, st.post_rate, st.propensity, st.first_post_step, st.entry_path,
                                               st.join_step, self.steps, int(p.newcomer_days),

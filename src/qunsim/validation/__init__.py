@@ -114,12 +114,12 @@ def _conversion(smoke: bool, seeds: int | None) -> dict:
     import qunsim as qs
 
     root = _repo_root()
-    if root is None or not (root / "configs" / "monetization_ladder.toml").is_file():
-        return {"status": "not run", "detail": "configs/monetization_ladder.toml not found (needs the source checkout)"}
+    if root is None or not (root / "configs" / "freemium.toml").is_file():
+        return {"status": "not run", "detail": "configs/freemium.toml not found (needs the source checkout)"}
     n = seeds or (3 if smoke else 10)
     shares = []
     for s in range(n):
-        res = qs.simulate(root / "configs" / "monetization_ladder.toml", rng=20_000 + s,
+        res = qs.simulate(root / "configs" / "freemium.toml", rng=20_000 + s,
                           steps=365, **{"run.agent_views": False})
         m = res.members
         shares.append(float((m["spend"] > 0).mean()))
@@ -255,7 +255,7 @@ def validate(smoke: bool = False, out: str | Path | None = None, *, only: list[s
         elif a["id"] == "freemium_conversion":
             c = _conversion(smoke, seeds)
             rec = _record(a, c.get("values"), **{k: v for k, v in c.items() if k != "values"},
-                          **({"detail": f"{len(c['values'])} one-year runs of configs/monetization_ladder.toml"}
+                          **({"detail": f"{len(c['values'])} one-year runs of configs/freemium.toml"}
                              if "values" in c else {}))
         elif a["id"] == "granovetter_riot":
             g = granovetter_riot()

@@ -1,0 +1,270 @@
+"""Robustness of the participation calibration: anchors and stylised facts at fresh seeds and
+at nearby parameter values.
+
+Claim checked: with the realistic participation settings (``[realistic_participation]`` in
+``qunsim/data/anchors.toml``, docs/participation.md) the participation anchors (never posted,
+top-1% and top-10% content shares, reply rate to newcomers' first posts, return within 30
+days with and without a reply, the reply effect) lie inside their tolerance bands, and the
+smoke-size criteria of the stylised-fact studies SF1–SF9 hold — not only at the seeds the
+calibration was tuned on, but at fresh seeds and with attention, need, post rates and the
+population each moved by ±20%.
+
+Conditions (each a full set of anchors and SF smoke studies):
+
+* ``study seeds``: the anchors' own seeds (10,000+) and the studies' own smoke seeds;
+* ``fresh seeds``: seeds never used in calibration (anchors 40,000+; every study's seeds +
+  5,000);
+* ``attention x0.8`` / ``x1.2``, ``need x0.8`` / ``x1.2``, ``post rates x0.8`` / ``x1.2``:
+  the mean and sd of that attribute scaled in every role, in every scenario the studies load
+  (fresh seeds);
+* ``population x0.8`` / ``x1.2``: ``community.n_seed`` and ``community.n_prospects`` scaled
+  (fresh seeds).
+
+``--settings default`` runs the same checks with the engine's defaults (participation off)
+instead of the realistic settings.
+
+The perturbations are applied to every model the studies build (a wrapper around the config
+loader of :mod:`qunsim.model`), and the participation settings as the defaults of
+``[dynamics]``, so that each study runs unchanged. Each condition runs in its own process.
+
+Run: ``python experiments/participation_robustness.py [--smoke] [--settings realistic|default]
+[--workers 2] [--json docs/figures/participation_robustness.json]``. Full: 5 seeds × 365 days
+of the default scenario per condition for the anchors, and the SF smoke studies (~3–4 CPU
+minutes per condition). Smoke: two conditions, 3 seeds × 240 days, 6,000 prospects, the
+anchors only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import multiprocessing
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+STUDIES = {"SF1": "sf1_gresham", "SF2": "sf2_goal_fit", "SF3": "sf3_mix", "SF4": "sf4_gates",
+           "SF5": "sf5_ladder", "SF6": "sf6_soul_figure", "SF7": "sf7_word_of_mouth", "SF8": "sf8_care",
+           "SF9": "sf9_lifecycle"}
+PARTICIPATION = ("never_posted", "top1_share", "top10_share", "newcomer_reply_rate", "return_unreplied",
+                 "return_replied", "reply_effect")
+FRESH = 5_000  # added to every study seed in the fresh-seed conditions
+ROLE_ATTRS = {"attention": "attention", "need": "need", "post rates": "post_rate"}
+
+
+def conditions(smoke: bool) -> list[dict]:
+    out = [{"name": "study seeds", "fresh": False}, {"name": "fresh seeds", "fresh": True}]
+    if smoke:
+        return out
+    for label in ("attention", "need", "post rates"):
+        for f in (0.8, 1.2):
+            out.append({"name": f"{label} x{f:g}", "fresh": True, "role_attr": ROLE_ATTRS[label], "factor": f})
+    for f in (0.8, 1.2):
+        out.append({"name": f"population x{f:g}", "fresh": True, "population": f})
+    return out
+
+
+def _perturbation(cond: dict, cfg) -> dict:
+    """Dotted overrides that apply a condition's perturbation to a loaded config."""
+    over: dict = {}
+    if "role_attr" in cond:
+        a, f = cond["role_attr"], cond["factor"]
+        for role, rp in cfg.roles.items():
+            d = rp[a] if isinstance(rp, dict) else getattr(rp, a)
+            mean, sd = (d["mean"], d["sd"]) if isinstance(d, dict) else (d.mean, d.sd)
+            over[f"roles.{role}.{a}"] = {"mean": float(mean) * f, "sd": float(sd) * f}
+    if "population" in cond:
+        f = cond["population"]
+        com = cfg.community
+        over["community.n_seed"] = max(1, int(round(com.n_seed * f)))
+        over["community.n_prospects"] = int(round(com.n_prospects * f))
+    return over
+
+
+def _install(settings: dict, cond: dict) -> None:
+    """In this process: participation settings as the [dynamics] defaults, the condition's
+    perturbation on every config a model loads, and fresh seeds for the studies."""
+    import qunsim.config as C
+    import qunsim.model as M
+
+    for k, v in settings.items():
+        C.Dynamics.model_fields[k.split(".", 1)[1]].default = v
+    C.Dynamics.model_rebuild(force=True)
+    C.ScenarioModel.model_fields["dynamics"].default = C.Dynamics()
+    C.ScenarioModel.model_rebuild(force=True)
+    if "role_attr" in cond or "population" in cond:
+        load = M.load_config
+
+        def perturbed(config=None, overrides=None):
+            cfg = load(config, overrides)
+            if getattr(cfg, "_qunsim_perturbed", False):
+                return cfg
+            cfg = cfg.override(_perturbation(cond, cfg))
+            object.__setattr__(cfg, "_qunsim_perturbed", True)
+            return cfg
+
+        M.load_config = perturbed
+    if cond["fresh"]:
+        import _validation as V
+
+        plain = V.seed_list
+
+        def fresh(seeds, default, base=0):
+            return [s + FRESH for s in plain(seeds, default, base)]
+
+        V.seed_list = fresh
+
+
+def _anchors(smoke: bool, cond: dict) -> dict:
+    import qunsim as qs
+    from qunsim.validation import load_anchors, mean_ci
+    from qunsim.validation.participation import participation
+
+    n, steps = (3, 240) if smoke else (5, 365)
+    base = 40_000 if cond["fresh"] else 10_000
+    over = {"run.agent_views": False}
+    if smoke:
+        over["community.n_prospects"] = 6000
+    runs = []
+    for s in range(n):
+        m = qs.CommunityModel(rng=base + s, **over)
+        m.run_for(steps)
+        r = participation(m)
+        r["reply_effect"] = r["return_replied"] - r["return_unreplied"]
+        runs.append(r)
+    bands = {a["id"]: a["band"] for a in load_anchors()}
+    out = {}
+    for k in PARTICIPATION:
+        ci = mean_ci([r[k] for r in runs])
+        lo, hi = bands[k]
+        out[k] = {**ci, "band": [lo, hi], "pass": bool(math.isfinite(ci["mean"]) and lo <= ci["mean"] <= hi)}
+    return out
+
+
+def _studies(cond: dict, out: Path) -> dict:
+    import importlib.util
+
+    from qunsim.validation.stylised import CRITERIA
+
+    res_all = {}
+    for sf, name in STUDIES.items():
+        spec = importlib.util.spec_from_file_location(f"robust_{name}", HERE / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        kw = {"smoke": True, "out": out}
+        if sf == "SF5" and cond["fresh"]:
+            kw["seed"] = 2026 + FRESH
+        t = time.time()
+        with contextlib.redirect_stdout(io.StringIO()):
+            res = mod.run(**kw)
+        crit = CRITERIA[sf](res)
+        res_all[sf] = {"pass": all(ok for _, ok in crit), "failed": [c for c, ok in crit if not ok],
+                       "criteria": len(crit), "seconds": round(time.time() - t, 1)}
+    return res_all
+
+
+def run_condition(args: tuple) -> dict:
+    smoke, settings, cond, figdir = args
+    _install(settings, cond)
+    t = time.time()
+    rec = {"condition": cond["name"], "anchors": _anchors(smoke, cond)}
+    if not smoke:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            rec["studies"] = _studies(cond, Path(tmp))
+    rec["seconds"] = round(time.time() - t, 1)
+    return rec
+
+
+def run(smoke: bool = False, settings: str = "realistic", workers: int = 1,
+        out: Path = ROOT / "docs" / "figures", figure: bool = True, partial: str | Path | None = None) -> dict:
+    """Run every condition; return per-condition anchors (mean, CI, band, pass) and SF verdicts."""
+    from qunsim.validation import participation_settings
+
+    sett = participation_settings() if settings == "realistic" else {}
+    conds = conditions(smoke)
+    jobs = [(smoke, sett, c, None) for c in conds]
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters: the patches never leak, no fork of threads
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+            recs = list(ex.map(run_condition, jobs))
+    else:
+        recs = []
+        for j in jobs:  # one process per condition all the same: the patches must not leak
+            with ProcessPoolExecutor(1, mp_context=ctx) as ex:
+                recs.append(ex.submit(run_condition, j).result())
+            if partial:  # what is done so far, should the run be stopped
+                Path(partial).write_text(json.dumps({"settings": settings, "conditions": recs}, indent=1,
+                                                    default=float), encoding="utf-8")
+    res = {"claim": "participation robustness", "smoke": smoke, "settings": settings,
+           "participation_settings": sett, "conditions": recs}
+    res["anchors_pass_everywhere"] = {k: all(r["anchors"][k]["pass"] for r in recs) for k in PARTICIPATION}
+    if not smoke:
+        res["studies_pass_everywhere"] = {sf: all(r["studies"][sf]["pass"] for r in recs) for sf in STUDIES}
+    if figure:
+        res["figure"] = str(_figure(res, Path(out)))
+    return res
+
+
+def _figure(res: dict, out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    recs = res["conditions"]
+    cols = list(PARTICIPATION) + ([*STUDIES] if "studies" in recs[0] else [])
+    grid = np.zeros((len(recs), len(cols)))
+    for i, r in enumerate(recs):
+        for j, c in enumerate(cols):
+            grid[i, j] = r["anchors"][c]["pass"] if c in r["anchors"] else r["studies"][c]["pass"]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * len(cols), 0.9 + 0.38 * len(recs)))
+    ax.imshow(grid, cmap=matplotlib.colors.ListedColormap(["#f2a3a3", "#a8dba8"]), vmin=0, vmax=1, aspect="auto")
+    for i, r in enumerate(recs):
+        for j, c in enumerate(cols):
+            txt = f"{r['anchors'][c]['mean']:.2f}" if c in r["anchors"] else \
+                f"{r['studies'][c]['criteria'] - len(r['studies'][c]['failed'])}/{r['studies'][c]['criteria']}"
+            ax.text(j, i, txt, ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(cols)), [c.replace("_", "\n") for c in cols], fontsize=7)
+    ax.set_yticks(range(len(recs)), [r["condition"] for r in recs], fontsize=8)
+    ax.set_title(f"participation robustness ({res['settings']} settings): green = inside band / all criteria hold",
+                 fontsize=9)
+    fig.tight_layout()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"participation_robustness{'_smoke' if res['smoke'] else ''}_{res['settings']}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--settings", choices=("realistic", "default"), default="realistic")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--out", default=str(ROOT / "docs" / "figures"))
+    a = ap.parse_args()
+    res = run(a.smoke, a.settings, a.workers, Path(a.out), partial=f"{a.json}.partial" if a.json else None)
+    for r in res["conditions"]:
+        an = " ".join(f"{k}={v['mean']:.2f}{'' if v['pass'] else '(FAIL)'}" for k, v in r["anchors"].items())
+        st = " ".join(f"{k}:{'ok' if v['pass'] else 'FAIL[' + '; '.join(v['failed']) + ']'}"
+                      for k, v in r.get("studies", {}).items())
+        print(f"{r['condition']:18s} {an}\n{'':18s} {st} ({r['seconds']:.0f}s)", flush=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
