@@ -2,7 +2,10 @@
 bit-identical to the engine that recorded them (tests/data/golden_day.json).
 
 ``python tests/_golden.py`` (re)writes the file with the engine on ``PYTHONPATH``; it was
-recorded with main at 7dc3e1b (the day before it was fused into one compiled call).
+recorded with main at 7dc3e1b (the day before it was fused into one compiled call); the
+``participation`` case was re-recorded once after the participation physics changed on purpose
+(experts and chatters never lurk, the propensity cap, the first-post floor), every other case
+unchanged.
 """
 
 from __future__ import annotations
