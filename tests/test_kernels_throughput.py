@@ -206,3 +206,19 @@ def test_policy_passes_match_their_numpy_formulation(seed, n, t, days, rolling, 
         limited = np.where(np.isin(role, codes), counts, limited)
     lim, cut = capped_counts(counts, cap, mask, role)
     assert np.array_equal(lim, limited) and lim.dtype == limited.dtype and cut == int((counts - limited).sum())
+
+
+@SETTINGS
+@given(seed=seeds, n=st.integers(0, 300), G=st.integers(0, 12), extra=st.integers(0, 3))
+def test_group_counts_is_the_bincount_of_active_members(seed, n, G, extra):
+    """The group cap's compiled group sizes are ``model.group_sizes()``'s bincount: same values,
+    dtype and length (active members may sit in groups up to ``G + extra - 1``, past ``n_groups``)."""
+    from qunsim.policies._compiled import group_counts
+
+    rng = np.random.default_rng(seed)
+    status = rng.integers(0, 4, n).astype(np.int8)
+    top = max(G + extra, 1)
+    group = np.where(status == 1, rng.integers(0, top, n), rng.integers(-1, top, n)).astype(np.int32)
+    want = np.bincount(group[status == 1], minlength=G)
+    got = group_counts(status, group, G)
+    assert np.array_equal(got, want) and got.dtype == want.dtype and len(got) == len(want)

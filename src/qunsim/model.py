@@ -53,6 +53,29 @@ _NO_MESSAGES = Messages.empty()
 
 
 
+def _noop_hooks() -> dict[str, set]:
+    from qunsim.policies.base import FAMILIES
+
+    names = ("on_posting", "on_messages", "after_reading", "on_step_end")
+    return {name: {vars(base)[name] for base in FAMILIES.values() if name in vars(base)} for name in names}
+
+
+_NOOP_HOOKS = _noop_hooks()
+
+
+def _takes_part(pol, name: str) -> bool:
+    """False when ``pol``'s hook ``name`` is its family base class's no-op (not overridden
+    by its class nor set on the instance)."""
+    if name in getattr(pol, "__dict__", ()):
+        return True
+    return getattr(type(pol), name, None) not in _NOOP_HOOKS[name]
+
+
+def _dynamic_curates(pol) -> bool:
+    """``curates`` is a property or set on the instance (it may change from day to day)."""
+    return isinstance(getattr(type(pol), "curates", None), property) or "curates" in getattr(pol, "__dict__", ())
+
+
 def draw_dist(mean: float, sd: float, n: int, unit: bool, rng: np.random.Generator) -> np.ndarray:
     """Beta (unit interval) or Gamma (positive) draws with the given mean and sd."""
     if n == 0:
@@ -246,16 +269,29 @@ class CommunityModel(mesa.Model):
         self._reset_day_counters()
 
     def _index_policies(self) -> None:
-        """Which policies take part in which hook (re-read every day: policies may change)."""
+        """Which policies take part in which hook, in family order. Rebuilt only when the
+        policy lists change (checked every day by the policies' identities); a policy takes
+        part in a hook unless it keeps its family's no-op (scheduled wrappers override every
+        hook, so they always take part). ``curates`` may change from day to day (a scheduled
+        curating policy), so ``_curates`` is re-read every day."""
         pol = self.policies
-        act_mon = pol["activity"] + pol["monetization"]
-        self._hook_order = {"on_posting": pol["activity"], "on_messages": act_mon,
-                            "after_reading": act_mon,
-                            "on_step_end": pol["gate"] + pol["activity"] + pol["monetization"]}
-        self._curates = any(x.curates for x in pol["activity"])
-        self._referral_boosts = [f for f in (getattr(x, "referral_boost", None) for x in pol["monetization"])
-                                 if f is not None]
-        self._metric_policies = [x for fam in pol.values() for x in fam if getattr(x, "metrics", None) is not None]
+        key = tuple(id(x) for fam in pol.values() for x in fam) + tuple(len(fam) for fam in pol.values())
+        idx = getattr(self, "_hook_order", None)
+        if idx is None or idx.get(" key") != key:
+            act_mon = pol["activity"] + pol["monetization"]
+            order = {"on_posting": pol["activity"], "on_messages": act_mon, "after_reading": act_mon,
+                     "on_step_end": pol["gate"] + pol["activity"] + pol["monetization"]}
+            idx = {name: [getattr(x, name) for x in lst if _takes_part(x, name)] for name, lst in order.items()}
+            # kept with the key: the objects whose ids make it stay alive while it is in use
+            idx[" key"], idx[" policies"] = key, [x for fam in pol.values() for x in fam]
+            idx[" begin_day"] = [x.begin_day for fam in pol.values() for x in fam if hasattr(x, "begin_day")]
+            idx[" curating"] = [x for x in pol["activity"] if x.curates or _dynamic_curates(x)]
+            self._hook_order = idx
+            self._referral_boosts = [f for f in (getattr(x, "referral_boost", None) for x in pol["monetization"])
+                                     if f is not None]
+            self._metric_policies = [x for fam in pol.values() for x in fam
+                                     if getattr(x, "metrics", None) is not None]
+        self._curates = any(x.curates for x in idx[" curating"])
 
     def _reset_day_counters(self) -> None:
         # departures made between steps (an operator's remove_members) count in the next row
@@ -768,14 +804,16 @@ class CommunityModel(mesa.Model):
         return out
 
     def _hooks(self, name: str, ctx: K.StepContext) -> None:
-        for pol in self._hook_order[name]:
-            getattr(pol, name)(self, ctx, self.rng)
+        rng = self.rng
+        for hook in self._hook_order[name]:
+            hook(self, ctx, rng)
 
     def _stage_open_day(self) -> K.StepContext:
         """The day's scratch context (policies write extra utility/evidence into it)."""
-        for pol in [q for fam in self.policies.values() for q in fam if hasattr(q, "begin_day")]:
-            pol.begin_day(self)  # scheduled policies switch on/off (policies/schedule.py)
         self._index_policies()
+        for begin_day in self._hook_order[" begin_day"]:
+            begin_day(self)  # scheduled policies switch on/off (policies/schedule.py)
+        self._curates = any(x.curates for x in self._hook_order[" curating"])
         self._active0 = int(self.metrics.latest("active", 0))  # active at the end of yesterday
         ctx = K.StepContext(step=self.steps, n=self.state.n, n_groups=self.n_groups)
         self.ctx = ctx

@@ -14,11 +14,26 @@ import numpy as np
 from qunsim._jit import njit
 from qunsim.kernels.trust import trust_value
 
-__all__ = ["active_groups", "filter_gain", "ad_impressions", "care_candidates", "ladder_candidates", "role_mask",
+__all__ = ["active_groups", "group_counts", "filter_gain", "ad_impressions", "care_candidates", "ladder_candidates", "role_mask",
            "capped_counts", "inactive_members"]
 
 _ACTIVE = 1
 _OWNER, _MODERATOR, _SPAMMER = 0, 6, 5  # Role codes (qunsim.state.Role)
+
+
+@njit
+def group_counts(status, group, n_groups):
+    """Active members per group (``np.bincount(group[status == ACTIVE], minlength=n_groups)``),
+    int64[max(n_groups, largest active group + 1)]."""
+    top = n_groups - 1
+    for i in range(len(status)):
+        if status[i] == _ACTIVE and group[i] > top:
+            top = group[i]
+    out = np.zeros(top + 1, np.int64)
+    for i in range(len(status)):
+        if status[i] == _ACTIVE:
+            out[group[i]] += 1
+    return out
 
 
 @njit

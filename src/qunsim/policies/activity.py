@@ -22,6 +22,7 @@ from qunsim.policies._compiled import (
     capped_counts,
     care_candidates,
     filter_gain,
+    group_counts,
     role_mask,
 )
 from qunsim.policies.base import ActivityPolicy, PolicyParams, register
@@ -489,16 +490,19 @@ class GroupCap(_Daily, ActivityPolicy):
         merge_below: int = Field(default=30, ge=0)
 
     def on_step_end(self, model, ctx, rng):
-        self._split(model, ctx, rng)
+        st = model.state
+        sizes = group_counts(st.status, st.group, int(model.n_groups))  # == model.group_sizes()
+        if self._split(model, ctx, rng, sizes):
+            sizes = group_counts(st.status, st.group, int(model.n_groups))
         if self.params.merge_below > 0:
-            self._merge(model, ctx, rng)
+            self._merge(model, ctx, rng, sizes)
 
-    def _split(self, model, ctx, rng):
+    def _split(self, model, ctx, rng, sizes) -> bool:
+        """Split the groups over the cap; True when some were split."""
         cap, st = self.params.cap, model.state
-        sizes = model.group_sizes()
         over = sizes > cap
         if not over.any():
-            return
+            return False
         parts = np.where(over, -(-sizes // cap), 1)
         base = model.n_groups + np.cumsum(parts - 1) - (parts - 1)  # first new index per group
         sel = np.flatnonzero(st.active_mask() & over[np.maximum(st.group, 0)] & (st.group >= 0))
@@ -511,10 +515,10 @@ class GroupCap(_Daily, ActivityPolicy):
         move = part > 0
         model.set_groups(sel[move], (base[gs] + part - 1)[move])
         self._add(ctx, "groups_split", int(over.sum()))
+        return True
 
-    def _merge(self, model, ctx, rng):
+    def _merge(self, model, ctx, rng, sizes):
         p, st = self.params, model.state
-        sizes = model.group_sizes()
         small = (sizes > 0) & (sizes < p.merge_below)
         n_small = int(small.sum())
         if n_small == 0:

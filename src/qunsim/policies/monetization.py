@@ -295,12 +295,18 @@ class Ladder(MonetizationPolicy):
         # private: highest rung first, under the daily capacity budget
         budget = int(np.floor(p.capacity / p.offer_cost + 1e-9))
         used = 0
+        top = None  # the highest rung anyone holds (read when a gradual rung needs it)
         for r in range(len(p.rungs) - 1, -1, -1):
             rung = p.rungs[r]
             if rung.channel != "private" or t < rung.start:
                 continue
             # == ids[(t - last_offer[r, ids]) >= cadence], then those self._eligible keeps
             need = r - 1 if (p.gradual and r > 0) else -1
+            if need >= 0:
+                if top is None:
+                    top = int(self.level.max()) if len(self.level) else -1
+                if top < need:  # nobody holds the rung below: no candidate (no draw, nothing to record)
+                    continue
             cand = ladder_candidates(np.asarray(ids, np.int64), self.last_offer[r], int(t), int(rung.cadence),
                                      self.bought[r], st.trust_r, st.trust_s, float(rung.min_trust), self.level,
                                      int(need))
@@ -311,7 +317,10 @@ class Ladder(MonetizationPolicy):
                 cand = rng.choice(cand, room, replace=False)
             used += len(cand)
             self.last_offer[r, cand] = t
+            before = self._purchases[r]
             self._buy(model, ctx, r, cand, rng)
+            if top is not None and self._purchases[r] > before:
+                top = max(top, r)
         ctx.operator_capacity_used += used * p.offer_cost
         self._close_day(ctx)
 
