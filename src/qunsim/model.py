@@ -259,7 +259,7 @@ class CommunityModel(mesa.Model):
 
     def _reset_day_counters(self) -> None:
         # departures made between steps (an operator's remove_members) count in the next row
-        self._leaves_today[:] = 0
+        self._leaves_today.fill(0)
         self._joins_today = 0
         self._unhappy_today = []
 
@@ -662,10 +662,11 @@ class CommunityModel(mesa.Model):
         self._last_referrals = (_NO_IDS, _NO_IDS)
         if len(cand):
             self._fused_join(h, cand, is_ref, inv, c_join)
-        if p.contagion:
+        if p.contagion and self._gone:
             self._age_departures()
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
-        mc.reserve()
+        if mc.n >= len(mc.data) or mc.gn >= len(mc.gresham):
+            mc.reserve()
         recorded, reading, msgs, ties, departed, n_conta = day_kernels.members_day_packed(
             h, t, self.n_groups, self._yesterday_q, self._yesterday_chat, unhappy, self._leaves_today,
             st.status, st.role, st.initial_role, st.group, st.join_step, st.entry_path, st.leave_step,
@@ -679,7 +680,8 @@ class CommunityModel(mesa.Model):
             g.n_edges)
         if ties.shape[1]:  # queued; their strength by numpy's power (as the staged day)
             g._pending_keys.append(ties[0])
-            g._pending_w.append((1.0 - (1.0 - tie_increment) ** ties[1]).astype(np.float32))
+            w = np.power(1.0 - tie_increment, ties[1])  # (1 - inc) ** count, then 1 - that, in place
+            g._pending_w.append(np.subtract(1.0, w, out=w).astype(np.float32))
             g._pending_n += ties.shape[1]
         if len(departed):
             for gone in (departed[:n_conta], departed[n_conta:]):
