@@ -712,7 +712,7 @@ class CommunityModel(mesa.Model):
         """Today's candidates decide and join (:func:`~qunsim.kernels.day.join_day`); their
         chance by numpy (as the staged day), their Mesa agent views here."""
         st, p = self.state, self.p
-        pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref, accept=p.accept, wom_weight=p.wom_weight)
+        pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
         g = self.social
         ids, ref, inv, n_groups, tie_keys = day_kernels.join_day(
             h, cand, is_ref, inv, pa, self.steps, st.status, st.group, st.join_step, st.entry_path, st.satisfaction,
@@ -818,7 +818,7 @@ class CommunityModel(mesa.Model):
         """Today's candidates decide to join (one uniform each), pass the gates and join a
         group; ``ctx`` None on a day without policies."""
         st, p, rng = self.state, self.p, self.rng
-        pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref, accept=p.accept, wom_weight=p.wom_weight)
+        pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
         ok = rng.random(len(cand)) < pa
         cand, is_ref, inv = cand[ok], is_ref[ok], inv[ok]
         for gate in self.policies["gate"]:
