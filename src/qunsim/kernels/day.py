@@ -744,7 +744,8 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
 
     Returns ``(recorded, reading, messages, new_ties, departed, n_contagious)``: ``reading``
     float64[6, n_ids] = (ids, k, value, info, buried, utility) of today's members;
-    ``messages`` int64[3, m] = (author, group, spam); ``new_ties`` int64[2, n_new] = (key,
+    ``messages`` int64[3, m] = (author, group, spam) (both empty when the row is recorded:
+    only an unrecorded day's record needs them); ``new_ties`` int64[2, n_new] = (key,
     count); ``departed`` the departures by contagion (the first ``n_contagious``) then by
     dissatisfaction.
     """
@@ -764,7 +765,7 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
     if recorded:
         yesterday_q[:] = q
         yesterday_chat[:] = chat
-    n_ids = len(ids)
+    n_ids = 0 if recorded else len(ids)  # Python records from these only when the kernel did not
     reading = np.empty((6, n_ids))
     for j in range(n_ids):
         reading[0, j] = ids[j]
@@ -773,7 +774,7 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
         reading[3, j] = info[j]
         reading[4, j] = buried[j]
         reading[5, j] = read_u[j]
-    m = len(author)
+    m = 0 if recorded else len(author)
     msgs = np.empty((3, m), np.int64)
     for j in range(m):
         msgs[0, j] = author[j]
