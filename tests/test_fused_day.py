@@ -248,3 +248,25 @@ def test_compiled_tie_merge_is_merge_pending(n, seed):
     keys, weight, indptr, indices, _ = day.merge_ties(g.keys, g.weight, g.indptr, g.indices, k, w, np.int64(n))
     for got, want in ((keys, ref.keys), (weight, ref.weight), (indptr, ref.indptr), (indices, ref.indices)):
         assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 80), st.floats(0.0, 1.0),
+       st.floats(0.0, 3.0), st.sampled_from(["float32", "float64", "mixed"]), st.booleans())
+def test_accept_chance_is_accept_probability_bit_for_bit(seed, k, accept, w, dtypes, numpy_scalar):
+    """The fused day's in-place acceptance chance equals the staged day's formula bit for
+    bit, for float32 and float64 state, mixed dtypes and numpy-scalar parameters alike."""
+    from qunsim.kernels.arrivals import accept_probability
+
+    rng = np.random.default_rng(seed)
+    n = 200
+    interest = rng.random(n).astype(np.float64 if dtypes == "float64" else np.float32)
+    heard = rng.exponential(2.0, n).astype(np.float32 if dtypes == "float32" else np.float64)
+    cand = np.sort(rng.choice(n, k, replace=False))
+    ref = rng.random(k) < 0.5
+    a, ww = (np.float64(accept), np.float64(w)) if numpy_scalar else (accept, w)
+    before = interest.copy(), heard.copy()
+    want = accept_probability(interest[cand], heard[cand], ref, accept=a, wom_weight=ww)
+    got = day.accept_chance(interest, heard, cand, ref, a, ww)
+    assert got.dtype == want.dtype
+    assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+    assert np.array_equal(interest, before[0]) and np.array_equal(heard, before[1])  # gathered copies only

@@ -295,7 +295,7 @@ class CommunityModel(mesa.Model):
 
     def _reset_day_counters(self) -> None:
         # departures made between steps (an operator's remove_members) count in the next row
-        self._leaves_today[:] = 0
+        self._leaves_today.fill(0)
         self._joins_today = 0
         self._unhappy_today = []
 
@@ -698,10 +698,11 @@ class CommunityModel(mesa.Model):
         self._last_referrals = (_NO_IDS, _NO_IDS)
         if len(cand):
             self._fused_join(h, cand, is_ref, inv, c_join)
-        if p.contagion:
+        if p.contagion and self._gone:
             self._age_departures()
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
-        mc.reserve()
+        if mc.n >= len(mc.data) or mc.gn >= len(mc.gresham):
+            mc.reserve()
         recorded, reading, msgs, ties, departed, n_conta = day_kernels.members_day_packed(
             h, t, self.n_groups, self._yesterday_q, self._yesterday_chat, unhappy, self._leaves_today,
             st.status, st.role, st.initial_role, st.group, st.join_step, st.entry_path, st.leave_step,
@@ -715,7 +716,8 @@ class CommunityModel(mesa.Model):
             g.n_edges)
         if ties.shape[1]:  # queued; their strength by numpy's power (as the staged day)
             g._pending_keys.append(ties[0])
-            g._pending_w.append((1.0 - (1.0 - tie_increment) ** ties[1]).astype(np.float32))
+            w = np.power(1.0 - tie_increment, ties[1])  # (1 - inc) ** count, then 1 - that, in place
+            g._pending_w.append(np.subtract(1.0, w, out=w).astype(np.float32))
             g._pending_n += ties.shape[1]
         if len(departed):
             for gone in (departed[:n_conta], departed[n_conta:]):
@@ -746,7 +748,7 @@ class CommunityModel(mesa.Model):
         """Today's candidates decide and join (:func:`~qunsim.kernels.day.join_day`); their
         chance by numpy (as the staged day), their Mesa agent views here."""
         st, p = self.state, self.p
-        pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref, accept=p.accept, wom_weight=p.wom_weight)
+        pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
         g = self.social
         ids, ref, inv, n_groups, tie_keys = day_kernels.join_day(
             h, cand, is_ref, inv, pa, self.steps, st.status, st.group, st.join_step, st.entry_path, st.satisfaction,
@@ -854,7 +856,7 @@ class CommunityModel(mesa.Model):
         """Today's candidates decide to join (one uniform each), pass the gates and join a
         group; ``ctx`` None on a day without policies."""
         st, p, rng = self.state, self.p, self.rng
-        pa = K.accept_probability(st.interest[cand], st.heard[cand], is_ref, accept=p.accept, wom_weight=p.wom_weight)
+        pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
         ok = rng.random(len(cand)) < pa
         cand, is_ref, inv = cand[ok], is_ref[ok], inv[ok]
         for gate in self.policies["gate"]:

@@ -38,7 +38,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from qunsim._jit import njit
-from qunsim.kernels.arrivals import _referrals, _tell_ties, inviters
+from qunsim.kernels.arrivals import _referrals, _tell_ties, accept_probability, inviters
 from qunsim.kernels.churn import members_day
 from qunsim.kernels.neighbours import (
     chatter_candidates,
@@ -57,7 +57,7 @@ from qunsim.kernels.ties import (
     _unique_first_counts,
 )
 
-__all__ = ["generator_handle", "generator_from", "arrival_candidates", "join_day", "members_stages", "numpy_sum",
+__all__ = ["generator_handle", "generator_from", "arrival_candidates", "accept_chance", "join_day", "members_stages", "numpy_sum",
            "choice_without_replacement", "members_day_packed", "PARAMS",
            "participation_rate", "merge_ties"]
 
@@ -251,6 +251,33 @@ def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, ref
         inv[c] = inviter[j] if j < len(referred) else -1
         c += 1
     return out[:c], is_ref[:c], inv[:c]
+
+
+def accept_chance(interest, heard, cand, referred, accept, wom_weight):
+    """:func:`~qunsim.kernels.arrivals.accept_probability` of the candidates ``cand`` bit for
+    bit (numpy, for its ``exp``), with fewer temporaries: ``accept * (0.25 + 0.75 iota) *
+    exp(-w * heard)``, ×1.5 if invited, capped to [0, 1], in place on the gathered values.
+
+    >>> import numpy as np
+    >>> accept_chance(np.ones(3, np.float32), np.array([0, 1, 0], np.float32), np.array([0, 1]),
+    ...               np.array([False, True]), 0.5, np.log(2)).tolist()
+    [0.5, 0.375]
+    """
+    if type(accept) is not float or type(wom_weight) is not float or interest.dtype != heard.dtype:
+        # numpy scalars or mixed dtypes promote differently in place: the plain formula
+        return accept_probability(interest[cand], heard[cand], referred, accept=accept, wom_weight=wom_weight)
+    p = interest[cand]
+    p *= 0.75
+    p += 0.25
+    p *= accept
+    e = heard[cand]
+    e *= -wom_weight
+    np.exp(e, out=e)
+    p *= e
+    p[referred] *= 1.5
+    np.maximum(p, 0.0, out=p)
+    np.minimum(p, 1.0, out=p)
+    return p
 
 
 @njit
@@ -717,7 +744,8 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
 
     Returns ``(recorded, reading, messages, new_ties, departed, n_contagious)``: ``reading``
     float64[6, n_ids] = (ids, k, value, info, buried, utility) of today's members;
-    ``messages`` int64[3, m] = (author, group, spam); ``new_ties`` int64[2, n_new] = (key,
+    ``messages`` int64[3, m] = (author, group, spam) (both empty when the row is recorded:
+    only an unrecorded day's record needs them); ``new_ties`` int64[2, n_new] = (key,
     count); ``departed`` the departures by contagion (the first ``n_contagious``) then by
     dissatisfaction.
     """
@@ -737,7 +765,7 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
     if recorded:
         yesterday_q[:] = q
         yesterday_chat[:] = chat
-    n_ids = len(ids)
+    n_ids = 0 if recorded else len(ids)  # Python records from these only when the kernel did not
     reading = np.empty((6, n_ids))
     for j in range(n_ids):
         reading[0, j] = ids[j]
@@ -746,7 +774,7 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
         reading[3, j] = info[j]
         reading[4, j] = buried[j]
         reading[5, j] = read_u[j]
-    m = len(author)
+    m = 0 if recorded else len(author)
     msgs = np.empty((3, m), np.int64)
     for j in range(m):
         msgs[0, j] = author[j]
