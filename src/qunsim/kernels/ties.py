@@ -51,6 +51,21 @@ def draw_replies(gi: GroupIndex, msgs: Messages, readers, group, k, curated, rep
 
 
 @njit
+def _raise_tie(weight, e, keep, strong, status, strong_ties, x, y):
+    """One reply on the existing tie ``e`` between ``x`` and ``y``: ``w <- 1 - (1 - w) keep``
+    (``keep = 1 - inc``); crossing ``strong`` between two active members counts in both
+    members' ``strong_ties`` (saturating at the int16 maximum)."""
+    w0 = weight[e]
+    w1 = np.float32(1.0) - (np.float32(1.0) - w0) * keep
+    weight[e] = w1
+    if w0 < strong <= w1 and status[x] == _ACTIVE and status[y] == _ACTIVE:
+        if strong_ties[x] < 32767:
+            strong_ties[x] += 1
+        if strong_ties[y] < 32767:
+            strong_ties[y] += 1
+
+
+@njit
 def _strengthen(keys, rowptr, weight, n, a, b, increment, strong, status, strong_ties):
     """Existing ties of the pairs get ``w <- 1 - (1 - w)(1 - inc)`` per reply (in place);
     a tie crossing ``strong`` between two active members counts in ``strong_ties`` of both.
@@ -67,14 +82,7 @@ def _strengthen(keys, rowptr, weight, n, a, b, increment, strong, status, strong
             missing[n_missing] = j
             n_missing += 1
             continue
-        w0 = weight[e]
-        w1 = np.float32(1.0) - (np.float32(1.0) - w0) * keep
-        weight[e] = w1
-        if w0 < strong <= w1 and status[x] == _ACTIVE and status[y] == _ACTIVE:
-            if strong_ties[x] < 32767:
-                strong_ties[x] += 1
-            if strong_ties[y] < 32767:
-                strong_ties[y] += 1
+        _raise_tie(weight, e, keep, strong, status, strong_ties, x, y)
     return missing[:n_missing]
 
 
@@ -105,14 +113,7 @@ def _strengthen_csr(keys, rowptr, weight, n, a, b, increment, strong, status, st
             missing[n_missing] = j
             n_missing += 1
             continue
-        w0 = weight[e]
-        w1 = np.float32(1.0) - (np.float32(1.0) - w0) * keep
-        weight[e] = w1
-        if w0 < strong <= w1 and status[x] == _ACTIVE and status[y] == _ACTIVE:
-            if strong_ties[x] < 32767:
-                strong_ties[x] += 1
-            if strong_ties[y] < 32767:
-                strong_ties[y] += 1
+        _raise_tie(weight, e, keep, strong, status, strong_ties, x, y)
     return missing[:n_missing]
 
 
