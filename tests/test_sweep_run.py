@@ -466,3 +466,12 @@ def test_a_run_over_the_timeout_is_stopped_and_the_rest_complete(tmp_path, monke
     # the timeout is how runs execute, not what they compute: changing it does not block a resume
     relaxed = write(tmp_path / "hang.toml", tmp_path.joinpath("hang.toml").read_text().replace("timeout = 3", "timeout = 2"))
     assert qs.sweep.load_sweep(relaxed).fingerprint() == res.manifest["fingerprint"]
+
+
+def test_interrupted_program_ends_even_if_its_exit_would_hang():
+    # the program's exit after Ctrl-C must not hang (e.g. on a stopped pool's threads): a
+    # hanging exit handler is cut short after the grace period, with the interrupted code
+    code = ("import atexit, time, qunsim.cli as c; atexit.register(time.sleep, 600); "
+            "c._exit_promptly(130, grace=0.5); raise SystemExit(130)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, env=child_env())
+    assert proc.returncode == 130, proc.stderr.decode()[-2000:]

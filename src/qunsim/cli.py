@@ -186,6 +186,29 @@ def _extensions():
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``qunsim`` command: run it with ``argv`` (None: the program's own arguments) and
+    return the exit code (0 done, 2 bad input, 130 interrupted)."""
+    code = _run(argv)
+    if code == 130 and argv is None:  # the program itself (not a library call) was interrupted
+        _exit_promptly(code)
+    return code
+
+
+def _exit_promptly(code: int, grace: float = 10.0) -> None:
+    """After Ctrl-C the program must end. Everything it wrote is committed by now (a sweep's
+    store is marked "interrupted" before this point); if the interpreter's own exit (joining
+    the threads of a stopped worker pool) still has not finished after ``grace`` seconds, the
+    process ends with ``code`` anyway instead of hanging."""
+    import threading
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    timer = threading.Timer(grace, os._exit, args=(code,))
+    timer.daemon = True
+    timer.start()
+
+
+def _run(argv: list[str] | None) -> int:
     from qunsim.config import ConfigError
 
     try:
