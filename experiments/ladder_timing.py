@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _levers_stats import study_cli  # noqa: E402
 from _validation import mean_ci, savefig, setup_matplotlib  # noqa: E402
 
-from qunsim.stats import one_sided_p  # noqa: E402
+from qunsim.stats import band, one_sided_p  # noqa: E402
 from qunsim.strategies import compare_strategies, paired_difference  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,16 +118,12 @@ COLOURS = {ONCE: "tab:red", MATURE: "tab:green"}
 
 
 def _band(ax, ts, name, col, scale=1.0):
-    g = ts[ts["strategy"] == name].pivot(index="step", columns="replicate", values=col) * scale
-    x = g.index.to_numpy()
-    m = g.mean(axis=1).to_numpy()
-    n = g.shape[1]
-    if n > 1:
-        from scipy import stats
-        half = stats.t.ppf(0.975, n - 1) * g.std(axis=1, ddof=1).to_numpy() / np.sqrt(n)
-        ax.fill_between(x, m - half, m + half, color=COLOURS[name], alpha=0.2, lw=0)
-    ax.plot(x, m, color=COLOURS[name], lw=2, label=LABELS[name])
-
+    """The strategy's mean of ``col`` over replicates by day, with its 95% t interval."""
+    sub = ts[ts["strategy"] == name]
+    b = band(sub.assign(_v=sub[col] * scale), "_v")
+    if int(b["n"].max()) > 1:
+        ax.fill_between(b["step"], b["lower"], b["upper"], color=COLOURS[name], alpha=0.2, lw=0)
+    ax.plot(b["step"], b["mean"], color=COLOURS[name], lw=2, label=LABELS[name])
 
 def _figure(table, ts, opened, out: Path) -> Path:
     plt = setup_matplotlib()

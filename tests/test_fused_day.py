@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import qunsim as qs
 from _golden import fingerprint
+from _nojit import assert_plain_python_matches
 from qunsim.kernels import day
 from qunsim.kernels.record import Z95, gresham_estimate_nb
 from qunsim.metrics import MetricsCollector, gresham_estimate
@@ -167,29 +168,9 @@ def test_datacollector_is_a_view_of_the_store():
 def test_numba_disable_jit_runs_the_fused_day(tmp_path):
     """NUMBA_DISABLE_JIT=1: the fused day runs as plain Python (the generator handle is then
     the Generator itself), with the same results."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import pandas as pd
-
     kw = {**SMALL, "community.group_cap": 20, "dynamics.contagion_window": 5}
-    code = (f"import sys, qunsim as qs; m = qs.CommunityModel(rng=9, **{kw!r}); m.run_for(15); "
-            "assert m.ctx is None; m.timeseries().to_csv(sys.argv[1], index=False)")
-    src = str(Path(qs.__file__).resolve().parents[1])
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = tmp_path / "ts.csv"
-    subprocess.run([sys.executable, "-c", code, str(out)], env=env, check=True, timeout=600)
-    plain = pd.read_csv(out)
-    m = qs.CommunityModel(rng=9, **kw)
-    m.run_for(15)
-    jit = m.timeseries()
-    ints = [c for c in plain if pd.api.types.is_integer_dtype(plain[c])]
-    assert len(ints) > 10 and jit["joins"].sum() > 0
-    pd.testing.assert_frame_equal(plain[ints], jit[ints], check_dtype=False)
-    floats = [c for c in plain if c not in ints and c != "phase"]
-    np.testing.assert_allclose(plain[floats].to_numpy(float), jit[floats].to_numpy(float), rtol=1e-9, atol=1e-12)
+    jit = assert_plain_python_matches(kw, tmp_path, check="assert m.ctx is None")
+    assert jit["joins"].sum() > 0
 
 
 @given(st.lists(st.floats(0.0, 1.0, width=32), min_size=1, max_size=300), st.sampled_from([0.25, 0.75]))

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as hst
 
 import qunsim as qs
+from _nojit import assert_plain_python_matches
 from _strategies import declared
 from qunsim.config import Community, Dynamics, Network
 from qunsim.state import LeaveReason, Role, Status
@@ -256,24 +257,5 @@ def test_messages_count_every_role_and_the_operator():
 
 def test_numba_disable_jit_runs_the_same_model(tmp_path):
     """NUMBA_DISABLE_JIT=1 runs every kernel as plain Python, with the same results."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     kw = {**SMALL, "community.chatter_share": 0.3, "activity.chatter_moderation": {"mode": "personal"}}
-    code = (f"import sys, qunsim as qs; m = qs.CommunityModel(rng=9, **{kw!r}); m.run_for(15); "
-            "m.timeseries().to_csv(sys.argv[1], index=False)")
-    src = str(Path(qs.__file__).resolve().parents[1])
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1", "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = tmp_path / "ts.csv"
-    subprocess.run([sys.executable, "-c", code, str(out)], env=env, check=True, timeout=600)
-    plain = pd.read_csv(out)
-    m = qs.CommunityModel(rng=9, **kw)
-    m.run_for(15)
-    jit = m.timeseries()
-    ints = [c for c in plain if pd.api.types.is_integer_dtype(plain[c])]
-    assert len(ints) > 10
-    pd.testing.assert_frame_equal(plain[ints], jit[ints], check_dtype=False)
-    floats = [c for c in plain if c not in ints and c != "phase"]
-    np.testing.assert_allclose(plain[floats].to_numpy(float), jit[floats].to_numpy(float), rtol=1e-9, atol=1e-12)
+    assert_plain_python_matches(kw, tmp_path)

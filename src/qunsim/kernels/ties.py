@@ -66,27 +66,6 @@ def _raise_tie(weight, e, keep, strong, status, strong_ties, x, y):
 
 
 @njit
-def _strengthen(keys, rowptr, weight, n, a, b, increment, strong, status, strong_ties):
-    """Existing ties of the pairs get ``w <- 1 - (1 - w)(1 - inc)`` per reply (in place);
-    a tie crossing ``strong`` between two active members counts in ``strong_ties`` of both.
-    Returns the positions of pairs with no tie (candidates for new ties)."""
-    missing = np.empty(len(a), np.int64)
-    n_missing = 0
-    keep = np.float32(1.0 - increment)
-    for j in range(len(a)):
-        x, y = a[j], b[j]
-        if x == y:
-            continue
-        e = find_edge(keys, rowptr, n, x, y)
-        if e < 0:
-            missing[n_missing] = j
-            n_missing += 1
-            continue
-        _raise_tie(weight, e, keep, strong, status, strong_ties, x, y)
-    return missing[:n_missing]
-
-
-@njit
 def _has_neighbour(indptr, indices, x, y):
     """Whether ``y`` is in the CSR row of ``x`` (a scan of x's ties)."""
     for e in range(indptr[x], indptr[x + 1]):
@@ -96,11 +75,14 @@ def _has_neighbour(indptr, indices, x, y):
 
 
 @njit
-def _strengthen_csr(keys, rowptr, weight, n, a, b, increment, strong, status, strong_ties, indptr, indices):
-    """:func:`_strengthen`, with the CSR adjacency to tell missing ties first: a scan of the
-    row of ``a[j]`` (readers come in ascending order, so these rows are read nearly in
-    sequence) instead of a bisection in the sorted keys at a random place; only the pairs
-    that have a tie look up its position in the keys. Same results, same order."""
+def _strengthen_pairs(keys, rowptr, weight, n, a, b, increment, strong, status, strong_ties, indptr, indices,
+                      use_csr):
+    """Existing ties of the pairs get ``w <- 1 - (1 - w)(1 - inc)`` per reply (in place, in
+    pair order; :func:`_raise_tie`). Returns the positions of pairs with no tie (candidates
+    for new ties). With ``use_csr`` a pair's tie is first looked for in the CSR row of
+    ``a[j]`` (readers come in ascending order, so the rows are read nearly in sequence) and
+    only pairs that have one bisect the sorted keys; without, every pair bisects. Same
+    results either way."""
     missing = np.empty(len(a), np.int64)
     n_missing = 0
     keep = np.float32(1.0 - increment)
@@ -108,13 +90,32 @@ def _strengthen_csr(keys, rowptr, weight, n, a, b, increment, strong, status, st
         x, y = a[j], b[j]
         if x == y:
             continue
-        e = find_edge(keys, rowptr, n, x, y) if _has_neighbour(indptr, indices, x, y) else -1
+        if use_csr and not _has_neighbour(indptr, indices, x, y):
+            e = -1
+        else:
+            e = find_edge(keys, rowptr, n, x, y)
         if e < 0:
             missing[n_missing] = j
             n_missing += 1
             continue
         _raise_tie(weight, e, keep, strong, status, strong_ties, x, y)
     return missing[:n_missing]
+
+
+@njit
+def _strengthen(keys, rowptr, weight, n, a, b, increment, strong, status, strong_ties):
+    """:func:`_strengthen_pairs` by bisection in the sorted keys only (no CSR at hand); a tie
+    crossing ``strong`` between two active members counts in ``strong_ties`` of both."""
+    no = np.empty(0, np.int64)
+    return _strengthen_pairs(keys, rowptr, weight, n, a, b, increment, strong, status, strong_ties, no, no,
+                             False)
+
+
+@njit
+def _strengthen_csr(keys, rowptr, weight, n, a, b, increment, strong, status, strong_ties, indptr, indices):
+    """:func:`_strengthen_pairs` with the graph's CSR adjacency telling missing ties first."""
+    return _strengthen_pairs(keys, rowptr, weight, n, a, b, increment, strong, status, strong_ties, indptr,
+                             indices, True)
 
 
 @njit
