@@ -34,6 +34,10 @@ def test_benchmark_smoke_json_shape():
     sp, ms = out["speedup_vs_reference"], out["ms_per_day"]
     assert set(sp) == set(ms) == {"100", "300"} and all(_positive(v) for v in [*sp.values(), *ms.values()])
     assert _positive(out["speedup_vs_reference_1e4"])
+    at_size = out["ms_per_day_at_size"]
+    assert set(at_size) == {"100", "300"}
+    for k, v in at_size.items():  # the most populous window costs at least the cheapest one
+        assert v["ms"] >= ms[k] and v["mean_active"] > 0
     # state sizes: struct of arrays, a few dozen bytes a member, a few words an edge
     assert 20 < out["bytes_per_member"] < 1000
     assert 8 < out["bytes_per_edge"] < 100
