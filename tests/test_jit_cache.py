@@ -92,3 +92,14 @@ def test_qunsim_kernels_are_stamped():
     root = jit.stamped_roots()[0]
     assert (root / "kernels" / "day.py").exists() and jit._root_of(str(root / "kernels" / "day.py")) == root
     assert jit._root_of(caching.__file__) is None      # numba's own (and users') functions are left alone
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="no cache without the compiler")
+def test_numba_alone_keeps_the_stale_callee(tmp_path):
+    """Why the stamp exists: without it (a package not in ``stamped_roots``), numba's per-file
+    cache loads the caller compiled against the old callee. If a numba release fixes this,
+    this test fails and qunsim's locator can go."""
+    _write(tmp_path, 1)
+    assert _run(tmp_path, "plain")[0] == 4
+    _write(tmp_path, 10)
+    assert _run(tmp_path, "plain") == (4, 1)           # stale: 2 * (1 + 1) from the cache
