@@ -15,6 +15,7 @@ from qunsim.agents import Member
 from qunsim.config import ROLE_NAMES, Config, ConfigError, load_config
 from qunsim.datacollector import TimeseriesCollector
 from qunsim.kernels import day as day_kernels
+from qunsim.kernels import staged as segments
 from qunsim.kernels.context import Messages
 from qunsim.kernels.neighbours import (
     age_out,
@@ -74,6 +75,24 @@ def _takes_part(pol, name: str) -> bool:
 def _dynamic_curates(pol) -> bool:
     """``curates`` is a property or set on the instance (it may change from day to day)."""
     return isinstance(getattr(type(pol), "curates", None), property) or "curates" in getattr(pol, "__dict__", ())
+
+
+def _is_vector(x, dtype, n: int) -> bool:
+    """``x`` is a 1-d numpy array of ``dtype`` and length ``n`` (what a compiled segment takes)."""
+    return type(x) is np.ndarray and x.dtype == dtype and x.ndim == 1 and len(x) == n
+
+
+_MESSAGE_DTYPES = (("author", np.int64), ("group", np.int32), ("quality", np.float32), ("warmth", np.float32),
+                   ("spam", np.bool_))
+
+
+def _standard_messages(msgs) -> bool:
+    """The day's messages hold the arrays the reading segment takes (the engine's and the
+    built-in policies' dtypes, 1-d, of one length)."""
+    if type(msgs) is not Messages:
+        return False
+    m = len(msgs.author) if type(msgs.author) is np.ndarray else -1
+    return all(_is_vector(getattr(msgs, f), dt, m) for f, dt in _MESSAGE_DTYPES)
 
 
 def draw_dist(mean: float, sd: float, n: int, unit: bool, rng: np.random.Generator) -> np.ndarray:
@@ -239,6 +258,9 @@ class CommunityModel(mesa.Model):
         #: run the day fused in compiled code when no policy takes part (False: always stage by
         #: stage from Python; same trajectory, for debugging)
         self.fused = True
+        #: the staged day runs the stages between two hooks as one compiled call each
+        #: (qunsim.kernels.staged; False: every stage from Python, the same trajectory)
+        self._staged_segments = True
         self._fused_cache = None  # (dynamics, config, the fused day's parameters)
         self._agent_views = bool(cfg.run.agent_views)
         self._unhappy_today: list[np.ndarray] = []
@@ -657,7 +679,13 @@ class CommunityModel(mesa.Model):
         self._staged_day()
 
     def _staged_day(self) -> None:
-        """The day stage by stage from Python, with the policies' hooks between the stages."""
+        """The day stage by stage, with the policies' hooks between the stages.
+
+        The stages between two hooks run as one compiled call each
+        (:mod:`qunsim.kernels.staged`: posting, reading-replies-ties, trust-churn-conversion,
+        bookkeeping-word of mouth) unless ``_staged_segments`` is False or a hook left data
+        the compiled call does not take (then the stage methods below run from Python; the
+        trajectory is the same either way)."""
         ctx = self._stage_open_day()
         ids = self._stage_arrivals(ctx)
         if len(ids) == 0:
@@ -667,11 +695,81 @@ class CommunityModel(mesa.Model):
         self._stage_policies_on_messages(ctx)
         rr = self._stage_reading_replies_ties(ctx, ids)
         self._hooks("after_reading", ctx)
-        self._stage_trust_satisfaction_churn(ctx, ids, rr)
-        self._stage_chatter_conversion(ids)
+        if not self._segment_churn(ctx, ids, rr):
+            self._stage_trust_satisfaction_churn(ctx, ids, rr)
+            self._stage_chatter_conversion(ids)
         self._hooks("on_step_end", ctx)
-        self._stage_bookkeeping(ctx, ids)
-        self._stage_close_day(ctx, rr, ids)
+        told = self._segment_bookkeeping(ctx, ids)
+        if not told:
+            self._stage_bookkeeping(ctx, ids)
+        self._stage_close_day(ctx, rr, ids, word_of_mouth=not told)
+
+    # ------------------------------------------------------------------ compiled segments
+    def _segment_constants(self) -> np.ndarray:
+        """The churn segment's parameter vector (:func:`~qunsim.kernels.staged.churn_segment`),
+        read again only when ``model.p`` or ``model.config`` is replaced (kept with the hook
+        index, which checkpoints rebuild)."""
+        idx = self._hook_order
+        cache = idx.get(" segment_constants")
+        if cache is not None and cache[0] is self.p and cache[1] is self.config:
+            return cache[2]
+        p, ch = self.p, self.config.roles["chatter"]
+        P = np.array([p.recognition, p.habituation, p.spam_distrust, p.trust_memory, p.satisfaction_memory,
+                      p.commit_sunk, p.commit_tier, p.commit_ties, p.commit_identity, p.hazard_base, p.hazard_max,
+                      p.hazard_slope, p.hazard_midpoint, p.grace_days, 1.0 if p.contagion else 0.0, p.strong_tie,
+                      p.leader_loss, p.chatter_conversion, np.float32(ch.post_rate.mean),
+                      np.float32(ch.quality.mean), np.float32(ch.warmth.mean), 0, 0, 0, 0, 0], dtype=np.float64)
+        idx[" segment_constants"] = (self.p, self.config, P)
+        return P
+
+    def _segments_on(self) -> bool:
+        return self._staged_segments and type(self).remove_members is CommunityModel.remove_members
+
+    def _segment_churn(self, ctx: K.StepContext, ids: np.ndarray, rr) -> bool:
+        """Stages *trust, satisfaction and churn* and *chatter conversion* in one compiled call
+        (:func:`~qunsim.kernels.staged.churn_segment`); False when they must run from Python."""
+        received = ctx.extra.get("received")
+        if not self._segments_on() or not _is_vector(received, np.int64, self.state.n):
+            return False
+        st, p, t, g = self.state, self.p, int(self.steps), self.social
+        if p.contagion:
+            self._age_departures()
+        conta, diss = segments.churn_segment(
+            self._generator_handle(), ids, t, rr.utility, rr.spam, received, ctx.utility, ctx.pos, ctx.neg,
+            st.status, st.role, st.join_step, st.leave_step, st.leave_reason, self._leaves_today, st.need,
+            st.trust_r, st.trust_s, st.satisfaction, st.utility, st.spend, st.tier, st.strong_ties, st.leader_tie,
+            st.commitment, st.threshold, st.left_neighbors, st.member_neighbors, self.leader, st.taste,
+            st.post_rate, st.quality, st.warmth, st.propensity, self._propensity_on, g.indptr, g.indices, g.keys,
+            g.rowptr, g.weight, self._segment_constants())
+        views = self._views
+        for gone in (conta, diss):  # what remove_members records besides the arrays
+            if not len(gone):
+                continue
+            self._gone[t] = np.concatenate([self._gone[t], gone]) if t in self._gone else gone
+            self._unhappy_today.append(gone)
+            for i in gone.tolist():
+                v = views.pop(i, None)
+                if v is not None:
+                    v.remove()
+        return True
+
+    def _segment_bookkeeping(self, ctx: K.StepContext, ids: np.ndarray) -> bool:
+        """Stage *bookkeeping* and word of mouth in one compiled call
+        (:func:`~qunsim.kernels.staged.bookkeeping_segment`); False when they must run from
+        Python."""
+        n = self.state.n
+        received = ctx.extra.get("received")
+        if (not self._segments_on() or not _is_vector(ctx.post_counts, np.int64, n)
+                or not _is_vector(received, np.int64, n)):
+            return False
+        st, p, g = self.state, self.p, self.social
+        unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
+        segments.bookkeeping_segment(
+            self._generator_handle(), ids, ctx.post_counts, received, int(self.steps), st.first_post_step,
+            st.return_step, st.first_replied, st.propensity, st.commitment, float(p.welcome_boost),
+            float(p.welcome_commitment), st.posts, st.posts_yesterday, st.replies_yesterday, st.last_post, st.heard,
+            np.asarray(unhappy, np.int64), g.indptr, g.indices, float(p.wom_reach))
+        return True
 
     def _generator_handle(self):
         """The model generator's handle for compiled code (:func:`~qunsim.kernels.day.generator_handle`)."""
@@ -882,6 +980,29 @@ class CommunityModel(mesa.Model):
         group statistics. Outputs: ``ctx.post_counts`` int64[n], ``ctx.messages``.
         """
         st, p, rng = self.state, self.p, self.rng
+        if self._staged_segments:  # the same stage in compiled calls (kernels.staged)
+            h = self._generator_handle()
+            alone = not self._hook_order["on_posting"]  # no hook: the messages in the same call
+            counts, *m = segments.posting_segment(
+                h, ids, st.role, st.post_rate, st.propensity, self._propensity_on, st.first_post_step, st.group,
+                st.join_step, st.entry_path, st.replies_yesterday, self._yesterday_q, self._yesterday_chat,
+                int(self.steps), int(p.newcomer_days), float(p.answer_base), float(p.answer_halfsat),
+                float(p.chatter_contagion), float(p.reply_reward), float(p.first_post_rate), st.quality, st.warmth,
+                float(p.message_noise), alone)
+            ctx.post_counts = counts
+            if alone:
+                ctx.messages = Messages(*m)
+                return
+            self._hooks("on_posting", ctx)
+            if _is_vector(ctx.post_counts, np.int64, st.n):
+                ctx.messages = Messages(*segments.messages_segment(h, ids, ctx.post_counts, st.group, st.quality,
+                                                                   st.warmth, st.role, float(p.message_noise)))
+                return
+            counts = ctx.post_counts
+            posters = ids[counts[ids] > 0]
+            ctx.messages = K.messages_from_counts(posters, counts, st.group, st.quality, st.warmth, st.role,
+                                                  p.message_noise, rng)
+            return
         # participation inequality: a per-member propensity on the role's rate (all 1 when off)
         rate = self._participation_rate(ids) if self._propensity_on else st.post_rate
         ctx.post_counts = K.draw_posts(ids, st.role, rate, st.group, st.join_step, st.entry_path,
@@ -914,6 +1035,8 @@ class CommunityModel(mesa.Model):
         """
         st, p, rng = self.state, self.p, self.rng
         msgs = ctx.messages
+        if self._staged_segments and _standard_messages(msgs):
+            return self._segment_reading(ctx, ids)
         gi = GroupIndex.build(msgs, self.n_groups, ctx.curated)
         rr, reader, author, received = K.read_and_reply(
             gi, msgs, ids, st.group, st.attention, st.taste, st.interest, ctx.curated, ctx.overload_relief,
@@ -930,6 +1053,33 @@ class CommunityModel(mesa.Model):
         if p.tie_decay > 0:
             self.social.weight *= np.float32(1.0 - p.tie_decay)
             self._recount_strong()
+        return rr
+
+    def _segment_reading(self, ctx: K.StepContext, ids: np.ndarray) -> K.reading.ReadResult:
+        """Stage *reading, replies and ties* in one compiled call
+        (:func:`~qunsim.kernels.staged.reading_segment`); the new ties' strengths by numpy."""
+        st, p, g, msgs = self.state, self.p, self.social, ctx.messages
+        curated = np.asarray(ctx.curated, np.bool_)
+        out = segments.reading_segment(
+            self._generator_handle(), msgs.author, msgs.group, msgs.quality, msgs.warmth, msgs.spam,
+            int(self.n_groups), curated, np.asarray(ctx.overload_relief, np.float64), ids, st.group, st.attention,
+            st.taste, st.interest, float(p.spam_penalty), float(p.read_cost), float(p.overload_cost),
+            float(p.reply_prob), float(p.tie_increment), float(p.tie_formation), float(p.strong_tie),
+            float(p.tie_decay), g.keys, g.rowptr, g.weight, np.int64(g.n), st.status, st.strong_ties, g.indptr,
+            g.indices)
+        gi = GroupIndex(*out[:7])
+        rr = ReadResult(*out[7:14])
+        received, new_keys, new_counts = out[14:]
+        if len(new_keys):  # queued (SocialGraph.strengthen): strength 1 - (1 - inc) ** count by numpy
+            factor = (1.0 - p.tie_increment) ** new_counts
+            g._pending_keys.append(new_keys)
+            g._pending_w.append((1.0 - factor).astype(np.float32))
+            g._pending_n += len(new_keys)
+        ctx.read_k, ctx.read_value, ctx.read_utility, ctx.spam_read = rr.k, rr.value, rr.utility, rr.spam
+        ctx.group_volume = gi.count
+        ctx.extra["ids"] = ids
+        ctx.extra["received"] = received
+        ctx.extra["group_index"] = gi
         return rr
 
     def _stage_trust_satisfaction_churn(self, ctx: K.StepContext, ids: np.ndarray, rr) -> None:
@@ -985,14 +1135,16 @@ class CommunityModel(mesa.Model):
         K.record.end_of_day(ids, ctx.post_counts, ctx.extra["received"], st.posts, st.posts_yesterday,
                             st.replies_yesterday, st.last_post, self.steps)
 
-    def _stage_close_day(self, ctx: K.StepContext, rr, ids: np.ndarray) -> None:
-        """Stages *word of mouth, tie merge and record*: unhappy leavers tell others; queued
-        ties are merged (weekly, or when many wait); the day's metrics row is recorded and
-        yesterday's group statistics are kept for tomorrow's posting."""
+    def _stage_close_day(self, ctx: K.StepContext, rr, ids: np.ndarray, word_of_mouth: bool = True) -> None:
+        """Stages *word of mouth, tie merge and record*: unhappy leavers tell others (unless
+        the bookkeeping segment already did); queued ties are merged (weekly, or when many
+        wait); the day's metrics row is recorded and yesterday's group statistics are kept for
+        tomorrow's posting."""
         st, p = self.state, self.p
-        unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else np.empty(0, np.int64)
-        K.spread_word_of_mouth(st.heard, unhappy, self.social.indptr, self.social.indices,
-                               p.wom_reach, self.rng)
+        if word_of_mouth:
+            unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else np.empty(0, np.int64)
+            K.spread_word_of_mouth(st.heard, unhappy, self.social.indptr, self.social.indices,
+                                   p.wom_reach, self.rng)
         # new ties join the graph in bulk (an O(E) insertion): weekly, or sooner if many wait
         if self.social.pending > max(0.05 * self.social.n_edges, 1000) or (
                 self.steps % 7 == 0 and self.social.pending):
