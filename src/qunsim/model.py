@@ -928,6 +928,27 @@ class CommunityModel(mesa.Model):
         today's members (readers), ascending.
         """
         st, p, rng, t = self.state, self.p, self.rng, self.steps
+        if self._staged_segments:  # the same stage in compiled calls (kernels.staged)
+            g, h = self.social, self._generator_handle()
+            if not self._referral_boosts:  # the fused day's kernel: nothing between the two parts
+                cand, is_ref, inv = day_kernels.arrival_candidates(
+                    h, st.heard, p.wom_memory, st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust),
+                    float(self._inflow_rate(t)), float(p.referral_rate), g.indptr, g.indices)
+            else:
+                exposed, inviters = segments.exposure_and_inviters(
+                    h, st.heard, p.wom_memory, st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust),
+                    float(self._inflow_rate(t)))
+                lam = p.referral_rate
+                if len(inviters):
+                    for f in self._referral_boosts:
+                        lam = lam * f(self, inviters)
+                lam = np.ascontiguousarray(np.broadcast_to(np.asarray(lam, np.float64), inviters.shape))
+                cand, is_ref, inv = segments.referral_segment(h, exposed, inviters, lam, g.indptr, g.indices,
+                                                              st.status)
+            self._last_referrals = (_NO_IDS, _NO_IDS)
+            if len(cand):
+                self._admit_and_join(ctx, cand, is_ref, inv)
+            return st.active_ids()
         st.heard *= np.float32(p.wom_memory)
         rate = self._inflow_rate(t)
         exposed = K.exposure_candidates(st.status, rate, rng)

@@ -11,6 +11,9 @@ trajectory is the same bit for bit as stage by stage from Python
 
 In order of the day:
 
+0. :func:`exposure_and_inviters` and :func:`referral_segment` — stage *arrivals* up to the
+   decisions when a policy boosts referrals between the two (profit sharing); without one,
+   :func:`~qunsim.kernels.day.arrival_candidates` (the fused day's) does both in one call.
 1. :func:`posting_segment` — stage *posting* up to the ``on_posting`` hooks (post counts),
    and, when no policy has an ``on_posting`` hook, the day's messages too.
 2. :func:`messages_segment` — the day's messages from the (possibly capped) post counts.
@@ -32,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from qunsim._jit import njit
-from qunsim.kernels.arrivals import _tell_ties
+from qunsim.kernels.arrivals import _referrals, _tell_ties, inviters
 from qunsim.kernels.churn import members_day
 from qunsim.kernels.day import _depart, _newcomer_feedback, generator_from, numpy_sum, participation_rate
 from qunsim.kernels.neighbours import chatter_candidates, recount_strong
@@ -47,11 +50,73 @@ from qunsim.kernels.ties import (
     _unique_first_counts,
 )
 
-__all__ = ["posting_segment", "messages_segment", "reading_segment", "churn_segment", "bookkeeping_segment"]
+__all__ = ["exposure_and_inviters", "referral_segment", "posting_segment", "messages_segment", "reading_segment", "churn_segment", "bookkeeping_segment"]
 
 _ACTIVE = 1
 _REGULAR, _CHATTER = 3, 4
 _CONTAGION, _DISSATISFIED = 2, 1
+
+
+@njit
+def exposure_and_inviters(h, heard, wom_memory, status, role, trust_r, trust_s, referral_trust, rate):
+    """Stage *arrivals*, first part: word of mouth fades (``heard *= wom_memory``),
+    ``Poisson(rate)`` people are reached by content/ads (uniform over the population; the
+    prospects among them are returned), and the members who may invite
+    (``kernels.arrivals.inviters``). ``(exposed, inviters)``."""
+    rng = generator_from(h)
+    mem = np.float32(wom_memory)
+    for i in range(len(heard)):
+        heard[i] *= mem
+    n = len(status)
+    m = rng.poisson(rate) if rate > 0 else 0
+    exposed = np.empty(0, np.int64)
+    if m > 0 and n > 0:
+        who = np.empty(m, np.int64)
+        for x in range(m):
+            who[x] = rng.integers(0, n)
+        exposed = who[status[who] == 0]
+    return exposed, inviters(status, role, trust_r, trust_s, referral_trust)
+
+
+@njit
+def referral_segment(h, exposed, inv_ids, lam, indptr, indices, status):
+    """Stage *arrivals*, second part: inviter ``inv_ids[j]`` sends ``Poisson(lam[j])``
+    invitations to random neighbours (one uniform per invitation of inviters with ties);
+    the candidates are those reached who are prospects, and ``exposed``, one per person (an
+    invitation first). ``(candidates ascending, invited, inviter or -1)``."""
+    rng = generator_from(h)
+    referred = np.empty(0, np.int64)
+    inviter = np.empty(0, np.int64)
+    if len(inv_ids):
+        invites = np.empty(len(inv_ids), np.int64)
+        for j in range(len(inv_ids)):
+            invites[j] = rng.poisson(lam[j])
+        total = 0
+        for j in range(len(inv_ids)):
+            if indptr[inv_ids[j] + 1] > indptr[inv_ids[j]]:
+                total += invites[j]
+        u = np.empty(total)
+        for x in range(total):
+            u[x] = rng.random()
+        referred, inviter = _referrals(inv_ids, invites, indptr, indices, status, u)
+    k = len(referred) + len(exposed)
+    cand = np.empty(k, np.int64)
+    cand[:len(referred)] = referred
+    cand[len(referred):] = exposed
+    order = np.argsort(cand, kind="mergesort")  # stable: the first occurrence of each person first
+    out = np.empty(k, np.int64)
+    is_ref = np.empty(k, np.bool_)
+    inv = np.empty(k, np.int64)
+    c = 0
+    for x in range(k):
+        j = order[x]
+        if c > 0 and cand[j] == out[c - 1]:
+            continue
+        out[c] = cand[j]
+        is_ref[c] = j < len(referred)
+        inv[c] = inviter[j] if j < len(referred) else -1
+        c += 1
+    return out[:c], is_ref[:c], inv[:c]
 
 
 @njit
