@@ -22,7 +22,9 @@ from qunsim.policies._compiled import (
     capped_counts,
     care_candidates,
     filter_gain,
+    generator_handle,
     group_counts,
+    personal_filter,
     role_mask,
 )
 from qunsim.policies.base import ActivityPolicy, PolicyParams, register
@@ -212,6 +214,21 @@ class ChatterModeration(_Daily, ActivityPolicy):
             return
         st, dp, msgs = model.state, model.p, ctx.messages
         ids = ctx.extra["ids"]
+        gi = ctx.extra.get("group_index")
+        h = generator_handle(model, rng)
+        if h is not None and gi is not None and isinstance(msgs.quality, np.ndarray):
+            # the same steps in one compiled pass (flags, filtered index, utilities, gain)
+            p = self.params
+            users, hidden = personal_filter(
+                h, msgs.kind, msgs.spam, msgs.quality, msgs.warmth, msgs.group, msgs.quality.dtype.type(p.max_quality),
+                float(p.precision), float(p.false_positive), gi.order, len(gi.count), np.asarray(ids, np.int64),
+                st.group, st.attention, st.taste, st.interest, np.asarray(ctx.curated, np.bool_),
+                np.asarray(ctx.overload_relief, np.float64), float(dp.spam_penalty), float(dp.read_cost),
+                float(dp.overload_cost), ctx.read_utility, float(p.adoption), ctx.utility, int(ctx.n_groups))
+            if users >= 0:
+                self._add(ctx, "chatter_filtered", int(hidden))
+                self._add(ctx, "chatter_filter_users", int(users))
+            return
         flag = self._flag(msgs, rng)
         if not flag.any():
             return
@@ -447,11 +464,10 @@ class PrivateCare(_Daily, ActivityPolicy):
         if budget <= 0:
             return
         ids = ctx.extra["ids"]
-        S = st.satisfaction[ids]
         cand = care_candidates(np.asarray(ids, np.int64), st.satisfaction, st.need, self._last, st.role, int(t),
                                st.satisfaction.dtype.type(p.threshold), int(max(p.cooldown, 1)))
-        if len(cand) > budget:
-            cand = cand[np.argpartition(S[cand], budget - 1)[:budget]]
+        if len(cand) > budget:  # the lowest satisfaction (gathered for the candidates only)
+            cand = cand[np.argpartition(st.satisfaction[ids[cand]], budget - 1)[:budget]]
         who = ids[cand]
         if not len(who):
             return

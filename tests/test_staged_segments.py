@@ -1,0 +1,123 @@
+"""The staged day's compiled segments (qunsim/kernels/staged.py) and the policies' compiled
+passes are the same model as the stage-by-stage Python they replace: same config and seed,
+same trajectory bit for bit, with policies of every family, user policies in plain numpy,
+and hooks that leave data the segments do not take (the Python stages then run)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import qunsim as qs
+from _golden import _all_policies, fingerprint
+from qunsim.kernels.context import Messages
+from qunsim.policies import ActivityPolicy
+from qunsim.policies import _compiled as C
+
+SMALL = {"community.n_seed": 150, "community.n_prospects": 1200, "community.spammer_share": 0.05}
+
+
+class Int32Counts(ActivityPolicy):
+    """A user policy that hands the posting stage post counts of another dtype (int32) and
+    the messages' stage a float64 quality: the Python stages take over."""
+
+    key = "int32_counts"
+
+    def on_posting(self, model, ctx, rng):
+        ctx.post_counts = (ctx.post_counts // 2).astype(np.int32)
+
+    def on_messages(self, model, ctx, rng):
+        if ctx.step % 3 == 0:
+            m = ctx.messages
+            ctx.messages = Messages(m.author, m.group, m.quality.astype(np.float64), m.warmth, m.spam, m.kind)
+
+
+class Bans(ActivityPolicy):
+    """Removes a few members after reading (before the churn stage) and adds utility in numpy."""
+
+    key = "bans"
+
+    def after_reading(self, model, ctx, rng):
+        ids = ctx.extra["ids"]
+        ctx.utility[ids[::7]] += 0.1
+        if ctx.step % 5 == 0 and len(ids) > 20:
+            model.remove_members(ids[rng.integers(0, len(ids), 3)], "dissatisfied")
+
+
+CASES = {
+    "all_policies": _all_policies(),
+    "all_policies_community": {**_all_policies(),
+                               "activity.chatter_moderation": {"mode": "community", "precision": 0.8}},
+    "dynamics": {**_all_policies(), "dynamics.tie_decay": 0.02, "dynamics.contagion_window": 3,
+                 "dynamics.lurker_share": 0.4, "dynamics.propensity_sd": 1.0, "dynamics.welcome_boost": 0.5,
+                 "dynamics.welcome_commitment": 0.3, "dynamics.chatter_conversion": 0.1,
+                 "dynamics.first_post_rate": 0.05, "community.chatter_share": 0.3},
+    "ladder_paid_broadcast": {"monetization.ladder": {"gradual": False, "rungs": [
+        {"name": "promo", "price": 5.0, "value": 3.0, "channel": "broadcast", "cadence": 3},
+        {"name": "vip", "price": 50.0, "value": 90.0, "min_trust": 0.5, "cadence": 4}]},
+        "monetization.ads": {"per_day": 1.5}, "activity.curation": {}},
+    "user_policies": {"activity.quiet_hours": {"class": "_user_policy:QuietHours", "every": 2},
+                      "activity.chatter_moderation": {"mode": "personal"}},
+}
+
+
+def _run(kw: dict, seed: int, segments: bool, extra=()):
+    m = qs.CommunityModel(rng=seed, **SMALL, **kw)
+    m._staged_segments = segments
+    for pol in extra:
+        pol.setup(m)
+        m.policies["activity"].append(pol)
+    m.run_for(20)
+    m.remove_members(m.leaders)
+    m.run_for(25)
+    return m
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("name", list(CASES))
+def test_segments_and_python_stages_are_the_same_model(name, seed):
+    a, b = _run(CASES[name], seed, True), _run(CASES[name], seed, False)
+    assert fingerprint(a) == fingerprint(b)
+    assert a.timeseries()["joins"].sum() > 0 and a.timeseries()["messages"].sum() > 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_hooks_that_leave_other_data_fall_back_to_the_python_stages(seed):
+    kw = CASES["all_policies"]
+    a = _run(kw, seed, True, extra=(Int32Counts({}), Bans({})))
+    b = _run(kw, seed, False, extra=(Int32Counts({}), Bans({})))
+    assert fingerprint(a) == fingerprint(b)
+    assert (a.state.leave_reason == qs.LeaveReason.DISSATISFIED).any()
+
+
+def test_the_policies_compiled_passes_match_their_numpy_formulation(monkeypatch):
+    """With the generator handle withheld, the chatter filter draws and computes in numpy
+    (its formulation before it was compiled); the same trajectory."""
+    kw = {**_all_policies(), "community.chatter_share": 0.3}
+    a = _run(kw, 3, True)
+    monkeypatch.setattr(qs.policies.activity, "generator_handle", lambda model, rng: None)
+    b = _run(kw, 3, True)
+    assert fingerprint(a) == fingerprint(b)
+    assert a.timeseries()["chatter_filter_users"].sum() > 0
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 400), st.booleans())
+def test_ladder_candidates_of_all_rungs_match_one_rung_at_a_time(seed, n, gradual):
+    rng = np.random.default_rng(seed)
+    R = 5
+    ids = np.flatnonzero(rng.random(n) < 0.7).astype(np.int64)
+    last = rng.integers(-30, 20, (R, n)).astype(np.int32)
+    bought = rng.random((R, n)) < 0.3
+    tr, ts = rng.gamma(1.0, 2.0, n).astype(np.float32), rng.gamma(1.0, 2.0, n).astype(np.float32)
+    level = rng.integers(-1, R, n).astype(np.int8)
+    cadence = rng.integers(1, 15, R).astype(np.int64)
+    min_trust = rng.random(R)
+    need = np.array([r - 1 if (gradual and r > 0) else -1 for r in range(R)], np.int64)
+    due = rng.random(R) < 0.7
+    ptr, cand = C.ladder_candidates_all(ids, last, 20, cadence, bought, tr, ts, min_trust, level, need, due)
+    for r in range(R):
+        want = (C.ladder_candidates(ids, last[r], 20, int(cadence[r]), bought[r], tr, ts, float(min_trust[r]),
+                                    level, int(need[r])) if due[r] else np.empty(0, np.int64))
+        assert np.array_equal(cand[ptr[r]:ptr[r + 1]], want)
