@@ -5,7 +5,8 @@ the model ``bench_policies`` times), at 10,000 members.
 Each measurement is a fresh subprocess with ``PYTHONPATH`` set to one tree's ``src``; the two
 trees alternate, round after round, so both see the same machine load. CPU time
 (``time.process_time``) per member-step: after 3 warm-up days, ``--windows`` windows of
-``--steps`` days each; ``best`` is the cheapest window (as ``benchmarks/run.py``'s
+``--steps`` days each, the three models stepping in turn day by day (so they share the
+machine's load); ``best`` is the cheapest window (as ``benchmarks/run.py``'s
 ``bench_policies``: its ``policy_slowdown`` is ``all_policies / engine`` of the best windows)
 and ``mean`` the whole run. The ratios to the engine are taken within one process.
 
@@ -24,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -36,24 +39,31 @@ def measure(n: int, steps: int, windows: int) -> dict:
 
     warm_up()
     out: dict = {"src": str(Path(qs.__file__).resolve().parents[1])}
-    for label in ("engine", "staged", "all_policies"):
+    labels = ("engine", "staged", "all_policies")
+    models = {}
+    for label in labels:
         model = qs.CommunityModel(rng=1, **R.overrides(n, False),
                                   **(R.all_policies() if label == "all_policies" else {}))
         model.fused = label == "engine"
         for _ in range(3):
             model.step()
-        per, tot_cpu, tot_ms = [], 0.0, 0
-        for _ in range(windows):
-            cpu, ms = 0.0, 0
-            for _ in range(steps):
-                ms += int((model.state.status == 1).sum())
+        models[label] = model
+    # the three models step in turn, day by day, so that they share the machine's load
+    cpu = {x: np.zeros(windows) for x in labels}
+    ms = {x: np.zeros(windows) for x in labels}
+    for w in range(windows):
+        for _ in range(steps):
+            for label in labels:
+                model = models[label]
+                ms[label][w] += int((model.state.status == 1).sum())
                 gc.collect()
                 t0 = time.process_time()
                 model.step()
-                cpu += time.process_time() - t0
-            per.append(1e9 * cpu / ms)
-            tot_cpu, tot_ms = tot_cpu + cpu, tot_ms + ms
-        out[label] = {"best": min(per), "mean": 1e9 * tot_cpu / tot_ms, "windows": per}
+                cpu[label][w] += time.process_time() - t0
+    for label in labels:
+        per = 1e9 * cpu[label] / ms[label]
+        out[label] = {"best": float(per.min()), "mean": float(1e9 * cpu[label].sum() / ms[label].sum()),
+                      "windows": per.tolist()}
     for label in ("staged", "all_policies"):
         for k in ("best", "mean"):
             out[f"{label}_ratio_{k}"] = out[label][k] / out["engine"][k]

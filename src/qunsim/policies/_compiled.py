@@ -18,7 +18,7 @@ from qunsim.kernels.trust import trust_value
 
 __all__ = ["active_groups", "group_counts", "filter_gain", "ad_impressions", "care_candidates", "ladder_candidates", "role_mask",
            "capped_counts", "inactive_members", "generator_handle", "personal_filter", "ad_reach",
-           "ladder_candidates_all", "broadcast_audience"]
+           "ladder_candidates_all", "broadcast_audience", "warned_spammers", "over_limit"]
 
 
 def generator_handle(model, rng):
@@ -292,3 +292,29 @@ def ladder_candidates_all(ids, last_offer, t, cadence, bought, trust_r, trust_s,
                     m += 1
         ptr[r + 1] = m
     return ptr, buf[:m]
+
+
+@njit
+def warned_spammers(offences, role, counts):
+    """Spammers with an offence who post today (``np.flatnonzero((offences > 0) & (role ==
+    SPAMMER) & (counts > 0))``), ascending."""
+    out = np.empty(len(counts), np.int64)
+    m = 0
+    for i in range(len(counts)):
+        if offences[i] > 0 and role[i] == _SPAMMER and counts[i] > 0:
+            out[m] = i
+            m += 1
+    return out[:m]
+
+
+@njit
+def over_limit(status, offences, limit):
+    """Active members whose offences reach ``limit`` (``np.flatnonzero(active & (offences >=
+    limit))``), ascending."""
+    out = np.empty(len(status), np.int64)
+    m = 0
+    for i in range(len(status)):
+        if status[i] == _ACTIVE and offences[i] >= limit:
+            out[m] = i
+            m += 1
+    return out[:m]

@@ -24,8 +24,10 @@ from qunsim.policies._compiled import (
     filter_gain,
     generator_handle,
     group_counts,
+    over_limit,
     personal_filter,
     role_mask,
+    warned_spammers,
 )
 from qunsim.policies.base import ActivityPolicy, PolicyParams, register
 from qunsim.policies.gates import check_role_names, role_codes
@@ -103,7 +105,10 @@ class SpamModeration(_Daily, ActivityPolicy):
         if p.warnings == 0 or p.deterrence == 0:
             return
         st, c = model.state, ctx.post_counts
-        warned = np.flatnonzero((st.offences > 0) & (st.role == Role.SPAMMER) & (c > 0))
+        if type(c) is np.ndarray and c.shape == st.offences.shape:  # one compiled pass
+            warned = warned_spammers(st.offences, st.role, c)
+        else:
+            warned = np.flatnonzero((st.offences > 0) & (st.role == Role.SPAMMER) & (c > 0))
         if not len(warned):
             return
         w = np.minimum(st.offences[warned], p.warnings).astype(np.float64)
@@ -132,9 +137,9 @@ class SpamModeration(_Daily, ActivityPolicy):
 
     def on_step_end(self, model, ctx, rng):
         st = model.state
-        ban = st.active_mask() & (st.offences >= self.params.warnings + self.params.ban_after)
-        if ban.any():
-            model.remove_members(np.flatnonzero(ban), reason=LeaveReason.BANNED)
+        ban = over_limit(st.status, st.offences, int(self.params.warnings + self.params.ban_after))
+        if len(ban):
+            model.remove_members(ban, reason=LeaveReason.BANNED)
 
 
 def _offtopic(msgs: Messages, max_quality: float) -> np.ndarray:
@@ -385,12 +390,15 @@ class ExpertEvents(_Daily, ActivityPolicy):
 
     def on_messages(self, model, ctx, rng):
         p, t = self.params, ctx.step
+        announce = p.lead_time > 0 and t >= 1 and (t + p.lead_time) % p.every == 0
+        if not announce and not (self.is_event_day(t) and p.messages > 0):
+            return  # nothing to post today
         groups = active_groups(model.state.status, model.state.group)  # == flatnonzero(group_sizes() > 0)
         if not len(groups):
             return
         dp = model.p
         parts = []
-        if p.lead_time > 0 and t >= 1 and (t + p.lead_time) % p.every == 0:  # announcement
+        if announce:
             k = len(groups)
             parts.append(Messages(np.full(k, -1, np.int64), groups.astype(np.int32),
                                   np.full(k, 0.2, np.float32), np.full(k, 0.5, np.float32),
