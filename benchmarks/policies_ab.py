@@ -11,6 +11,7 @@ machine's load); ``best`` is the cheapest window (as ``benchmarks/run.py``'s
 and ``mean`` the whole run. The ratios to the engine are taken within one process.
 
     python benchmarks/policies_ab.py --a /work/main/src --b src --rounds 3
+    python benchmarks/policies_ab.py --a /work/main/src --b src --families gate,activity --n 20000
     python benchmarks/policies_ab.py --child --n 10000      # one tree, the tree on PYTHONPATH
 """
 
@@ -30,7 +31,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
-def measure(n: int, steps: int, windows: int) -> dict:
+def measure(n: int, steps: int, windows: int, families: str = "all") -> dict:
     sys.path.insert(0, str(HERE))
     import run as R  # benchmarks/run.py: the overrides and the policy tables
 
@@ -40,10 +41,13 @@ def measure(n: int, steps: int, windows: int) -> dict:
     warm_up()
     out: dict = {"src": str(Path(qs.__file__).resolve().parents[1])}
     labels = ("engine", "staged", "all_policies")
+    pol = R.all_policies()
+    if families != "all":  # e.g. "gate,activity": the tables of these families only
+        pol = {k: v for k, v in pol.items() if k.split(".")[0] in families.split(",")}
+    out["policies"] = sorted(pol)
     models = {}
     for label in labels:
-        model = qs.CommunityModel(rng=1, **R.overrides(n, False),
-                                  **(R.all_policies() if label == "all_policies" else {}))
+        model = qs.CommunityModel(rng=1, **R.overrides(n, False), **(pol if label == "all_policies" else {}))
         model.fused = label == "engine"
         for _ in range(3):
             model.step()
@@ -70,9 +74,10 @@ def measure(n: int, steps: int, windows: int) -> dict:
     return out
 
 
-def child(src: str, n: int, steps: int, windows: int) -> dict:
+def child(src: str, n: int, steps: int, windows: int, families: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
-    cmd = [sys.executable, __file__, "--child", "--n", str(n), "--steps", str(steps), "--windows", str(windows)]
+    cmd = [sys.executable, __file__, "--child", "--n", str(n), "--steps", str(steps), "--windows", str(windows),
+           "--families", families]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -85,15 +90,17 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--windows", type=int, default=6)
+    ap.add_argument("--families", default="all",
+                    help="policy families switched on in the third model: all, or e.g. gate,activity")
     ap.add_argument("--child", action="store_true")
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(measure(a.n, a.steps, a.windows)))
+        print(json.dumps(measure(a.n, a.steps, a.windows, a.families)))
         return
     rows = {"A": [], "B": []}
     for r in range(a.rounds):
         for lab, src in (("A", a.a), ("B", a.b)) if r % 2 == 0 else (("B", a.b), ("A", a.a)):
-            res = child(src, a.n, a.steps, a.windows)
+            res = child(src, a.n, a.steps, a.windows, a.families)
             rows[lab].append(res)
             print(f"round {r} {lab}: engine {res['engine']['best']:.0f} ns, staged {res['staged']['best']:.0f} "
                   f"({res['staged_ratio_best']:.2f}x), all policies {res['all_policies']['best']:.0f} "

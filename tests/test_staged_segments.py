@@ -121,3 +121,13 @@ def test_ladder_candidates_of_all_rungs_match_one_rung_at_a_time(seed, n, gradua
         want = (C.ladder_candidates(ids, last[r], 20, int(cadence[r]), bought[r], tr, ts, float(min_trust[r]),
                                     level, int(need[r])) if due[r] else np.empty(0, np.int64))
         assert np.array_equal(cand[ptr[r]:ptr[r + 1]], want)
+
+
+def test_numba_disable_jit_runs_the_same_staged_day(tmp_path):
+    """NUMBA_DISABLE_JIT=1: the segments and the policies' compiled passes as plain Python,
+    with every policy on (referral boosts, the ladder, ads, the personal filter)."""
+    from _nojit import assert_plain_python_matches
+
+    kw = {"community.n_seed": 80, "community.n_prospects": 500, "community.spammer_share": 0.05,
+          **_all_policies()}
+    assert_plain_python_matches(kw, tmp_path, days=12, check="assert m.ctx is not None")
