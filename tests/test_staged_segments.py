@@ -131,3 +131,56 @@ def test_numba_disable_jit_runs_the_same_staged_day(tmp_path):
     kw = {"community.n_seed": 80, "community.n_prospects": 500, "community.spammer_share": 0.05,
           **_all_policies()}
     assert_plain_python_matches(kw, tmp_path, days=12, check="assert m.ctx is not None")
+
+
+class Counting(ActivityPolicy):
+    """Counts the days its hooks run."""
+
+    key = "counting"
+
+    def setup(self, model):
+        self.days = {"on_posting": [], "after_reading": []}
+
+    def on_posting(self, model, ctx, rng):
+        self.days["on_posting"].append(ctx.step)
+
+    def after_reading(self, model, ctx, rng):
+        self.days["after_reading"].append(ctx.step)
+
+
+def test_a_scheduled_policy_that_is_off_takes_no_part_in_the_day():
+    """A scheduled policy's hooks are called only on its days (its metrics every day), and the
+    day is the same as when the off policy's wrapped hooks were called to return at once."""
+    kw = {"community.n_seed": 60, "community.n_prospects": 400, "activity.curation": {"start": 5, "stop": 9},
+          "monetization.profit_sharing": {"start": 4}, "gate.fee": {"price": 20.0, "stop": 6}}
+    m = qs.CommunityModel(rng=4, **kw)
+    counting = Counting({})
+    counting.setup(m)
+    m.policies["activity"].append(counting)
+    calls = []
+    sched = m.policies["activity"][0]
+    real = type(sched).on_messages
+    type(sched).on_messages = lambda self, model, ctx, rng: (calls.append(ctx.step), real(self, model, ctx, rng))[1]
+    try:
+        m.run_for(12)
+    finally:
+        type(sched).on_messages = real
+    assert calls == [5, 6, 7, 8]  # on_messages of the scheduled curation: its days only
+    assert counting.days["on_posting"] == list(range(1, 13))
+    ts = m.timeseries()
+    assert ts["policy_curation_active"].tolist() == [0] * 5 + [1] * 4 + [0] * 4
+    # the same day as calling every hook of the off policies (they return at once)
+    a = qs.CommunityModel(rng=4, **kw)
+    b = qs.CommunityModel(rng=4, **kw)
+    b._stage_open_day_orig = b._stage_open_day
+
+    def open_all():
+        ctx = b._stage_open_day_orig()
+        b._hook_order[" today"] = b._hook_order  # every hook, as before
+        return ctx
+
+    b._stage_open_day = open_all
+    a.run_for(12)
+    b.run_for(12)
+    assert fingerprint(a) == fingerprint(b)
+    assert a.timeseries()["policy_profit_sharing_active"].sum() == 9

@@ -303,14 +303,21 @@ class CommunityModel(mesa.Model):
             act_mon = pol["activity"] + pol["monetization"]
             order = {"on_posting": pol["activity"], "on_messages": act_mon, "after_reading": act_mon,
                      "on_step_end": pol["gate"] + pol["activity"] + pol["monetization"]}
-            idx = {name: [getattr(x, name) for x in lst if _takes_part(x, name)] for name, lst in order.items()}
+            entries = {name: [(x, getattr(x, name)) for x in lst if _takes_part(x, name)]
+                       for name, lst in order.items()}
+            entries["gate"] = [(x, x) for x in pol["gate"]]
+            entries["boosts"] = [(x, f) for x, f in ((x, getattr(x, "referral_boost", None)) for x in pol["monetization"])
+                                 if f is not None]
+            idx = {name: [h for _, h in lst] for name, lst in entries.items()}
             # kept with the key: the objects whose ids make it stay alive while it is in use
             idx[" key"], idx[" policies"] = key, [x for fam in pol.values() for x in fam]
             idx[" begin_day"] = [x.begin_day for fam in pol.values() for x in fam if hasattr(x, "begin_day")]
             idx[" curating"] = [x for x in pol["activity"] if x.curates or _dynamic_curates(x)]
+            idx[" entries"] = entries
+            idx[" scheduled"] = [x for fam in pol.values() for x in fam if getattr(x, "scheduled", False)]
+            idx[" today"] = idx  # the hooks taking part today (_stage_open_day)
             self._hook_order = idx
-            self._referral_boosts = [f for f in (getattr(x, "referral_boost", None) for x in pol["monetization"])
-                                     if f is not None]
+            self._referral_boosts = idx["boosts"]
             self._metric_policies = [x for fam in pol.values() for x in fam
                                      if getattr(x, "metrics", None) is not None]
         self._curates = any(x.curates for x in idx[" curating"])
@@ -905,15 +912,22 @@ class CommunityModel(mesa.Model):
 
     def _hooks(self, name: str, ctx: K.StepContext) -> None:
         rng = self.rng
-        for hook in self._hook_order[name]:
+        for hook in self._hook_order[" today"][name]:
             hook(self, ctx, rng)
 
     def _stage_open_day(self) -> K.StepContext:
-        """The day's scratch context (policies write extra utility/evidence into it)."""
+        """The day's scratch context (policies write extra utility/evidence into it), and the
+        hooks that take part today: a scheduled policy that is off today (its schedule
+        decided at the start of the day, ``begin_day``) would only return from each of its
+        hooks, so none is called (its ``metrics`` still are: they record that it is off)."""
         self._index_policies()
-        for begin_day in self._hook_order[" begin_day"]:
+        idx = self._hook_order
+        for begin_day in idx[" begin_day"]:
             begin_day(self)  # scheduled policies switch on/off (policies/schedule.py)
-        self._curates = any(x.curates for x in self._hook_order[" curating"])
+        self._curates = any(x.curates for x in idx[" curating"])
+        off = {id(x) for x in idx[" scheduled"] if not x.schedule.active}
+        idx[" today"] = {name: [h for x, h in lst if id(x) not in off]
+                         for name, lst in idx[" entries"].items()} if off else idx
         self._active0 = int(self.metrics.latest("active", 0))  # active at the end of yesterday
         ctx = K.StepContext(step=self.steps, n=self.state.n, n_groups=self.n_groups)
         self.ctx = ctx
@@ -930,7 +944,8 @@ class CommunityModel(mesa.Model):
         st, p, rng, t = self.state, self.p, self.rng, self.steps
         if self._staged_segments:  # the same stage in compiled calls (kernels.staged)
             g, h = self.social, self._generator_handle()
-            if not self._referral_boosts:  # the fused day's kernel: nothing between the two parts
+            boosts = self._hook_order[" today"]["boosts"]
+            if not boosts:  # the fused day's kernel: nothing between the two parts
                 cand, is_ref, inv = day_kernels.arrival_candidates(
                     h, st.heard, p.wom_memory, st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust),
                     float(self._inflow_rate(t)), float(p.referral_rate), g.indptr, g.indices)
@@ -940,7 +955,7 @@ class CommunityModel(mesa.Model):
                     float(self._inflow_rate(t)))
                 lam = p.referral_rate
                 if len(inviters):
-                    for f in self._referral_boosts:
+                    for f in boosts:
                         lam = lam * f(self, inviters)
                 lam = np.ascontiguousarray(np.broadcast_to(np.asarray(lam, np.float64), inviters.shape))
                 cand, is_ref, inv = segments.referral_segment(h, exposed, inviters, lam, g.indptr, g.indices,
@@ -955,7 +970,7 @@ class CommunityModel(mesa.Model):
         inviters = K.inviters(st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust))
         if len(inviters):
             lam = p.referral_rate
-            for f in self._referral_boosts:
+            for f in self._hook_order[" today"]["boosts"]:
                 lam = lam * f(self, inviters)
             invites = rng.poisson(np.broadcast_to(lam, inviters.shape))
             referred, inviter = K.referral_candidates(inviters, invites, self.social.indptr,
@@ -978,7 +993,8 @@ class CommunityModel(mesa.Model):
         pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
         ok = rng.random(len(cand)) < pa
         cand, is_ref, inv = cand[ok], is_ref[ok], inv[ok]
-        for gate in self.policies["gate"]:
+        gates = self._hook_order[" today"]["gate"] if ctx is not None else self.policies["gate"]
+        for gate in gates:
             if not len(cand):
                 break
             keep = np.asarray(gate.admit(self, cand, is_ref, rng), dtype=bool)
@@ -986,7 +1002,7 @@ class CommunityModel(mesa.Model):
         path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
         self._join(cand, path)
         self._last_referrals = (cand[is_ref], inv[is_ref])
-        for gate in self.policies["gate"]:
+        for gate in gates:
             gate.on_join(self, cand, rng)
         if ctx is not None and self.n_groups > ctx.n_groups:  # arrivals opened new groups
             ctx.n_groups = self.n_groups
@@ -1003,7 +1019,7 @@ class CommunityModel(mesa.Model):
         st, p, rng = self.state, self.p, self.rng
         if self._staged_segments:  # the same stage in compiled calls (kernels.staged)
             h = self._generator_handle()
-            alone = not self._hook_order["on_posting"]  # no hook: the messages in the same call
+            alone = not self._hook_order[" today"]["on_posting"]  # no hook: the messages in the same call
             counts, *m = segments.posting_segment(
                 h, ids, st.role, st.post_rate, st.propensity, self._propensity_on, st.first_post_step, st.group,
                 st.join_step, st.entry_path, st.replies_yesterday, self._yesterday_q, self._yesterday_chat,
