@@ -962,7 +962,15 @@ class CommunityModel(mesa.Model):
                                                               st.status)
             self._last_referrals = (_NO_IDS, _NO_IDS)
             if len(cand):
-                self._admit_and_join(ctx, cand, is_ref, inv)
+                if not self._hook_order[" today"]["gate"] and type(self)._join is CommunityModel._join:
+                    # no gate today: the decisions and the joining in the fused day's call
+                    self._fused_join(h, cand, is_ref, inv, self._fused_constants()[2])
+                    if self.n_groups > ctx.n_groups:  # arrivals opened new groups
+                        ctx.n_groups = self.n_groups
+                        ctx.curated = np.zeros(self.n_groups, dtype=bool)
+                        ctx.overload_relief = np.zeros(self.n_groups)
+                else:
+                    self._admit_and_join(ctx, cand, is_ref, inv)
             return st.active_ids()
         st.heard *= np.float32(p.wom_memory)
         rate = self._inflow_rate(t)
