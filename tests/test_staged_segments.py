@@ -184,3 +184,45 @@ def test_a_scheduled_policy_that_is_off_takes_no_part_in_the_day():
     b.run_for(12)
     assert fingerprint(a) == fingerprint(b)
     assert a.timeseries()["policy_profit_sharing_active"].sum() == 9
+
+
+def _scheduled_all(start: int, stop: int) -> dict:
+    out = {}
+    for k, v in _all_policies().items():
+        out[k] = {**v, "start": start, "stop": stop}
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("case", ["all_scheduled", "triggered", "one_unscheduled"])
+def test_days_with_every_policy_off_run_fused_and_are_the_same_day(case, seed):
+    """A day on which every (built-in, scheduled) policy is off runs the fused day, with the
+    policies' metrics on its row: the same model as the staged day (``model.fused = False``
+    runs every day staged)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = None
+    if case == "all_scheduled":
+        kw = {**SMALL, **_scheduled_all(8, 20)}
+    elif case == "triggered":
+        cfg = str(root / "configs" / "moderation_triggered.toml")
+        kw = {"community.n_seed": 120, "community.n_prospects": 1500, "community.chatter_share": 0.3,
+              "monetization.ladder": {"start": 12, "stop": 30}}
+    else:
+        kw = {**SMALL, **_scheduled_all(8, 20), "activity.curation": {}}
+    runs = []
+    for fused in (True, False):
+        m = qs.CommunityModel(cfg, rng=seed, **kw)
+        m.fused = fused
+        m.run_for(20)
+        m.remove_members(m.leaders)
+        m.run_for(20)
+        runs.append(m)
+    a, b = runs
+    assert fingerprint(a) == fingerprint(b)
+    assert a.timeseries().columns.tolist() == b.timeseries().columns.tolist()
+    if case == "all_scheduled":
+        ts = a.timeseries()
+        assert ts["policy_ladder_active"].tolist() == [0] * 8 + [1] * 12 + [0] * 21
+        assert ts["commission_cumulative"].iloc[-1] == b.timeseries()["commission_cumulative"].iloc[-1]

@@ -680,10 +680,43 @@ class CommunityModel(mesa.Model):
         (:mod:`qunsim.kernels.day`): same draws, same trajectory.
         """
         pol = self.policies
-        if self.fused and not (pol["gate"] or pol["activity"] or pol["monetization"]) and len(pol) == 3:
-            self._fused_day()
-            return
+        if self.fused and len(pol) == 3:
+            if not (pol["gate"] or pol["activity"] or pol["monetization"]):
+                self._fused_day()
+                return
+            if self._every_policy_off_today():
+                self._fused_day_policies_off()
+                return
         self._staged_day()
+
+    def _every_policy_off_today(self) -> bool:
+        """Every policy is a built-in one on a schedule that is off today (decided now, as the
+        staged day's ``begin_day`` would: deciding twice is the same). Such a day has no hook to
+        call: it is the day without policies, plus the policies' metrics."""
+        self._index_policies()
+        idx = self._hook_order
+        if len(idx[" scheduled"]) != len(idx[" policies"]) or not all(
+                type(x)._base.__module__.startswith("qunsim.policies.") for x in idx[" scheduled"]):
+            return False
+        for begin_day in idx[" begin_day"]:
+            begin_day(self)
+        return not any(x.schedule.active for x in idx[" scheduled"])
+
+    def _fused_day_policies_off(self) -> None:
+        """The fused day, when every policy is off today (:meth:`_every_policy_off_today`);
+        the policies' metrics (they only say they are off: nothing of theirs ran) are set on
+        today's row first. ``model.ctx`` then holds the day's step only."""
+        ctx = K.StepContext(step=self.steps, n=0, n_groups=0)
+        extras: dict = {}
+        for pol in self._metric_policies:
+            extras.update(pol.metrics(self, ctx))
+        mc = self.metrics
+        mc.reserve()
+        if extras:
+            mc.set_extras(mc.n, extras)
+        self._curates = False
+        self._fused_day()
+        self.ctx = ctx
 
     def _staged_day(self) -> None:
         """The day stage by stage, with the policies' hooks between the stages.
