@@ -30,6 +30,7 @@ from qunsim.kernels.record import Z95
 from qunsim.metrics import GRESHAM_MIN_EVENTS, GRESHAM_MIN_EXPOSURE, MetricsCollector
 from qunsim.network import bfs_ball, build_graph, from_networkx, key_rowptr
 from qunsim.policies import build_policies
+from qunsim.policies.schedule import _ScheduledMixin
 from qunsim.registry import MODEL_REPORTERS  # noqa: F401  (the Mesa reporters: the metric registry's)
 from qunsim.state import (
     ROLE_ORDER,
@@ -314,7 +315,7 @@ class CommunityModel(mesa.Model):
             idx[" begin_day"] = [x.begin_day for fam in pol.values() for x in fam if hasattr(x, "begin_day")]
             idx[" curating"] = [x for x in pol["activity"] if x.curates or _dynamic_curates(x)]
             idx[" entries"] = entries
-            idx[" scheduled"] = [x for fam in pol.values() for x in fam if getattr(x, "scheduled", False)]
+            idx[" scheduled"] = [x for fam in pol.values() for x in fam if isinstance(x, _ScheduledMixin)]
             idx[" today"] = idx  # the hooks taking part today (_stage_open_day)
             self._hook_order = idx
             self._referral_boosts = idx["boosts"]
@@ -696,7 +697,7 @@ class CommunityModel(mesa.Model):
         self._index_policies()
         idx = self._hook_order
         if len(idx[" scheduled"]) != len(idx[" policies"]) or not all(
-                type(x)._base.__module__.startswith("qunsim.policies.") for x in idx[" scheduled"]):
+                x._base.__module__.startswith("qunsim.policies.") for x in idx[" scheduled"]):
             return False
         for begin_day in idx[" begin_day"]:
             begin_day(self)
