@@ -37,7 +37,13 @@ import numpy as np
 from qunsim._jit import njit
 from qunsim.kernels.arrivals import _referrals, _tell_ties, inviters
 from qunsim.kernels.churn import members_day
-from qunsim.kernels.day import _depart, _newcomer_feedback, generator_from, numpy_sum, participation_rate
+from qunsim.kernels.day import (
+    _depart,
+    _newcomer_feedback,
+    generator_from,
+    numpy_sum,
+    participation_rate,
+)
 from qunsim.kernels.neighbours import chatter_candidates, recount_strong
 from qunsim.kernels.posting import _make_messages, _posting_means
 from qunsim.kernels.reading import _curated_order, _group_index, _prefix_sums, _read, _reply_targets

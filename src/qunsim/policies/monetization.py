@@ -40,7 +40,6 @@ from qunsim.policies._compiled import (
     ad_impressions,
     ad_reach,
     broadcast_audience,
-    ladder_candidates,
     ladder_candidates_all,
 )
 from qunsim.policies.base import MonetizationPolicy, PolicyParams, register
