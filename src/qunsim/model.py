@@ -909,6 +909,33 @@ class CommunityModel(mesa.Model):
         self._joins_today += len(ids)
         self._last_referrals = (ids[ref], inv[ref])
 
+    def _segment_join(self, ids: np.ndarray, is_ref: np.ndarray) -> None:
+        """:meth:`_join` of the admitted candidates in one compiled call
+        (:func:`~qunsim.kernels.staged.join_segment`); their Mesa agent views here."""
+        if len(ids) == 0:
+            return
+        st, p, g = self.state, self.p, self.social
+        cap, share, pyramid, strong = self._fused_constants()[2]
+        n_groups, tie_keys = segments.join_segment(
+            self._generator_handle(), np.asarray(ids, np.int64), np.asarray(is_ref, np.bool_), self.steps, st.status,
+            st.group, st.join_step, st.entry_path, st.satisfaction, st.role, self.leaders, self.leader, st.leader_tie,
+            self.n_groups, cap, share, pyramid, g.indptr, g.indices, g.keys, g.rowptr, g.weight, strong,
+            st.member_neighbors, st.strong_ties)
+        if n_groups > self.n_groups:
+            extra = n_groups - self.n_groups
+            self.n_groups = n_groups
+            self._yesterday_q = np.concatenate([self._yesterday_q, np.zeros(extra)])
+            self._yesterday_chat = np.concatenate([self._yesterday_chat, np.zeros(extra)])
+        if len(tie_keys):  # SocialGraph.add_ties, the keys made in compiled code
+            g._pending_keys.append(tie_keys)
+            g._pending_w.append(np.full(len(tie_keys), p.strong_tie, dtype=np.float32))
+            g._pending_n += len(tie_keys)
+        if self._agent_views:
+            views = self._views
+            for i in ids.tolist():
+                views[i] = Member(self, i)
+        self._joins_today += len(ids)
+
     def _inflow_rate(self, t: int) -> float:
         """Expected people reached by content/ads on day ``t`` (ramp up, then halving)."""
         p = self.p
@@ -1041,8 +1068,12 @@ class CommunityModel(mesa.Model):
                 break
             keep = np.asarray(gate.admit(self, cand, is_ref, rng), dtype=bool)
             cand, is_ref, inv = cand[keep], is_ref[keep], inv[keep]
-        path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
-        self._join(cand, path)
+        if ctx is not None and self._staged_segments and type(self)._join is CommunityModel._join and (
+                type(self)._assign_groups is CommunityModel._assign_groups):
+            self._segment_join(cand, is_ref)
+        else:
+            path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
+            self._join(cand, path)
         self._last_referrals = (cand[is_ref], inv[is_ref])
         for gate in gates:
             gate.on_join(self, cand, rng)
