@@ -15,6 +15,7 @@ from qunsim.agents import Member
 from qunsim.config import ROLE_NAMES, Config, ConfigError, load_config
 from qunsim.datacollector import TimeseriesCollector
 from qunsim.kernels import day as day_kernels
+from qunsim.kernels import staged as segments
 from qunsim.kernels.context import Messages
 from qunsim.kernels.neighbours import (
     age_out,
@@ -29,6 +30,7 @@ from qunsim.kernels.record import Z95
 from qunsim.metrics import GRESHAM_MIN_EVENTS, GRESHAM_MIN_EXPOSURE, MetricsCollector
 from qunsim.network import bfs_ball, build_graph, from_networkx, key_rowptr
 from qunsim.policies import build_policies
+from qunsim.policies.schedule import _ScheduledMixin
 from qunsim.registry import MODEL_REPORTERS  # noqa: F401  (the Mesa reporters: the metric registry's)
 from qunsim.state import (
     ROLE_ORDER,
@@ -74,6 +76,24 @@ def _takes_part(pol, name: str) -> bool:
 def _dynamic_curates(pol) -> bool:
     """``curates`` is a property or set on the instance (it may change from day to day)."""
     return isinstance(getattr(type(pol), "curates", None), property) or "curates" in getattr(pol, "__dict__", ())
+
+
+def _is_vector(x, dtype, n: int) -> bool:
+    """``x`` is a 1-d numpy array of ``dtype`` and length ``n`` (what a compiled segment takes)."""
+    return type(x) is np.ndarray and x.dtype == dtype and x.ndim == 1 and len(x) == n
+
+
+_MESSAGE_DTYPES = (("author", np.int64), ("group", np.int32), ("quality", np.float32), ("warmth", np.float32),
+                   ("spam", np.bool_))
+
+
+def _standard_messages(msgs) -> bool:
+    """The day's messages hold the arrays the reading segment takes (the engine's and the
+    built-in policies' dtypes, 1-d, of one length)."""
+    if type(msgs) is not Messages:
+        return False
+    m = len(msgs.author) if type(msgs.author) is np.ndarray else -1
+    return all(_is_vector(getattr(msgs, f), dt, m) for f, dt in _MESSAGE_DTYPES)
 
 
 def draw_dist(mean: float, sd: float, n: int, unit: bool, rng: np.random.Generator) -> np.ndarray:
@@ -239,6 +259,9 @@ class CommunityModel(mesa.Model):
         #: run the day fused in compiled code when no policy takes part (False: always stage by
         #: stage from Python; same trajectory, for debugging)
         self.fused = True
+        #: the staged day runs the stages between two hooks as one compiled call each
+        #: (qunsim.kernels.staged; False: every stage from Python, the same trajectory)
+        self._staged_segments = True
         self._fused_cache = None  # (dynamics, config, the fused day's parameters)
         self._agent_views = bool(cfg.run.agent_views)
         self._unhappy_today: list[np.ndarray] = []
@@ -281,14 +304,21 @@ class CommunityModel(mesa.Model):
             act_mon = pol["activity"] + pol["monetization"]
             order = {"on_posting": pol["activity"], "on_messages": act_mon, "after_reading": act_mon,
                      "on_step_end": pol["gate"] + pol["activity"] + pol["monetization"]}
-            idx = {name: [getattr(x, name) for x in lst if _takes_part(x, name)] for name, lst in order.items()}
+            entries = {name: [(x, getattr(x, name)) for x in lst if _takes_part(x, name)]
+                       for name, lst in order.items()}
+            entries["gate"] = [(x, x) for x in pol["gate"]]
+            entries["boosts"] = [(x, f) for x, f in ((x, getattr(x, "referral_boost", None)) for x in pol["monetization"])
+                                 if f is not None]
+            idx = {name: [h for _, h in lst] for name, lst in entries.items()}
             # kept with the key: the objects whose ids make it stay alive while it is in use
             idx[" key"], idx[" policies"] = key, [x for fam in pol.values() for x in fam]
             idx[" begin_day"] = [x.begin_day for fam in pol.values() for x in fam if hasattr(x, "begin_day")]
             idx[" curating"] = [x for x in pol["activity"] if x.curates or _dynamic_curates(x)]
+            idx[" entries"] = entries
+            idx[" scheduled"] = [x for fam in pol.values() for x in fam if isinstance(x, _ScheduledMixin)]
+            idx[" today"] = idx  # the hooks taking part today (_stage_open_day)
             self._hook_order = idx
-            self._referral_boosts = [f for f in (getattr(x, "referral_boost", None) for x in pol["monetization"])
-                                     if f is not None]
+            self._referral_boosts = idx["boosts"]
             self._metric_policies = [x for fam in pol.values() for x in fam
                                      if getattr(x, "metrics", None) is not None]
         self._curates = any(x.curates for x in idx[" curating"])
@@ -651,13 +681,52 @@ class CommunityModel(mesa.Model):
         (:mod:`qunsim.kernels.day`): same draws, same trajectory.
         """
         pol = self.policies
-        if self.fused and not (pol["gate"] or pol["activity"] or pol["monetization"]) and len(pol) == 3:
-            self._fused_day()
-            return
+        if self.fused and len(pol) == 3:
+            if not (pol["gate"] or pol["activity"] or pol["monetization"]):
+                self._fused_day()
+                return
+            if self._every_policy_off_today():
+                self._fused_day_policies_off()
+                return
         self._staged_day()
 
+    def _every_policy_off_today(self) -> bool:
+        """Every policy is a built-in one on a schedule that is off today (decided now, as the
+        staged day's ``begin_day`` would: deciding twice is the same). Such a day has no hook to
+        call: it is the day without policies, plus the policies' metrics."""
+        self._index_policies()
+        idx = self._hook_order
+        if len(idx[" scheduled"]) != len(idx[" policies"]) or not all(
+                x._base.__module__.startswith("qunsim.policies.") for x in idx[" scheduled"]):
+            return False
+        for begin_day in idx[" begin_day"]:
+            begin_day(self)
+        return not any(x.schedule.active for x in idx[" scheduled"])
+
+    def _fused_day_policies_off(self) -> None:
+        """The fused day, when every policy is off today (:meth:`_every_policy_off_today`);
+        the policies' metrics (they only say they are off: nothing of theirs ran) are set on
+        today's row first. ``model.ctx`` then holds the day's step only."""
+        ctx = K.StepContext(step=self.steps, n=0, n_groups=0)
+        extras: dict = {}
+        for pol in self._metric_policies:
+            extras.update(pol.metrics(self, ctx))
+        mc = self.metrics
+        mc.reserve()
+        if extras:
+            mc.set_extras(mc.n, extras)
+        self._curates = False
+        self._fused_day()
+        self.ctx = ctx
+
     def _staged_day(self) -> None:
-        """The day stage by stage from Python, with the policies' hooks between the stages."""
+        """The day stage by stage, with the policies' hooks between the stages.
+
+        The stages between two hooks run as one compiled call each
+        (:mod:`qunsim.kernels.staged`: posting, reading-replies-ties, trust-churn-conversion,
+        bookkeeping-word of mouth) unless ``_staged_segments`` is False or a hook left data
+        the compiled call does not take (then the stage methods below run from Python; the
+        trajectory is the same either way)."""
         ctx = self._stage_open_day()
         ids = self._stage_arrivals(ctx)
         if len(ids) == 0:
@@ -667,11 +736,81 @@ class CommunityModel(mesa.Model):
         self._stage_policies_on_messages(ctx)
         rr = self._stage_reading_replies_ties(ctx, ids)
         self._hooks("after_reading", ctx)
-        self._stage_trust_satisfaction_churn(ctx, ids, rr)
-        self._stage_chatter_conversion(ids)
+        if not self._segment_churn(ctx, ids, rr):
+            self._stage_trust_satisfaction_churn(ctx, ids, rr)
+            self._stage_chatter_conversion(ids)
         self._hooks("on_step_end", ctx)
-        self._stage_bookkeeping(ctx, ids)
-        self._stage_close_day(ctx, rr, ids)
+        told = self._segment_bookkeeping(ctx, ids)
+        if not told:
+            self._stage_bookkeeping(ctx, ids)
+        self._stage_close_day(ctx, rr, ids, word_of_mouth=not told)
+
+    # ------------------------------------------------------------------ compiled segments
+    def _segment_constants(self) -> np.ndarray:
+        """The churn segment's parameter vector (:func:`~qunsim.kernels.staged.churn_segment`),
+        read again only when ``model.p`` or ``model.config`` is replaced (kept with the hook
+        index, which checkpoints rebuild)."""
+        idx = self._hook_order
+        cache = idx.get(" segment_constants")
+        if cache is not None and cache[0] is self.p and cache[1] is self.config:
+            return cache[2]
+        p, ch = self.p, self.config.roles["chatter"]
+        P = np.array([p.recognition, p.habituation, p.spam_distrust, p.trust_memory, p.satisfaction_memory,
+                      p.commit_sunk, p.commit_tier, p.commit_ties, p.commit_identity, p.hazard_base, p.hazard_max,
+                      p.hazard_slope, p.hazard_midpoint, p.grace_days, 1.0 if p.contagion else 0.0, p.strong_tie,
+                      p.leader_loss, p.chatter_conversion, np.float32(ch.post_rate.mean),
+                      np.float32(ch.quality.mean), np.float32(ch.warmth.mean), 0, 0, 0, 0, 0], dtype=np.float64)
+        idx[" segment_constants"] = (self.p, self.config, P)
+        return P
+
+    def _segments_on(self) -> bool:
+        return self._staged_segments and type(self).remove_members is CommunityModel.remove_members
+
+    def _segment_churn(self, ctx: K.StepContext, ids: np.ndarray, rr) -> bool:
+        """Stages *trust, satisfaction and churn* and *chatter conversion* in one compiled call
+        (:func:`~qunsim.kernels.staged.churn_segment`); False when they must run from Python."""
+        received = ctx.extra.get("received")
+        if not self._segments_on() or not _is_vector(received, np.int64, self.state.n):
+            return False
+        st, p, t, g = self.state, self.p, int(self.steps), self.social
+        if p.contagion:
+            self._age_departures()
+        conta, diss = segments.churn_segment(
+            self._generator_handle(), ids, t, rr.utility, rr.spam, received, ctx.utility, ctx.pos, ctx.neg,
+            st.status, st.role, st.join_step, st.leave_step, st.leave_reason, self._leaves_today, st.need,
+            st.trust_r, st.trust_s, st.satisfaction, st.utility, st.spend, st.tier, st.strong_ties, st.leader_tie,
+            st.commitment, st.threshold, st.left_neighbors, st.member_neighbors, self.leader, st.taste,
+            st.post_rate, st.quality, st.warmth, st.propensity, self._propensity_on, g.indptr, g.indices, g.keys,
+            g.rowptr, g.weight, self._segment_constants())
+        views = self._views
+        for gone in (conta, diss):  # what remove_members records besides the arrays
+            if not len(gone):
+                continue
+            self._gone[t] = np.concatenate([self._gone[t], gone]) if t in self._gone else gone
+            self._unhappy_today.append(gone)
+            for i in gone.tolist():
+                v = views.pop(i, None)
+                if v is not None:
+                    v.remove()
+        return True
+
+    def _segment_bookkeeping(self, ctx: K.StepContext, ids: np.ndarray) -> bool:
+        """Stage *bookkeeping* and word of mouth in one compiled call
+        (:func:`~qunsim.kernels.staged.bookkeeping_segment`); False when they must run from
+        Python."""
+        n = self.state.n
+        received = ctx.extra.get("received")
+        if (not self._segments_on() or not _is_vector(ctx.post_counts, np.int64, n)
+                or not _is_vector(received, np.int64, n)):
+            return False
+        st, p, g = self.state, self.p, self.social
+        unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
+        segments.bookkeeping_segment(
+            self._generator_handle(), ids, ctx.post_counts, received, int(self.steps), st.first_post_step,
+            st.return_step, st.first_replied, st.propensity, st.commitment, float(p.welcome_boost),
+            float(p.welcome_commitment), st.posts, st.posts_yesterday, st.replies_yesterday, st.last_post, st.heard,
+            np.asarray(unhappy, np.int64), g.indptr, g.indices, float(p.wom_reach))
+        return True
 
     def _generator_handle(self):
         """The model generator's handle for compiled code (:func:`~qunsim.kernels.day.generator_handle`)."""
@@ -770,6 +909,33 @@ class CommunityModel(mesa.Model):
         self._joins_today += len(ids)
         self._last_referrals = (ids[ref], inv[ref])
 
+    def _segment_join(self, ids: np.ndarray, is_ref: np.ndarray) -> None:
+        """:meth:`_join` of the admitted candidates in one compiled call
+        (:func:`~qunsim.kernels.staged.join_segment`); their Mesa agent views here."""
+        if len(ids) == 0:
+            return
+        st, p, g = self.state, self.p, self.social
+        cap, share, pyramid, strong = self._fused_constants()[2]
+        n_groups, tie_keys = segments.join_segment(
+            self._generator_handle(), np.asarray(ids, np.int64), np.asarray(is_ref, np.bool_), self.steps, st.status,
+            st.group, st.join_step, st.entry_path, st.satisfaction, st.role, self.leaders, self.leader, st.leader_tie,
+            self.n_groups, cap, share, pyramid, g.indptr, g.indices, g.keys, g.rowptr, g.weight, strong,
+            st.member_neighbors, st.strong_ties)
+        if n_groups > self.n_groups:
+            extra = n_groups - self.n_groups
+            self.n_groups = n_groups
+            self._yesterday_q = np.concatenate([self._yesterday_q, np.zeros(extra)])
+            self._yesterday_chat = np.concatenate([self._yesterday_chat, np.zeros(extra)])
+        if len(tie_keys):  # SocialGraph.add_ties, the keys made in compiled code
+            g._pending_keys.append(tie_keys)
+            g._pending_w.append(np.full(len(tie_keys), p.strong_tie, dtype=np.float32))
+            g._pending_n += len(tie_keys)
+        if self._agent_views:
+            views = self._views
+            for i in ids.tolist():
+                views[i] = Member(self, i)
+        self._joins_today += len(ids)
+
     def _inflow_rate(self, t: int) -> float:
         """Expected people reached by content/ads on day ``t`` (ramp up, then halving)."""
         p = self.p
@@ -807,15 +973,22 @@ class CommunityModel(mesa.Model):
 
     def _hooks(self, name: str, ctx: K.StepContext) -> None:
         rng = self.rng
-        for hook in self._hook_order[name]:
+        for hook in self._hook_order[" today"][name]:
             hook(self, ctx, rng)
 
     def _stage_open_day(self) -> K.StepContext:
-        """The day's scratch context (policies write extra utility/evidence into it)."""
+        """The day's scratch context (policies write extra utility/evidence into it), and the
+        hooks that take part today: a scheduled policy that is off today (its schedule
+        decided at the start of the day, ``begin_day``) would only return from each of its
+        hooks, so none is called (its ``metrics`` still are: they record that it is off)."""
         self._index_policies()
-        for begin_day in self._hook_order[" begin_day"]:
+        idx = self._hook_order
+        for begin_day in idx[" begin_day"]:
             begin_day(self)  # scheduled policies switch on/off (policies/schedule.py)
-        self._curates = any(x.curates for x in self._hook_order[" curating"])
+        self._curates = any(x.curates for x in idx[" curating"])
+        off = {id(x) for x in idx[" scheduled"] if not x.schedule.active}
+        idx[" today"] = {name: [h for x, h in lst if id(x) not in off]
+                         for name, lst in idx[" entries"].items()} if off else idx
         self._active0 = int(self.metrics.latest("active", 0))  # active at the end of yesterday
         ctx = K.StepContext(step=self.steps, n=self.state.n, n_groups=self.n_groups)
         self.ctx = ctx
@@ -830,13 +1003,43 @@ class CommunityModel(mesa.Model):
         today's members (readers), ascending.
         """
         st, p, rng, t = self.state, self.p, self.rng, self.steps
+        if self._staged_segments:  # the same stage in compiled calls (kernels.staged)
+            g, h = self.social, self._generator_handle()
+            boosts = self._hook_order[" today"]["boosts"]
+            if not boosts:  # the fused day's kernel: nothing between the two parts
+                cand, is_ref, inv = day_kernels.arrival_candidates(
+                    h, st.heard, p.wom_memory, st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust),
+                    float(self._inflow_rate(t)), float(p.referral_rate), g.indptr, g.indices)
+            else:
+                exposed, inviters = segments.exposure_and_inviters(
+                    h, st.heard, p.wom_memory, st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust),
+                    float(self._inflow_rate(t)))
+                lam = p.referral_rate
+                if len(inviters):
+                    for f in boosts:
+                        lam = lam * f(self, inviters)
+                lam = np.ascontiguousarray(np.broadcast_to(np.asarray(lam, np.float64), inviters.shape))
+                cand, is_ref, inv = segments.referral_segment(h, exposed, inviters, lam, g.indptr, g.indices,
+                                                              st.status)
+            self._last_referrals = (_NO_IDS, _NO_IDS)
+            if len(cand):
+                if not self._hook_order[" today"]["gate"] and type(self)._join is CommunityModel._join:
+                    # no gate today: the decisions and the joining in the fused day's call
+                    self._fused_join(h, cand, is_ref, inv, self._fused_constants()[2])
+                    if self.n_groups > ctx.n_groups:  # arrivals opened new groups
+                        ctx.n_groups = self.n_groups
+                        ctx.curated = np.zeros(self.n_groups, dtype=bool)
+                        ctx.overload_relief = np.zeros(self.n_groups)
+                else:
+                    self._admit_and_join(ctx, cand, is_ref, inv)
+            return st.active_ids()
         st.heard *= np.float32(p.wom_memory)
         rate = self._inflow_rate(t)
         exposed = K.exposure_candidates(st.status, rate, rng)
         inviters = K.inviters(st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust))
         if len(inviters):
             lam = p.referral_rate
-            for f in self._referral_boosts:
+            for f in self._hook_order[" today"]["boosts"]:
                 lam = lam * f(self, inviters)
             invites = rng.poisson(np.broadcast_to(lam, inviters.shape))
             referred, inviter = K.referral_candidates(inviters, invites, self.social.indptr,
@@ -859,15 +1062,20 @@ class CommunityModel(mesa.Model):
         pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
         ok = rng.random(len(cand)) < pa
         cand, is_ref, inv = cand[ok], is_ref[ok], inv[ok]
-        for gate in self.policies["gate"]:
+        gates = self._hook_order[" today"]["gate"] if ctx is not None else self.policies["gate"]
+        for gate in gates:
             if not len(cand):
                 break
             keep = np.asarray(gate.admit(self, cand, is_ref, rng), dtype=bool)
             cand, is_ref, inv = cand[keep], is_ref[keep], inv[keep]
-        path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
-        self._join(cand, path)
+        if ctx is not None and self._staged_segments and type(self)._join is CommunityModel._join and (
+                type(self)._assign_groups is CommunityModel._assign_groups):
+            self._segment_join(cand, is_ref)
+        else:
+            path = np.where(is_ref, EntryPath.REFERRAL, EntryPath.EXPOSURE).astype(np.int8)
+            self._join(cand, path)
         self._last_referrals = (cand[is_ref], inv[is_ref])
-        for gate in self.policies["gate"]:
+        for gate in gates:
             gate.on_join(self, cand, rng)
         if ctx is not None and self.n_groups > ctx.n_groups:  # arrivals opened new groups
             ctx.n_groups = self.n_groups
@@ -882,6 +1090,29 @@ class CommunityModel(mesa.Model):
         group statistics. Outputs: ``ctx.post_counts`` int64[n], ``ctx.messages``.
         """
         st, p, rng = self.state, self.p, self.rng
+        if self._staged_segments:  # the same stage in compiled calls (kernels.staged)
+            h = self._generator_handle()
+            alone = not self._hook_order[" today"]["on_posting"]  # no hook: the messages in the same call
+            counts, *m = segments.posting_segment(
+                h, ids, st.role, st.post_rate, st.propensity, self._propensity_on, st.first_post_step, st.group,
+                st.join_step, st.entry_path, st.replies_yesterday, self._yesterday_q, self._yesterday_chat,
+                int(self.steps), int(p.newcomer_days), float(p.answer_base), float(p.answer_halfsat),
+                float(p.chatter_contagion), float(p.reply_reward), float(p.first_post_rate), st.quality, st.warmth,
+                float(p.message_noise), alone)
+            ctx.post_counts = counts
+            if alone:
+                ctx.messages = Messages(*m)
+                return
+            self._hooks("on_posting", ctx)
+            if _is_vector(ctx.post_counts, np.int64, st.n):
+                ctx.messages = Messages(*segments.messages_segment(h, ids, ctx.post_counts, st.group, st.quality,
+                                                                   st.warmth, st.role, float(p.message_noise)))
+                return
+            counts = ctx.post_counts
+            posters = ids[counts[ids] > 0]
+            ctx.messages = K.messages_from_counts(posters, counts, st.group, st.quality, st.warmth, st.role,
+                                                  p.message_noise, rng)
+            return
         # participation inequality: a per-member propensity on the role's rate (all 1 when off)
         rate = self._participation_rate(ids) if self._propensity_on else st.post_rate
         ctx.post_counts = K.draw_posts(ids, st.role, rate, st.group, st.join_step, st.entry_path,
@@ -914,6 +1145,8 @@ class CommunityModel(mesa.Model):
         """
         st, p, rng = self.state, self.p, self.rng
         msgs = ctx.messages
+        if self._staged_segments and _standard_messages(msgs):
+            return self._segment_reading(ctx, ids)
         gi = GroupIndex.build(msgs, self.n_groups, ctx.curated)
         rr, reader, author, received = K.read_and_reply(
             gi, msgs, ids, st.group, st.attention, st.taste, st.interest, ctx.curated, ctx.overload_relief,
@@ -930,6 +1163,33 @@ class CommunityModel(mesa.Model):
         if p.tie_decay > 0:
             self.social.weight *= np.float32(1.0 - p.tie_decay)
             self._recount_strong()
+        return rr
+
+    def _segment_reading(self, ctx: K.StepContext, ids: np.ndarray) -> K.reading.ReadResult:
+        """Stage *reading, replies and ties* in one compiled call
+        (:func:`~qunsim.kernels.staged.reading_segment`); the new ties' strengths by numpy."""
+        st, p, g, msgs = self.state, self.p, self.social, ctx.messages
+        curated = np.asarray(ctx.curated, np.bool_)
+        out = segments.reading_segment(
+            self._generator_handle(), msgs.author, msgs.group, msgs.quality, msgs.warmth, msgs.spam,
+            int(self.n_groups), curated, np.asarray(ctx.overload_relief, np.float64), ids, st.group, st.attention,
+            st.taste, st.interest, float(p.spam_penalty), float(p.read_cost), float(p.overload_cost),
+            float(p.reply_prob), float(p.tie_increment), float(p.tie_formation), float(p.strong_tie),
+            float(p.tie_decay), g.keys, g.rowptr, g.weight, np.int64(g.n), st.status, st.strong_ties, g.indptr,
+            g.indices)
+        gi = GroupIndex(*out[:7])
+        rr = ReadResult(*out[7:14])
+        received, new_keys, new_counts = out[14:]
+        if len(new_keys):  # queued (SocialGraph.strengthen): strength 1 - (1 - inc) ** count by numpy
+            factor = (1.0 - p.tie_increment) ** new_counts
+            g._pending_keys.append(new_keys)
+            g._pending_w.append((1.0 - factor).astype(np.float32))
+            g._pending_n += len(new_keys)
+        ctx.read_k, ctx.read_value, ctx.read_utility, ctx.spam_read = rr.k, rr.value, rr.utility, rr.spam
+        ctx.group_volume = gi.count
+        ctx.extra["ids"] = ids
+        ctx.extra["received"] = received
+        ctx.extra["group_index"] = gi
         return rr
 
     def _stage_trust_satisfaction_churn(self, ctx: K.StepContext, ids: np.ndarray, rr) -> None:
@@ -985,14 +1245,16 @@ class CommunityModel(mesa.Model):
         K.record.end_of_day(ids, ctx.post_counts, ctx.extra["received"], st.posts, st.posts_yesterday,
                             st.replies_yesterday, st.last_post, self.steps)
 
-    def _stage_close_day(self, ctx: K.StepContext, rr, ids: np.ndarray) -> None:
-        """Stages *word of mouth, tie merge and record*: unhappy leavers tell others; queued
-        ties are merged (weekly, or when many wait); the day's metrics row is recorded and
-        yesterday's group statistics are kept for tomorrow's posting."""
+    def _stage_close_day(self, ctx: K.StepContext, rr, ids: np.ndarray, word_of_mouth: bool = True) -> None:
+        """Stages *word of mouth, tie merge and record*: unhappy leavers tell others (unless
+        the bookkeeping segment already did); queued ties are merged (weekly, or when many
+        wait); the day's metrics row is recorded and yesterday's group statistics are kept for
+        tomorrow's posting."""
         st, p = self.state, self.p
-        unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else np.empty(0, np.int64)
-        K.spread_word_of_mouth(st.heard, unhappy, self.social.indptr, self.social.indices,
-                               p.wom_reach, self.rng)
+        if word_of_mouth:
+            unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else np.empty(0, np.int64)
+            K.spread_word_of_mouth(st.heard, unhappy, self.social.indptr, self.social.indices,
+                                   p.wom_reach, self.rng)
         # new ties join the graph in bulk (an O(E) insertion): weekly, or sooner if many wait
         if self.social.pending > max(0.05 * self.social.n_edges, 1000) or (
                 self.steps % 7 == 0 and self.social.pending):

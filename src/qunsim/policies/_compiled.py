@@ -12,10 +12,22 @@ from __future__ import annotations
 import numpy as np
 
 from qunsim._jit import njit
+from qunsim.kernels.day import generator_from, numpy_sum
+from qunsim.kernels.reading import _filtered_index, read_utilities
 from qunsim.kernels.trust import trust_value
 
 __all__ = ["active_groups", "group_counts", "filter_gain", "ad_impressions", "care_candidates", "ladder_candidates", "role_mask",
-           "capped_counts", "inactive_members"]
+           "capped_counts", "inactive_members", "generator_handle", "personal_filter", "ad_reach",
+           "ladder_candidates_all", "broadcast_audience", "warned_spammers", "over_limit"]
+
+
+def generator_handle(model, rng):
+    """The handle of ``model``'s generator for compiled code that draws
+    (``CommunityModel._generator_handle``) when a hook's ``rng`` is the model's generator (as
+    the model calls hooks); None otherwise (the hook then draws with numpy from ``rng``)."""
+    if rng is getattr(model, "rng", None) and hasattr(model, "_generator_handle"):
+        return model._generator_handle()
+    return None
 
 _ACTIVE = 1
 _OWNER, _MODERATOR, _SPAMMER = 0, 6, 5  # Role codes (qunsim.state.Role)
@@ -181,6 +193,128 @@ def inactive_members(status, role, exempt, posts, post_counts, join_step, last_p
         else:
             since = np.int64(t + 1) if (posts[i] > 0 or today) else np.int64(join_step[i])
         if t - since + 1 >= days:
+            out[m] = i
+            m += 1
+    return out[:m]
+
+
+@njit
+def personal_filter(h, kind, spam, quality, warmth, mgroup, max_quality, precision, false_positive, order, n_index,
+                    ids, group, attention, taste, interest, curated, relief, spam_penalty, read_cost, overload_cost,
+                    read_utility, adoption, utility, n_groups):
+    """The personal chatter filter of a day in one call (``ChatterModeration.after_reading``).
+
+    One uniform per message flags it: a member post (kind 0, not spam) of quality below
+    ``max_quality`` (pass it in the dtype of ``quality``, as numpy compares) when the uniform
+    is below ``precision``, another member post when below ``false_positive``. With any flag,
+    each reader ``ids[j]`` reads the filtered feed (the day's reading ``order`` without the
+    flagged messages: ``kernels.reading.read_utilities``), one uniform per reader decides
+    adoption, and :func:`filter_gain` adds the gain to ``utility`` (in place). Returns
+    ``(users, hidden)``, or ``(-1, 0)`` when nothing was flagged (no reader uniform drawn).
+    """
+    rng = generator_from(h)
+    m = len(kind)
+    flag = np.empty(m, np.bool_)
+    some = False
+    for j in range(m):
+        u = rng.random()
+        post = kind[j] == 0 and not spam[j]
+        off = post and quality[j] < max_quality
+        f = (off and u < precision) or (post and not off and u < false_positive)
+        flag[j] = f
+        some = some or f
+    if not some:
+        return -1, 0
+    kept, start, count, cq, cw, cs, cr = _filtered_index(order, flag, mgroup, n_index, quality, warmth, spam)
+    filt = read_utilities(ids, group, attention, taste, interest, start, count, cq, cw, cs, cr, curated, relief,
+                          spam_penalty, read_cost, overload_cost)
+    ur = np.empty(len(ids))
+    for j in range(len(ids)):
+        ur[j] = rng.random()
+    return filter_gain(ids, filt, read_utility, ur, adoption, utility, group, mgroup, flag, n_groups)
+
+
+@njit
+def ad_reach(ids, group, ads, volume, read_k, curated, interest, neg, annoyance):
+    """Ads after reading in one pass: :func:`ad_impressions` per reader, ``neg[ids] +=
+    annoyance * impressions`` (in place), and ``(reach, impressions)``: the sums of
+    ``impressions * interest`` and of impressions, each by numpy's pairwise summation."""
+    imp = ad_impressions(ids, group, ads, volume, read_k, curated)
+    prod = np.empty(len(ids))
+    for j in range(len(ids)):
+        i = ids[j]
+        prod[j] = imp[j] * np.float64(interest[i])
+        neg[i] += annoyance * imp[j]
+    return numpy_sum(prod), numpy_sum(imp)
+
+
+@njit
+def broadcast_audience(ids, read_k, group, groups, n_groups):
+    """Today's readers (``read_k > 0``) in the groups ``groups`` (where a broadcast offer was
+    posted), in ``ids`` order."""
+    top = n_groups
+    for g in groups:
+        top = max(top, np.int64(g) + 1)
+    mask = np.zeros(top, np.bool_)
+    for g in groups:
+        mask[g] = True
+    out = np.empty(len(ids), np.int64)
+    m = 0
+    for j in range(len(ids)):
+        if read_k[j] > 0 and mask[group[ids[j]]]:
+            out[m] = ids[j]
+            m += 1
+    return out[:m]
+
+
+@njit
+def ladder_candidates_all(ids, last_offer, t, cadence, bought, trust_r, trust_s, min_trust, level, need, due):
+    """:func:`ladder_candidates` of every rung ``r`` with ``due[r]``, each member's trust
+    computed once. Returns ``(ptr int64[R + 1], cand)``: rung ``r``'s candidates are
+    ``cand[ptr[r]:ptr[r + 1]]``, ascending."""
+    R = len(due)
+    n = len(ids)
+    tr = np.empty(n)
+    for j in range(n):
+        tr[j] = trust_value(trust_r[ids[j]], trust_s[ids[j]])
+    buf = np.empty(n * R, np.int64)
+    ptr = np.zeros(R + 1, np.int64)
+    m = 0
+    for r in range(R):
+        if due[r]:
+            lo = last_offer[r]
+            bo = bought[r]
+            cad, mt, nd = cadence[r], min_trust[r], need[r]
+            for j in range(n):
+                i = ids[j]
+                if (t - lo[i]) >= cad and not bo[i] and tr[j] >= mt and (nd < 0 or level[i] >= nd):
+                    buf[m] = i
+                    m += 1
+        ptr[r + 1] = m
+    return ptr, buf[:m]
+
+
+@njit
+def warned_spammers(offences, role, counts):
+    """Spammers with an offence who post today (``np.flatnonzero((offences > 0) & (role ==
+    SPAMMER) & (counts > 0))``), ascending."""
+    out = np.empty(len(counts), np.int64)
+    m = 0
+    for i in range(len(counts)):
+        if offences[i] > 0 and role[i] == _SPAMMER and counts[i] > 0:
+            out[m] = i
+            m += 1
+    return out[:m]
+
+
+@njit
+def over_limit(status, offences, limit):
+    """Active members whose offences reach ``limit`` (``np.flatnonzero(active & (offences >=
+    limit))``), ascending."""
+    out = np.empty(len(status), np.int64)
+    m = 0
+    for i in range(len(status)):
+        if status[i] == _ACTIVE and offences[i] >= limit:
             out[m] = i
             m += 1
     return out[:m]

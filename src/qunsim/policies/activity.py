@@ -22,8 +22,12 @@ from qunsim.policies._compiled import (
     capped_counts,
     care_candidates,
     filter_gain,
+    generator_handle,
     group_counts,
+    over_limit,
+    personal_filter,
     role_mask,
+    warned_spammers,
 )
 from qunsim.policies.base import ActivityPolicy, PolicyParams, register
 from qunsim.policies.gates import check_role_names, role_codes
@@ -101,7 +105,10 @@ class SpamModeration(_Daily, ActivityPolicy):
         if p.warnings == 0 or p.deterrence == 0:
             return
         st, c = model.state, ctx.post_counts
-        warned = np.flatnonzero((st.offences > 0) & (st.role == Role.SPAMMER) & (c > 0))
+        if type(c) is np.ndarray and c.shape == st.offences.shape:  # one compiled pass
+            warned = warned_spammers(st.offences, st.role, c)
+        else:
+            warned = np.flatnonzero((st.offences > 0) & (st.role == Role.SPAMMER) & (c > 0))
         if not len(warned):
             return
         w = np.minimum(st.offences[warned], p.warnings).astype(np.float64)
@@ -130,9 +137,9 @@ class SpamModeration(_Daily, ActivityPolicy):
 
     def on_step_end(self, model, ctx, rng):
         st = model.state
-        ban = st.active_mask() & (st.offences >= self.params.warnings + self.params.ban_after)
-        if ban.any():
-            model.remove_members(np.flatnonzero(ban), reason=LeaveReason.BANNED)
+        ban = over_limit(st.status, st.offences, int(self.params.warnings + self.params.ban_after))
+        if len(ban):
+            model.remove_members(ban, reason=LeaveReason.BANNED)
 
 
 def _offtopic(msgs: Messages, max_quality: float) -> np.ndarray:
@@ -212,6 +219,21 @@ class ChatterModeration(_Daily, ActivityPolicy):
             return
         st, dp, msgs = model.state, model.p, ctx.messages
         ids = ctx.extra["ids"]
+        gi = ctx.extra.get("group_index")
+        h = generator_handle(model, rng)
+        if h is not None and gi is not None and isinstance(msgs.quality, np.ndarray):
+            # the same steps in one compiled pass (flags, filtered index, utilities, gain)
+            p = self.params
+            users, hidden = personal_filter(
+                h, msgs.kind, msgs.spam, msgs.quality, msgs.warmth, msgs.group, msgs.quality.dtype.type(p.max_quality),
+                float(p.precision), float(p.false_positive), gi.order, len(gi.count), np.asarray(ids, np.int64),
+                st.group, st.attention, st.taste, st.interest, np.asarray(ctx.curated, np.bool_),
+                np.asarray(ctx.overload_relief, np.float64), float(dp.spam_penalty), float(dp.read_cost),
+                float(dp.overload_cost), ctx.read_utility, float(p.adoption), ctx.utility, int(ctx.n_groups))
+            if users >= 0:
+                self._add(ctx, "chatter_filtered", int(hidden))
+                self._add(ctx, "chatter_filter_users", int(users))
+            return
         flag = self._flag(msgs, rng)
         if not flag.any():
             return
@@ -368,12 +390,15 @@ class ExpertEvents(_Daily, ActivityPolicy):
 
     def on_messages(self, model, ctx, rng):
         p, t = self.params, ctx.step
+        announce = p.lead_time > 0 and t >= 1 and (t + p.lead_time) % p.every == 0
+        if not announce and not (self.is_event_day(t) and p.messages > 0):
+            return  # nothing to post today
         groups = active_groups(model.state.status, model.state.group)  # == flatnonzero(group_sizes() > 0)
         if not len(groups):
             return
         dp = model.p
         parts = []
-        if p.lead_time > 0 and t >= 1 and (t + p.lead_time) % p.every == 0:  # announcement
+        if announce:
             k = len(groups)
             parts.append(Messages(np.full(k, -1, np.int64), groups.astype(np.int32),
                                   np.full(k, 0.2, np.float32), np.full(k, 0.5, np.float32),
@@ -447,11 +472,10 @@ class PrivateCare(_Daily, ActivityPolicy):
         if budget <= 0:
             return
         ids = ctx.extra["ids"]
-        S = st.satisfaction[ids]
         cand = care_candidates(np.asarray(ids, np.int64), st.satisfaction, st.need, self._last, st.role, int(t),
                                st.satisfaction.dtype.type(p.threshold), int(max(p.cooldown, 1)))
-        if len(cand) > budget:
-            cand = cand[np.argpartition(S[cand], budget - 1)[:budget]]
+        if len(cand) > budget:  # the lowest satisfaction (gathered for the candidates only)
+            cand = cand[np.argpartition(st.satisfaction[ids[cand]], budget - 1)[:budget]]
         who = ids[cand]
         if not len(who):
             return

@@ -35,7 +35,13 @@ from pydantic import Field, field_validator, model_validator
 
 from qunsim.kernels.context import MSG_AD, MSG_OFFER, Messages
 from qunsim.kernels.trust import trust_value
-from qunsim.policies._compiled import active_groups, ad_impressions, ladder_candidates
+from qunsim.policies._compiled import (
+    active_groups,
+    ad_impressions,
+    ad_reach,
+    broadcast_audience,
+    ladder_candidates_all,
+)
 from qunsim.policies.base import MonetizationPolicy, PolicyParams, register
 from qunsim.state import LeaveReason, Role, Tier
 
@@ -45,6 +51,7 @@ __all__ = ["Rung", "Ladder", "Ads", "MembershipFee", "ProfitSharing", "DEFAULT_R
 TierName = Literal["member", "fan", "partner", "shareholder"]
 _TIERS = {t.name.lower(): int(t) for t in Tier}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NO_IDS = np.empty(0, np.int64)
 
 
 def _trust(st, idx: np.ndarray) -> np.ndarray:
@@ -200,6 +207,11 @@ class Ladder(MonetizationPolicy):
         self.last_offer = np.full((R, n), -(10**6), dtype=np.int32)
         self._price = np.array([r.price for r in self.params.rungs])
         self._tier = np.array([_TIERS[r.tier] for r in self.params.rungs], dtype=np.int8)
+        rungs, gradual = self.params.rungs, self.params.gradual
+        self._cadence = np.array([r.cadence for r in rungs], dtype=np.int64)
+        self._min_trust = np.array([float(r.min_trust) for r in rungs], dtype=np.float64)
+        self._evidence = [float(purchase_evidence(r.price, r.value)) for r in rungs]
+        self._need = np.array([r - 1 if (gradual and r > 0) else -1 for r in range(len(rungs))], dtype=np.int64)
         self._broadcast_today: list[tuple[int, np.ndarray]] = []
         self._offers = np.zeros(R, dtype=np.int64)
         self._purchases = np.zeros(R, dtype=np.int64)
@@ -240,7 +252,7 @@ class Ladder(MonetizationPolicy):
         st.tier[who] = np.maximum(st.tier[who], self._tier[r])
         if rung.commitment:
             st.commitment[who] += np.float32(rung.commitment)
-        d = float(purchase_evidence(rung.price, rung.value))
+        d = self._evidence[r]  # == float(purchase_evidence(rung.price, rung.value))
         if d >= 0:
             ctx.pos[who] += p.evidence * d
         else:
@@ -279,13 +291,10 @@ class Ladder(MonetizationPolicy):
             return
         # broadcast: every member of an offered group who reads today sees the offer
         if self._broadcast_today:
-            readers = ids[ctx.read_k > 0]
-            rg = st.group[readers]
             for r, groups in self._broadcast_today:
                 rung = p.rungs[r]
-                mask = np.zeros(max(ctx.n_groups, int(groups.max()) + 1), dtype=bool)
-                mask[groups] = True
-                seen = readers[mask[rg]]
+                seen = broadcast_audience(np.asarray(ids, np.int64), np.asarray(ctx.read_k), st.group, groups,
+                                          int(ctx.n_groups))
                 if rung.price > 0:
                     ctx.neg[seen] += p.annoyance
                     # resentment: selling to members who do not trust yet hurts most
@@ -295,21 +304,25 @@ class Ladder(MonetizationPolicy):
         # private: highest rung first, under the daily capacity budget
         budget = int(np.floor(p.capacity / p.offer_cost + 1e-9))
         used = 0
-        top = None  # the highest rung anyone holds (read when a gradual rung needs it)
-        for r in range(len(p.rungs) - 1, -1, -1):
+        # every private rung's candidates in one pass: what a rung's offers and purchases change
+        # (its own offer days and purchases; the level of members who held the rung below it)
+        # leaves the candidates of the rungs under it as they were. A gradual rung whose rung
+        # below nobody holds (above the highest level held, ``top0``) has none: not scanned
+        # (no draw, nothing recorded); a purchase today cannot change that for a lower rung
+        # (its buyer already held the rung below it)
+        R = len(p.rungs)
+        top0 = int(self.level.max()) if len(self.level) else -1
+        due = np.array([r.channel == "private" and t >= r.start and self._need[x] <= top0
+                        for x, r in enumerate(p.rungs)])
+        ptr, allc = ladder_candidates_all(
+            np.asarray(ids, np.int64), self.last_offer, int(t), self._cadence, self.bought, st.trust_r, st.trust_s,
+            self._min_trust, self.level, self._need, due) if due.any() else (np.zeros(R + 1, np.int64), _NO_IDS)
+        for r in range(R - 1, -1, -1):
             rung = p.rungs[r]
-            if rung.channel != "private" or t < rung.start:
+            if not due[r]:
                 continue
             # == ids[(t - last_offer[r, ids]) >= cadence], then those self._eligible keeps
-            need = r - 1 if (p.gradual and r > 0) else -1
-            if need >= 0:
-                if top is None:
-                    top = int(self.level.max()) if len(self.level) else -1
-                if top < need:  # nobody holds the rung below: no candidate (no draw, nothing to record)
-                    continue
-            cand = ladder_candidates(np.asarray(ids, np.int64), self.last_offer[r], int(t), int(rung.cadence),
-                                     self.bought[r], st.trust_r, st.trust_s, float(rung.min_trust), self.level,
-                                     int(need))
+            cand = allc[ptr[r]:ptr[r + 1]]  # == ladder_candidates(ids, last_offer[r], t, cadence, ...)
             room = budget - used
             if room <= 0:
                 cand = cand[:0]
@@ -317,10 +330,7 @@ class Ladder(MonetizationPolicy):
                 cand = rng.choice(cand, room, replace=False)
             used += len(cand)
             self.last_offer[r, cand] = t
-            before = self._purchases[r]
             self._buy(model, ctx, r, cand, rng)
-            if top is not None and self._purchases[r] > before:
-                top = max(top, r)
         ctx.operator_capacity_used += used * p.offer_cost
         self._close_day(ctx)
 
@@ -417,6 +427,14 @@ class Ads(MonetizationPolicy):
             ctx.add_revenue("ads", 0.0)
             return
         st = model.state
+        if type(ctx.neg) is np.ndarray and ctx.neg.dtype == np.float64:  # one compiled pass
+            reach, total = ad_reach(np.asarray(ids, np.int64), st.group, self._ads, ctx.group_volume,
+                                    np.asarray(ctx.read_k, np.float64), np.asarray(ctx.curated, np.bool_), st.interest,
+                                    ctx.neg, float(self.params.annoyance))
+            ctx.add_revenue("ads", self.params.rate * float(reach))
+            self._imp = float(total)
+            self._prec = float(reach / self._imp) if self._imp > 0 else 0.0
+            return
         imp = ad_impressions(np.asarray(ids, np.int64), st.group, self._ads, ctx.group_volume,
                              np.asarray(ctx.read_k, np.float64), np.asarray(ctx.curated, np.bool_))
         interest = st.interest[ids].astype(np.float64)

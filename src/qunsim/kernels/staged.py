@@ -1,0 +1,505 @@
+"""Compiled segments of the staged day: the stages between two policy hooks, each one call.
+
+The staged day (``CommunityModel._staged_day``, the orchestration when policies take part)
+runs the day's stages with the policies' hooks between them. Between two hooks there is no
+reason to go back to Python after every kernel: each function here runs the stages that lie
+between two hook points in one compiled call, from the same sub-kernels the fused day
+(:mod:`qunsim.kernels.day`) and the stage-by-stage Python use, drawing from the model's
+generator (the handle of :func:`~qunsim.kernels.day.generator_handle`) in the same order. The
+trajectory is the same bit for bit as stage by stage from Python
+(``tests/test_golden_day.py``, ``tests/test_fused_day.py``).
+
+In order of the day:
+
+0. :func:`exposure_and_inviters` and :func:`referral_segment` — stage *arrivals* up to the
+   decisions when a policy boosts referrals between the two (profit sharing); without one,
+   :func:`~qunsim.kernels.day.arrival_candidates` (the fused day's) does both in one call;
+   after the gates' ``admit`` hooks, :func:`join_segment` joins those admitted (without a
+   gate, :func:`~qunsim.kernels.day.join_day` decides and joins in one call).
+1. :func:`posting_segment` — stage *posting* up to the ``on_posting`` hooks (post counts),
+   and, when no policy has an ``on_posting`` hook, the day's messages too.
+2. :func:`messages_segment` — the day's messages from the (possibly capped) post counts.
+3. :func:`reading_segment` — stage *reading, replies and ties*: the group index, reading,
+   the replies, the tie strengthening and the new ties' candidates, tie decay. Python
+   computes the new ties' strengths with numpy's ``power`` (compiled code would not match it
+   in the last bit on every machine) and queues them.
+4. :func:`churn_segment` — stages *trust, satisfaction and churn* (with the departures) and
+   *chatter conversion*.
+5. :func:`bookkeeping_segment` — stage *bookkeeping* and word of mouth (the first part of
+   stage *word of mouth, tie merge and record*).
+
+Each takes the generator handle ``h`` first; with ``NUMBA_DISABLE_JIT=1`` they run as plain
+Python (the handle is then the ``np.random.Generator`` itself).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qunsim._jit import njit
+from qunsim.kernels.arrivals import _referrals, _tell_ties, inviters
+from qunsim.kernels.churn import members_day
+from qunsim.kernels.day import (
+    _depart,
+    _newcomer_feedback,
+    choice_without_replacement,
+    generator_from,
+    numpy_sum,
+    participation_rate,
+)
+from qunsim.kernels.neighbours import chatter_candidates, joins_update, recount_strong
+from qunsim.kernels.posting import _make_messages, _posting_means
+from qunsim.kernels.reading import _curated_order, _group_index, _prefix_sums, _read, _reply_targets
+from qunsim.kernels.record import end_of_day
+from qunsim.kernels.ties import (
+    _new_tie_candidates,
+    _pair_keys,
+    _radix_order,
+    _strengthen_csr,
+    _unique_first_counts,
+)
+
+__all__ = ["exposure_and_inviters", "referral_segment", "join_segment", "posting_segment", "messages_segment", "reading_segment", "churn_segment", "bookkeeping_segment"]
+
+_ACTIVE = 1
+_OWNER, _REGULAR, _CHATTER = 0, 3, 4
+_CONTAGION, _DISSATISFIED = 2, 1
+
+
+@njit
+def exposure_and_inviters(h, heard, wom_memory, status, role, trust_r, trust_s, referral_trust, rate):
+    """Stage *arrivals*, first part: word of mouth fades (``heard *= wom_memory``),
+    ``Poisson(rate)`` people are reached by content/ads (uniform over the population; the
+    prospects among them are returned), and the members who may invite
+    (``kernels.arrivals.inviters``). ``(exposed, inviters)``."""
+    rng = generator_from(h)
+    mem = np.float32(wom_memory)
+    for i in range(len(heard)):
+        heard[i] *= mem
+    n = len(status)
+    m = rng.poisson(rate) if rate > 0 else 0
+    exposed = np.empty(0, np.int64)
+    if m > 0 and n > 0:
+        who = np.empty(m, np.int64)
+        for x in range(m):
+            who[x] = rng.integers(0, n)
+        exposed = who[status[who] == 0]
+    return exposed, inviters(status, role, trust_r, trust_s, referral_trust)
+
+
+@njit
+def referral_segment(h, exposed, inv_ids, lam, indptr, indices, status):
+    """Stage *arrivals*, second part: inviter ``inv_ids[j]`` sends ``Poisson(lam[j])``
+    invitations to random neighbours (one uniform per invitation of inviters with ties);
+    the candidates are those reached who are prospects, and ``exposed``, one per person (an
+    invitation first). ``(candidates ascending, invited, inviter or -1)``."""
+    rng = generator_from(h)
+    referred = np.empty(0, np.int64)
+    inviter = np.empty(0, np.int64)
+    if len(inv_ids):
+        invites = np.empty(len(inv_ids), np.int64)
+        for j in range(len(inv_ids)):
+            invites[j] = rng.poisson(lam[j])
+        total = 0
+        for j in range(len(inv_ids)):
+            if indptr[inv_ids[j] + 1] > indptr[inv_ids[j]]:
+                total += invites[j]
+        u = np.empty(total)
+        for x in range(total):
+            u[x] = rng.random()
+        referred, inviter = _referrals(inv_ids, invites, indptr, indices, status, u)
+    k = len(referred) + len(exposed)
+    cand = np.empty(k, np.int64)
+    cand[:len(referred)] = referred
+    cand[len(referred):] = exposed
+    order = np.argsort(cand, kind="mergesort")  # stable: the first occurrence of each person first
+    out = np.empty(k, np.int64)
+    is_ref = np.empty(k, np.bool_)
+    inv = np.empty(k, np.int64)
+    c = 0
+    for x in range(k):
+        j = order[x]
+        if c > 0 and cand[j] == out[c - 1]:
+            continue
+        out[c] = cand[j]
+        is_ref[c] = j < len(referred)
+        inv[c] = inviter[j] if j < len(referred) else -1
+        c += 1
+    return out[:c], is_ref[:c], inv[:c]
+
+
+@njit
+def join_segment(h, ids, ref, t, status, group, join_step, entry_path, satisfaction, role, leaders, leader,
+                 leader_tie, n_groups, cap, leader_tie_share, pyramid, indptr, indices, keys, rowptr, weight, strong,
+                 member_n, strong_ties):
+    """Stage *arrivals*, the joining of the admitted candidates ``ids`` (ascending; ``ref``:
+    invited), ``CommunityModel._join``: a free place in a group that has members
+    (``Generator.choice`` without replacement over the places; new groups of ``cap`` places
+    open when all are full), activation, a tie to a live leader with probability
+    ``leader_tie_share``, neighbour and strong-tie counts. The same steps as
+    :func:`~qunsim.kernels.day.join_day` after its acceptance draws.
+
+    Returns ``(n_groups, tie_keys)``: the number of groups now and the keys of the leader
+    ties to queue (distinct, ascending).
+    """
+    rng = generator_from(h)
+    k = len(ids)
+    e = np.empty(0, np.int64)
+    if k == 0:
+        return n_groups, e
+    # places in groups
+    counts = np.zeros(n_groups, np.int64)
+    for i in range(len(status)):
+        if status[i] == _ACTIVE:
+            counts[group[i]] += 1
+    room = np.empty(n_groups, np.int64)
+    used = 0
+    for g in range(n_groups):
+        room[g] = max(cap - counts[g], 0)
+        if counts[g] > 0:
+            used += room[g]
+    if used >= k:
+        for g in range(n_groups):
+            if counts[g] == 0:
+                room[g] = 0
+    total = 0
+    for g in range(n_groups):
+        total += room[g]
+    need = k - total
+    n_new = n_groups
+    if need > 0:
+        extra = np.int64(np.ceil(need / cap))
+        n_new = n_groups + extra
+        r2 = np.empty(n_new, np.int64)
+        r2[:n_groups] = room
+        r2[n_groups:] = cap
+        room = r2
+        total += extra * cap
+    slots = np.empty(total, np.int64)
+    c = 0
+    for g in range(n_new):
+        for _ in range(room[g]):
+            slots[c] = g
+            c += 1
+    given = choice_without_replacement(rng, slots, k) if total > k else slots[:k]
+    for x in range(k):
+        i = ids[x]
+        group[i] = given[x]
+        status[i] = _ACTIVE
+        join_step[i] = t
+        entry_path[i] = 3 if ref[x] else 2  # EntryPath.REFERRAL / EXPOSURE
+        satisfaction[i] = 0.0
+    # a tie to a leader (soul figure / ring leader)
+    n_live = 0
+    for i in leaders:
+        if status[i] == _ACTIVE:
+            n_live += 1
+    n_cand = 0
+    for i in ids:
+        if role[i] != _OWNER:
+            n_cand += 1
+    tied, lead = e, e
+    if n_live and n_cand and leader_tie_share > 0:
+        live = np.empty(n_live, np.int64)
+        c = 0
+        for i in leaders:
+            if status[i] == _ACTIVE:
+                live[c] = i
+                c += 1
+        take = np.empty(n_cand, np.bool_)
+        n_tied = 0
+        c = 0
+        for i in ids:
+            if role[i] != _OWNER:
+                take[c] = rng.random() < leader_tie_share
+                n_tied += take[c]
+                c += 1
+        tied = np.empty(n_tied, np.int64)
+        c = 0
+        x = 0
+        for i in ids:
+            if role[i] != _OWNER:
+                if take[x]:
+                    tied[c] = i
+                    c += 1
+                x += 1
+        lead = np.empty(n_tied, np.int64)
+        for x in range(n_tied):
+            lead[x] = live[0] if pyramid else live[rng.integers(0, n_live)]
+        for x in range(n_tied):
+            leader[tied[x]] = lead[x]
+            leader_tie[tied[x]] = True
+    joins_update(ids, indptr, indices, keys, rowptr, weight, status, strong, member_n, strong_ties)
+    n_pop = np.int64(len(status))
+    m = 0
+    tk = np.empty(len(tied), np.int64)
+    for x in range(len(tied)):
+        if tied[x] != lead[x]:
+            tk[m] = min(tied[x], lead[x]) * n_pop + max(tied[x], lead[x])
+            m += 1
+    tk = np.unique(tk[:m])
+    return n_new, tk
+
+
+@njit
+def _messages(rng, ids, counts, group, quality, warmth, role, message_noise):
+    """The day's messages of today's posters among ``ids`` (ascending): all quality noises,
+    then all warmth noises (``messages_from_counts``). ``(author, group, quality, warmth,
+    spam, kind)``."""
+    n_posters = 0
+    m = 0
+    for i in ids:
+        if counts[i] > 0:
+            n_posters += 1
+            m += counts[i]
+    posters = np.empty(n_posters, np.int64)
+    c = 0
+    for i in ids:
+        if counts[i] > 0:
+            posters[c] = i
+            c += 1
+    nq = np.empty(0)
+    nw = np.empty(0)
+    if message_noise > 0 and m > 0:
+        nq = np.empty(m)
+        nw = np.empty(m)
+        for j in range(m):
+            nq[j] = rng.normal(0.0, message_noise)
+        for j in range(m):
+            nw[j] = rng.normal(0.0, message_noise)
+    author, mgroup, mq, mw, spam = _make_messages(posters, posters, counts, group, quality, warmth, True, role,
+                                                  nq, nw)
+    kind = np.zeros(len(author), np.int8)  # MSG_POST
+    return author, mgroup, mq, mw, spam, kind
+
+
+@njit
+def posting_segment(h, ids, role, post_rate, propensity, propensity_on, first_post_step, group, join_step,
+                    entry_path, replies_yesterday, qpa, chat, t, newcomer_days, answer_base, answer_halfsat,
+                    chatter_contagion, reply_reward, first_post_rate, quality, warmth, message_noise,
+                    with_messages):
+    """Stage *posting*: each of today's members ``ids`` posts ``Poisson(mu_i)`` times
+    (``kernels.posting.draw_posts``, the rate ``participation_rate`` when ``propensity_on``);
+    with ``with_messages`` (no ``on_posting`` hook today) also the day's messages
+    (:func:`messages_segment`).
+
+    Returns ``(counts int64[n], author, group, quality, warmth, spam, kind)``; the messages
+    are empty without ``with_messages``.
+    """
+    rng = generator_from(h)
+    if propensity_on:
+        rate = participation_rate(ids, post_rate, propensity, first_post_step, entry_path, join_step, t,
+                                  newcomer_days, first_post_rate)
+    else:
+        rate = post_rate
+    mu = _posting_means(ids, role, rate, group, join_step, entry_path, replies_yesterday, qpa, chat, t,
+                        newcomer_days, answer_base, answer_halfsat, chatter_contagion, reply_reward)
+    counts = np.zeros(len(role), np.int64)
+    for j in range(len(ids)):
+        counts[ids[j]] = rng.poisson(mu[j])
+    if with_messages:
+        author, mgroup, mq, mw, spam, kind = _messages(rng, ids, counts, group, quality, warmth, role,
+                                                       message_noise)
+    else:
+        author, mgroup = np.empty(0, np.int64), np.empty(0, np.int32)
+        mq, mw = np.empty(0, np.float32), np.empty(0, np.float32)
+        spam, kind = np.empty(0, np.bool_), np.empty(0, np.int8)
+    return counts, author, mgroup, mq, mw, spam, kind
+
+
+@njit
+def messages_segment(h, ids, counts, group, quality, warmth, role, message_noise):
+    """The day's messages from today's post counts ``counts`` (int64[n], after the
+    ``on_posting`` hooks): one message per post carrying the author's quality and warmth
+    plus ``N(0, message_noise)`` (clipped to [0, 1]; spam 0). ``(author, group, quality,
+    warmth, spam, kind)``."""
+    rng = generator_from(h)
+    return _messages(rng, ids, counts, group, quality, warmth, role, message_noise)
+
+
+@njit
+def reading_segment(h, m_author, m_group, m_quality, m_warmth, m_spam, n_groups, curated, relief, ids, group,
+                    attention, taste, interest, spam_penalty, read_cost, overload_cost, reply_prob, tie_increment,
+                    tie_formation, strong_tie, tie_decay, keys, rowptr, weight, n, status, strong_ties, indptr,
+                    indices):
+    """Stage *reading, replies and ties* (``GroupIndex.build``, ``read_and_reply``,
+    ``SocialGraph.strengthen`` and tie decay, in one call).
+
+    The day's messages (``m_*``, ``m_quality`` float32) are ordered by group, best first in
+    ``curated`` groups; readers ``ids`` read (``kernels.reading._read``); each makes
+    ``Poisson(reply_prob * W)`` replies, one uniform per reply, then one uniform per reply pair
+    decides new ties; replies strengthen existing ties (in place on ``weight``, strong-tie
+    counts follow); ``tie_decay`` weakens all ties.
+
+    Returns ``(order, start, count, cum_q, cum_w, cum_s, cum_reply, k, value, info, spam,
+    overflow, buried, utility, received, new_keys, new_counts)``: the group index, the
+    reading result aligned with ``ids``, replies received (int64[n]), and the new ties to
+    queue (keys ascending; replies between the pair today) — their strength ``1 - (1 -
+    tie_increment) ** count`` is left to numpy.
+    """
+    rng = generator_from(h)
+    any_cur = False
+    for g in range(len(curated)):
+        if curated[g]:
+            any_cur = True
+            break
+    if any_cur and len(m_group):
+        order, start, count = _curated_order(m_group, n_groups, m_quality, curated)
+        cq, cw, cs, cr = _prefix_sums(order, m_quality, m_warmth, m_spam)
+    else:
+        order, start, count, cq, cw, cs, cr = _group_index(m_group, n_groups, m_quality, m_warmth, m_spam)
+    want = reply_prob > 0 and len(ids) > 0 and len(m_author) > 0
+    k, value, info, sp, ovf, bur, util, W = _read(ids, ids, group, attention, taste, interest, start, count, cq,
+                                                  cw, cs, cr, curated, relief, spam_penalty, read_cost,
+                                                  overload_cost, want)
+    e_i = np.empty(0, np.int64)
+    if want:
+        R = np.empty(len(ids), np.int64)
+        for j in range(len(ids)):
+            R[j] = rng.poisson(reply_prob * W[j])
+        total = 0
+        for j in range(len(ids)):
+            total += R[j]
+        u = np.empty(total)
+        for x in range(total):
+            u[x] = rng.random()
+        reader, target, received = _reply_targets(ids, ids, group, k, R, u, start, count, cr, curated,
+                                                  m_author[order], len(attention))
+    else:
+        reader, target, received = e_i, e_i, np.zeros(len(attention), np.int64)
+    tie_u = np.empty(len(reader))
+    for x in range(len(reader)):
+        tie_u[x] = rng.random()
+    new_keys, new_counts = e_i, e_i
+    if len(reader) > 0 and tie_increment > 0:
+        miss = _strengthen_csr(keys, rowptr, weight, n, reader, target, tie_increment, np.float32(strong_tie),
+                               status, strong_ties, indptr, indices)
+        if len(miss):
+            if tie_formation < 1.0 and len(miss) < 2**27:  # (kernels.ties.strengthen_ties, the same branches)
+                ck, cc = _new_tie_candidates(reader, target, miss, tie_u, tie_formation, n)
+                srt = np.argsort(ck)
+                new_keys, new_counts = ck[srt], cc[srt]
+            else:
+                pk = _pair_keys(reader, target, miss, n)
+                new_keys, _, new_counts = _unique_first_counts(pk, _radix_order(pk) if len(pk) > 4096
+                                                               else np.argsort(pk))
+    if tie_decay > 0:
+        keep = np.float32(1.0 - tie_decay)
+        for e in range(len(weight)):
+            weight[e] *= keep
+        recount_strong(keys, weight, n, status, np.float32(strong_tie), strong_ties)
+    return (order, start, count, cq, cw, cs, cr, k, value, info, sp, ovf, bur, util, received, new_keys,
+            new_counts)
+
+
+@njit
+def _active_of(ids, mask, status):
+    """``ids[mask]`` still active (``remove_members`` ignores the others)."""
+    m = 0
+    for j in range(len(ids)):
+        if mask[j] and status[ids[j]] == _ACTIVE:
+            m += 1
+    out = np.empty(m, np.int64)
+    m = 0
+    for j in range(len(ids)):
+        if mask[j] and status[ids[j]] == _ACTIVE:
+            out[m] = ids[j]
+            m += 1
+    return out
+
+
+@njit
+def churn_segment(h, ids, t, read_utility, spam_read, received, extra_utility, extra_pos, extra_neg, status, role,
+                  join_step, leave_step, leave_reason, leaves_today, need, trust_r, trust_s, satisfaction, utility,
+                  spend, tier, strong_ties, leader_tie, commitment, threshold, left_n, member_n, leader, taste,
+                  post_rate, quality, warmth, propensity, propensity_on, indptr, indices, keys, rowptr, weight, P):
+    """Stages *trust, satisfaction and churn* and *chatter conversion* for today's members
+    ``ids``: one uniform each, ``kernels.churn.members_day``, the departures by contagion then
+    by dissatisfaction (``CommunityModel.remove_members`` of those still active: status,
+    leave step and reason, ``leaves_today``, neighbour and strong-tie counts, trust lost by
+    those tied to a departing leader), then the regulars who turn chatter (one uniform per
+    active regular, ``kernels.neighbours.chatter_candidates``).
+
+    ``P`` float64[26]: recognition, habituation, spam_distrust, trust_memory,
+    satisfaction_memory, commit_sunk, commit_tier, commit_ties, commit_identity, hazard_base,
+    hazard_max, hazard_slope, hazard_midpoint, grace_days, contagion (0/1), strong_tie,
+    leader_loss, chatter_conversion, the chatter role's mean post rate, quality and warmth
+    (float32 values), and 5 unused slots. Returns ``(contagious, dissatisfied)``: the ids
+    that left, ascending.
+    """
+    rng = generator_from(h)
+    n_ids = len(ids)
+    uni = np.empty(n_ids)
+    for j in range(n_ids):
+        uni[j] = rng.random()
+    conta, diss = members_day(ids, t, read_utility, spam_read, received, extra_utility, extra_pos, extra_neg,
+                              join_step, need, trust_r, trust_s, satisfaction, utility, spend, tier, strong_ties,
+                              leader_tie, commitment, threshold, left_n, member_n, P[0], P[1], P[2], P[3], P[4],
+                              P[5], P[6], P[7], P[8], P[9], P[10], P[11], P[12], P[13], P[14] != 0.0, uni)
+    strong = np.float32(P[15])
+    conta_ids = _active_of(ids, conta, status)
+    _depart(conta_ids, _CONTAGION, t, status, leave_step, leave_reason, leaves_today, indptr, indices, keys,
+            rowptr, weight, strong, left_n, strong_ties, role, leader, leader_tie, trust_s, P[16])
+    diss_ids = _active_of(ids, diss, status)
+    _depart(diss_ids, _DISSATISFIED, t, status, leave_step, leave_reason, leaves_today, indptr, indices, keys,
+            rowptr, weight, strong, left_n, strong_ties, role, leader, leader_tie, trust_s, P[16])
+    rate = P[17]
+    if rate > 0:
+        n_reg = 0
+        for i in ids:
+            if role[i] == _REGULAR and status[i] == _ACTIVE:
+                n_reg += 1
+        if n_reg:
+            reg = np.empty(n_reg, np.int64)
+            c = 0
+            for i in ids:
+                if role[i] == _REGULAR and status[i] == _ACTIVE:
+                    reg[c] = i
+                    c += 1
+            ureg = np.empty(n_reg)
+            for x in range(n_reg):
+                ureg[x] = rng.random()
+            conv = chatter_candidates(reg, ureg, role, status, taste, indptr, indices, rate)
+            cp, cq, cw = np.float32(P[18]), np.float32(P[19]), np.float32(P[20])
+            for i in conv:
+                role[i] = _CHATTER
+                post_rate[i] = max(post_rate[i], cp)
+                quality[i] = min(quality[i], cq)
+                warmth[i] = max(warmth[i], cw)
+                if propensity_on:  # a regular who turns chatter posts like one, lurker or not
+                    propensity[i] = max(propensity[i], np.float32(1.0))
+    return conta_ids, diss_ids
+
+
+@njit
+def bookkeeping_segment(h, ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
+                        commitment, welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday,
+                        last_post, heard, unhappy, indptr, indices, wom_reach):
+    """Stage *bookkeeping* (first posts, returns and welcomes of today's posters; posts,
+    yesterday's posts and replies, last post: ``kernels.record.end_of_day``), then word of
+    mouth: each unhappy leaver of the day (``unhappy``) tells up to ``floor(wom_reach)`` of its
+    ties (one uniform per telling), and ``Poisson`` of the rest reach people drawn from the
+    whole population (``kernels.arrivals.spread_word_of_mouth``)."""
+    rng = generator_from(h)
+    _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
+                       commitment, welcome_boost, welcome_commitment)
+    end_of_day(ids, counts, received, posts, posts_yesterday, replies_yesterday, last_post, t)
+    n_unhappy = len(unhappy)
+    if n_unhappy > 0 and wom_reach > 0:
+        k_max = np.int64(np.floor(wom_reach))
+        rest = np.empty(n_unhappy)
+        total = 0
+        for x in range(n_unhappy):
+            i = unhappy[x]
+            ko = min(indptr[i + 1] - indptr[i], k_max)
+            total += ko
+            rest[x] = max(wom_reach - ko, 0.0)
+        u = np.empty(total)
+        for x in range(total):
+            u[x] = rng.random()
+        _tell_ties(heard, unhappy, indptr, indices, k_max, u)
+        n_online = rng.poisson(numpy_sum(rest))
+        one = np.float32(1.0)
+        n = len(heard)
+        for _ in range(n_online):
+            heard[rng.integers(0, n)] += one
