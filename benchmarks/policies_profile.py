@@ -24,7 +24,8 @@ import run as R  # noqa: E402  (benchmarks/run.py: the overrides and the policy 
 
 STAGES = ("_stage_open_day", "_stage_arrivals", "_stage_posting", "_stage_policies_on_messages",
           "_stage_reading_replies_ties", "_stage_trust_satisfaction_churn", "_stage_chatter_conversion",
-          "_stage_bookkeeping", "_stage_close_day", "_record", "_merge_ties")
+          "_stage_bookkeeping", "_stage_close_day", "_segment_reading", "_segment_churn",
+          "_segment_bookkeeping", "_segment_join", "_record", "_merge_ties")
 HOOKS = ("on_posting", "on_messages", "after_reading", "on_step_end", "metrics")
 
 
