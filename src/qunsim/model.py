@@ -733,7 +733,7 @@ class CommunityModel(mesa.Model):
             mc.gn += 1
             mc.n += 1
         else:  # ties are merged first (weekly, or when many wait), then the row
-            self._merge_ties()
+            self._fused_merge()
             ids = reading[0].astype(np.int64)
             self._record_row(False, msgs[0], msgs[1].astype(np.int32), msgs[2].astype(bool), ids,
                              *(np.ascontiguousarray(reading[x]) for x in range(1, 6)), 0, 0.0, 0.0, None)
@@ -769,6 +769,22 @@ class CommunityModel(mesa.Model):
                 views[i] = Member(self, i)
         self._joins_today += len(ids)
         self._last_referrals = (ids[ref], inv[ref])
+
+    def _fused_merge(self) -> None:
+        """:meth:`_merge_ties` in one compiled call (:func:`~qunsim.kernels.day.merge_and_recount`:
+        the merge, the key row offsets and the neighbour and strong-tie recounts; same result)."""
+        g, st, p = self.social, self.state, self.p
+        if not g.pending:
+            return
+        pk, pw = np.concatenate(g._pending_keys), np.concatenate(g._pending_w)
+        g._pending_keys, g._pending_w, g._pending_n = [], [], 0
+        g.keys, g.weight, g.indptr, g.indices, g.rowptr, _ = day_kernels.merge_and_recount(
+            g.keys, g.weight, g.indptr, g.indices, g.rowptr, pk, pw, np.int64(g.n), st.status, st.join_step,
+            st.leave_step, self.steps, p.contagion_window, st.left_neighbors, st.member_neighbors,
+            np.float32(p.strong_tie), st.strong_ties)
+        w = p.contagion_window
+        if w > 0:
+            self._gone = {s: ids for s, ids in self._gone.items() if s > self.steps - w}
 
     def _inflow_rate(self, t: int) -> float:
         """Expected people reached by content/ads on day ``t`` (ramp up, then halving)."""

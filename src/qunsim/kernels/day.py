@@ -883,3 +883,63 @@ def merge_ties(keys, weight, indptr, indices, pk, pw, n):
             nind[fill[v]] = u
             fill[v] += 1
     return nk, nw, nptr, nind, n_add
+
+
+@njit
+def _recount_flags(indptr, indices, status, join_step, leave_step, t, window, left_n, member_n):
+    """:func:`~qunsim.kernels.neighbours.recount_neighbours`, the same counts from one flag
+    byte per person (bit 0: left within the window, bit 1: ever joined) read per tie instead
+    of three arrays."""
+    n = len(status)
+    flag = np.empty(n, np.uint8)
+    for j in range(n):
+        s = status[j]
+        f = 0
+        if (s == _LEFT or s == _BANNED) and (window <= 0 or leave_step[j] > t - window):
+            f = 1
+        if join_step[j] >= 0:
+            f |= 2
+        flag[j] = f
+    for i in range(n):
+        left = 0
+        mem = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            f = flag[indices[e]]
+            left += f & 1
+            mem += f >> 1
+        left_n[i] = left
+        member_n[i] = mem
+
+
+@njit
+def _rowptr(keys, n):
+    """:func:`qunsim.network.key_rowptr` (row offsets into the sorted keys), int64[n + 1]."""
+    rowptr = np.empty(n + 1, np.int64)
+    e = 0
+    m = len(keys)
+    for u in range(n + 1):
+        lim = u * n
+        while e < m and keys[e] < lim:
+            e += 1
+        rowptr[u] = e
+    return rowptr
+
+
+@njit
+def merge_and_recount(keys, weight, indptr, indices, rowptr, pk, pw, n, status, join_step, leave_step, t, window,
+                      left_n, member_n, strong, strong_ties):
+    """The fused day's tie merge in one compiled call: :func:`merge_ties` of the queued ties
+    ``pk``/``pw``, the key row offsets of the new keys (``qunsim.network.key_rowptr``), then
+    the recounts the staged day makes after a merge: left/ever-member neighbour counts at step
+    ``t`` (``recount_neighbours``, in place on ``left_n``, ``member_n``) and strong ties
+    (``recount_strong`` with threshold ``strong``, in place on ``strong_ties``).
+
+    Returns ``(keys, weight, indptr, indices, rowptr, n_added)`` (the inputs when no tie was
+    added).
+    """
+    keys, weight, indptr, indices, n_added = merge_ties(keys, weight, indptr, indices, pk, pw, n)
+    if n_added:
+        rowptr = _rowptr(keys, n)
+    _recount_flags(indptr, indices, status, join_step, leave_step, t, window, left_n, member_n)
+    recount_strong(keys, weight, n, status, strong, strong_ties)
+    return keys, weight, indptr, indices, rowptr, n_added
