@@ -202,7 +202,7 @@ def _new_tie_candidates(a, b, miss, u, prob, n):
     for x in range(len(miss)):
         if u[miss[x]] < prob:
             n_cand += 1
-    bits = 10
+    bits = 4  # (the table's size changes its order, not the keys and counts it finds: sorted after)
     while (1 << bits) < 2 * n_cand:
         bits += 1
     size = 1 << bits
