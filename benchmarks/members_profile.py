@@ -36,7 +36,7 @@ from qunsim.kernels.churn import members_day  # noqa: E402
 from qunsim.kernels.neighbours import chatter_candidates, recount_strong  # noqa: E402
 from qunsim.kernels.posting import _make_messages, _posting_means  # noqa: E402
 from qunsim.kernels.reading import _group_index, _read, _reply_targets  # noqa: E402
-from qunsim.kernels.record import end_of_day, record_day  # noqa: E402
+from qunsim.kernels.record import record_day  # noqa: E402
 from qunsim.kernels.ties import _new_tie_candidates, _strengthen_csr  # noqa: E402
 
 _ACTIVE, _REGULAR, _CHATTER = 1, 3, 4
@@ -285,10 +285,9 @@ class Profiler:
                 run("chatter conversion", _chatter, h, ids, role, status, taste, indptr, indices, chatter_conversion,
                     post_rate, quality, warmth, chatter_post_rate, chatter_quality, chatter_warmth, propensity_on,
                     propensity)
-            run("bookkeeping: newcomer feedback", D._newcomer_feedback, ids, counts, received, t, first_post_step,
-                return_step, first_replied, propensity, commitment, welcome_boost, welcome_commitment)
-            run("bookkeeping: end of day", end_of_day, ids, counts, received, posts, posts_yesterday,
-                replies_yesterday, last_post, t)
+            run("bookkeeping", D._close_members, ids, counts, received, t, first_post_step, return_step,
+                first_replied, propensity, commitment, welcome_boost, welcome_commitment, posts, posts_yesterday,
+                replies_yesterday, last_post)
         run("word of mouth", _wom, h, heard, unhappy_before, conta_ids, diss_ids, indptr, indices, wom_reach,
             np.int64(n))
         queued = pending + len(new_keys)

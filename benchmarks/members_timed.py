@@ -48,8 +48,8 @@ def _cycles(typingctx):
 #: (a line of members_stages that starts the next stage, the stage that ends there)
 MARKS = (
     ("        # posting: Poisson(mu_i) posts", "active ids"),
-    ("        counts = np.zeros(n, np.int64)", "posting rates and means"),
-    ("        # the day's messages", "posts: Poisson draws"),
+    ("        counts = _draw_post_counts(", "posting rates"),
+    ("        # the day's messages", "posts: means and Poisson draws"),
     ("        author, mgroup, mq, mw, spam = _make_messages(", "messages: posters, normal draws"),
     ("        # reading and replies", "messages: make"),
     ("        curated = np.zeros(n_groups, np.bool_)", "group index (order, prefix sums)"),
@@ -136,12 +136,12 @@ def profile_size(n: int, days: int, warmup: int, packed_timed, hz: float, window
         T = np.zeros(len(STAGES))
         ms = [0]
 
-        def timed(*a):
+        def timed(*a, ms=ms, T=T):
             ms[0] += int((a[7] == 1).sum())  # status
             return packed_timed(T, *a)
         fused_cpu = [0.0]
 
-        def fused(*a):
+        def fused(*a, fused_cpu=fused_cpu):
             c0 = time.process_time()
             try:
                 return orig(*a)

@@ -46,9 +46,9 @@ from qunsim.kernels.neighbours import (
     joins_update,
     recount_strong,
 )
-from qunsim.kernels.posting import _make_messages, _posting_means
+from qunsim.kernels.posting import _SEED, _make_messages, posting_rate
 from qunsim.kernels.reading import _group_index, _read, _reply_targets
-from qunsim.kernels.record import end_of_day, record_day
+from qunsim.kernels.record import record_day
 from qunsim.kernels.ties import (
     _new_tie_candidates,
     _pair_keys,
@@ -467,26 +467,52 @@ def _depart(ids, reason, t, status, leave_step, leave_reason, leaves_today, indp
 
 
 @njit
-def _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
-                       commitment, welcome_boost, welcome_commitment):
-    """``CommunityModel._newcomer_feedback`` for today's posters among ``ids``: first posts
-    and returns are recorded; a reply on one's first posting day is a welcome."""
+def _close_members(ids, counts, received, t, first_post_step, return_step, first_replied, propensity, commitment,
+                   welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday, last_post):
+    """Stage *bookkeeping* in one pass over ``ids``: ``CommunityModel._newcomer_feedback``
+    (today's posters' first posts and returns; a reply on one's first posting day is a
+    welcome: ``propensity *= 1 + welcome_boost``, ``commitment += welcome_commitment``) then
+    :func:`~qunsim.kernels.record.end_of_day` (posts, yesterday's posts and replies received,
+    last post), member by member: the two touch different arrays and read only ``counts``
+    and ``received``, so this is the same as one after the other."""
+    replies_yesterday[:] = 0
     boost = np.float32(1.0 + welcome_boost)
     extra = np.float32(welcome_commitment)
     for i in ids:
-        if counts[i] <= 0:
-            continue
-        fp = first_post_step[i]
-        if fp < 0:
-            first_post_step[i] = t
-            if received[i] > 0:
-                first_replied[i] = True
-                if welcome_boost > 0:
-                    propensity[i] *= boost
-                if welcome_commitment > 0:
-                    commitment[i] += extra
-        elif fp < t and return_step[i] < 0:
-            return_step[i] = t
+        c = counts[i]
+        rec = received[i]
+        if c > 0:
+            fp = first_post_step[i]
+            if fp < 0:
+                first_post_step[i] = t
+                if rec > 0:
+                    first_replied[i] = True
+                    if welcome_boost > 0:
+                        propensity[i] *= boost
+                    if welcome_commitment > 0:
+                        commitment[i] += extra
+            elif fp < t and return_step[i] < 0:
+                return_step[i] = t
+            last_post[i] = t
+        posts[i] += c
+        posts_yesterday[i] = min(c, 32767)
+        replies_yesterday[i] = min(rec, 32767)
+
+
+@njit
+def _draw_post_counts(rng, ids, n, role, rate, group, join_step, entry_path, replies_yesterday, qpa, chat, t,
+                      newcomer_days, answer_base, answer_halfsat, chatter_contagion, reply_reward):
+    """Stage *posting*: ``counts[i] ~ Poisson(mu_i)`` (int64[n], 0 outside ``ids``), ``mu_i``
+    as :func:`~qunsim.kernels.posting._posting_means` computes it, drawn member by member as
+    it is computed (no array of means)."""
+    counts = np.zeros(n, np.int64)
+    for j in range(len(ids)):
+        i = ids[j]
+        newcomer = (t - join_step[i]) <= newcomer_days and entry_path[i] != _SEED
+        g = group[i]
+        counts[i] = rng.poisson(posting_rate(role[i], rate[i], qpa[g], chat[g], newcomer, replies_yesterday[i],
+                                             answer_base, answer_halfsat, chatter_contagion, reply_reward))
+    return counts
 
 
 # ------------------------------------------------------------------------------ the members' day
@@ -548,12 +574,9 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                                       newcomer_days, first_post_rate)
         else:
             rate = post_rate
-        mu = _posting_means(ids, role, rate, group, join_step, entry_path, replies_yesterday, yesterday_q,
-                            yesterday_chat, t, newcomer_days, answer_base, answer_halfsat, chatter_contagion,
-                            reply_reward)
-        counts = np.zeros(n, np.int64)
-        for j in range(n_ids):
-            counts[ids[j]] = rng.poisson(mu[j])
+        counts = _draw_post_counts(rng, ids, n, role, rate, group, join_step, entry_path, replies_yesterday,
+                                   yesterday_q, yesterday_chat, t, newcomer_days, answer_base, answer_halfsat,
+                                   chatter_contagion, reply_reward)
         # the day's messages: all quality noises, then all warmth noises
         n_posters = 0
         m = 0
@@ -679,9 +702,8 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                     if propensity_on:  # a regular who turns chatter posts like one, lurker or not
                         propensity[i] = max(propensity[i], np.float32(1.0))
         # bookkeeping
-        _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
-                           commitment, welcome_boost, welcome_commitment)
-        end_of_day(ids, counts, received, posts, posts_yesterday, replies_yesterday, last_post, t)
+        _close_members(ids, counts, received, t, first_post_step, return_step, first_replied, propensity, commitment,
+                       welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday, last_post)
     # word of mouth: unhappy leavers tell their ties, then people online
     n_unhappy = len(unhappy_before) + len(conta_ids) + len(diss_ids)
     if n_unhappy > 0 and wom_reach > 0:
