@@ -89,9 +89,9 @@ def _timed_source() -> tuple[str, str]:
     packed = textwrap.dedent(inspect.getsource(D.members_day_packed.py_func)).replace("@njit\n", "", 1)
     packed = packed.replace("def members_day_packed(h,", "def members_day_packed_timed(T, h,", 1)
     packed = packed.replace("out = members_stages(", "_c0 = _cycles()\n    out = members_stages_timed(T, ", 1)
-    packed = packed.replace("    return recorded, reading, msgs, ties, departed, len(conta)",
-                            f"    T[{len(STAGES) - 1}] += _cycles() - _c0\n"
-                            "    return recorded, reading, msgs, ties, departed, len(conta)", 1)
+    ret = "    return recorded, reading, msgs, ties, strength, departed, len(conta), n_unpriced"
+    assert ret in packed
+    packed = packed.replace(ret, f"    T[{len(STAGES) - 1}] += _cycles() - _c0\n" + ret, 1)
     # the packing stage counts from the end of members_stages_timed's last mark
     packed = packed.replace("    (recorded, q, chat, ids,", "    _c0 = _cycles()\n    (recorded, q, chat, ids,", 1)
     return body, packed

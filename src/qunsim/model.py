@@ -690,8 +690,7 @@ class CommunityModel(mesa.Model):
         mc = self.metrics
         self._active0 = int(mc.data[mc.n - 1, 1]) if mc.n else 0  # active at the end of yesterday
         h = self._generator_handle()
-        c_members, (wom_memory, referral_trust, referral_rate), c_join = self._fused_constants()
-        tie_increment = float(p.tie_increment)
+        c_members, (wom_memory, referral_trust, referral_rate), c_join, tie_w = self._fused_constants()
         cand, is_ref, inv = day_kernels.arrival_candidates(
             h, st.heard, wom_memory, st.status, st.role, st.trust_r, st.trust_s, referral_trust,
             float(self._inflow_rate(t)), referral_rate, g.indptr, g.indices)
@@ -703,7 +702,7 @@ class CommunityModel(mesa.Model):
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
         if mc.n >= len(mc.data) or mc.gn >= len(mc.gresham):
             mc.reserve()
-        recorded, reading, msgs, ties, departed, n_conta = day_kernels.members_day_packed(
+        recorded, reading, msgs, ties, strength, departed, n_conta, n_unpriced = day_kernels.members_day_packed(
             h, t, self.n_groups, self._yesterday_q, self._yesterday_chat, unhappy, self._leaves_today,
             st.status, st.role, st.initial_role, st.group, st.join_step, st.entry_path, st.leave_step,
             st.leave_reason, st.quality, st.warmth, st.post_rate, st.propensity, self._propensity_on,
@@ -713,11 +712,14 @@ class CommunityModel(mesa.Model):
             st.member_neighbors, st.first_post_step, st.first_replied, st.return_step, self.leader,
             g.indptr, g.indices, g.keys, g.rowptr, g.weight, c_members, mc.data, mc.n, mc.gresham, mc.gn,
             self._joins_today, self._active0, float(self.cumulative.get("revenue", 0.0)), mc.window, g.pending,
-            g.n_edges)
+            g.n_edges, tie_w)
         if ties.shape[1]:  # queued; their strength by numpy's power (as the staged day)
             g._pending_keys.append(ties[0])
-            w = np.power(1.0 - tie_increment, ties[1])  # (1 - inc) ** count, then 1 - that, in place
-            g._pending_w.append(np.subtract(1.0, w, out=w).astype(np.float32))
+            if n_unpriced:  # counts beyond the table: (1 - inc) ** count, then 1 - that
+                far = np.flatnonzero(np.isnan(strength))
+                w = np.power(1.0 - float(p.tie_increment), ties[1][far])
+                strength[far] = np.subtract(1.0, w, out=w).astype(np.float32)
+            g._pending_w.append(strength)
             g._pending_n += ties.shape[1]
         if len(departed):
             for gone in (departed[:n_conta], departed[n_conta:]):
@@ -795,7 +797,7 @@ class CommunityModel(mesa.Model):
     def _fused_constants(self) -> tuple:
         """The parameters the fused day passes to compiled code, read once from the config
         (again only if ``model.p`` or ``model.config`` is replaced): ``(members_stages'
-        dynamics, arrivals', joining's)``."""
+        dynamics, arrivals', joining's, new ties' strengths by count)``."""
         cache = self._fused_cache
         if cache is not None and cache[0] is self.p and cache[1] is self.config:
             return cache[2]
@@ -817,7 +819,7 @@ class CommunityModel(mesa.Model):
         arrivals = (p.wom_memory, float(p.referral_trust), float(p.referral_rate))
         joining = (int(com.group_cap), float(com.leader_tie_share), com.structure == "pyramid",
                    np.float32(p.strong_tie))
-        out = (members, arrivals, joining)
+        out = (members, arrivals, joining, day_kernels.tie_strengths(float(p.tie_increment)))
         self._fused_cache = (self.p, self.config, out)
         return out
 

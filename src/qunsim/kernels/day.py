@@ -58,7 +58,7 @@ from qunsim.kernels.ties import (
 )
 
 __all__ = ["generator_handle", "generator_from", "arrival_candidates", "accept_chance", "join_day", "members_stages", "numpy_sum",
-           "choice_without_replacement", "members_day_packed", "PARAMS",
+           "choice_without_replacement", "members_day_packed", "PARAMS", "tie_strengths", "TIE_COUNTS_PRICED",
            "participation_rate", "merge_ties"]
 
 _ACTIVE, _LEFT, _BANNED = 1, 2, 3
@@ -758,18 +758,23 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
                        threshold, trust_r, trust_s, satisfaction, utility, spend, tier, commitment, heard, posts,
                        posts_yesterday, replies_yesterday, last_post, leader_tie, strong_ties, left_n, member_n,
                        first_post_step, first_replied, return_step, leader, indptr, indices, keys, rowptr, weight,
-                       P, data, r, gh, gn, joins, active0, revenue_before, window, pending, n_edges):
+                       P, data, r, gh, gn, joins, active0, revenue_before, window, pending, n_edges, tie_w):
     """:func:`members_stages` with its parameters in one vector ``P`` (:data:`PARAMS`) and its
     results in a few arrays (each argument and each returned array costs the call ~0.1 and
     ~0.45 µs). Tomorrow's group statistics are written into ``yesterday_q`` and
     ``yesterday_chat`` (in place) when the row is recorded.
 
-    Returns ``(recorded, reading, messages, new_ties, departed, n_contagious)``: ``reading``
-    float64[6, n_ids] = (ids, k, value, info, buried, utility) of today's members;
-    ``messages`` int64[3, m] = (author, group, spam) (both empty when the row is recorded:
-    only an unrecorded day's record needs them); ``new_ties`` int64[2, n_new] = (key,
-    count); ``departed`` the departures by contagion (the first ``n_contagious``) then by
-    dissatisfaction.
+    ``tie_w`` float32[K]: a new tie's strength by its count of replies today, ``1 - (1 -
+    tie_increment) ** count`` computed by numpy (:func:`tie_strengths`; numpy's ``power`` of
+    an array, whose last bit compiled code would not reproduce).
+
+    Returns ``(recorded, reading, messages, new_ties, new_strengths, departed, n_contagious,
+    n_unpriced)``: ``reading`` float64[6, n_ids] = (ids, k, value, info, buried, utility) of
+    today's members; ``messages`` int64[3, m] = (author, group, spam) (both empty when the
+    row is recorded: only an unrecorded day's record needs them); ``new_ties`` int64[2,
+    n_new] = (key, count) and their strengths float32[n_new] from ``tie_w`` (NaN for the
+    ``n_unpriced`` ties with a count >= K, for the caller to compute); ``departed`` the
+    departures by contagion (the first ``n_contagious``) then by dissatisfaction.
     """
     out = members_stages(
         h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, leaves_today, status, role, initial_role,
@@ -803,13 +808,38 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
         msgs[1, j] = mgroup[j]
         msgs[2, j] = 1 if spam[j] else 0
     ties = np.empty((2, len(new_keys)), np.int64)
+    strength = np.empty(len(new_keys), np.float32)
+    n_unpriced = 0
     for x in range(len(new_keys)):
         ties[0, x] = new_keys[x]
-        ties[1, x] = new_counts[x]
+        c = new_counts[x]
+        ties[1, x] = c
+        if 0 <= c < len(tie_w):
+            strength[x] = tie_w[c]
+        else:
+            strength[x] = np.nan
+            n_unpriced += 1
     departed = np.empty(len(conta) + len(diss), np.int64)
     departed[:len(conta)] = conta
     departed[len(conta):] = diss
-    return recorded, reading, msgs, ties, departed, len(conta)
+    return recorded, reading, msgs, ties, strength, departed, len(conta), n_unpriced
+
+
+#: replies between a pair in a day up to which :func:`tie_strengths` prices a new tie
+TIE_COUNTS_PRICED = 64
+
+
+def tie_strengths(tie_increment: float) -> np.ndarray:
+    """A new tie's strength by its count of replies (0 to :data:`TIE_COUNTS_PRICED` - 1),
+    float32: ``1 - (1 - inc) ** count`` exactly as the staged day computes it for an array of
+    counts (numpy's ``power`` of an int64 array, then ``1 - w`` in float64, then float32:
+    numpy's array ``power`` gives the same value for a count wherever it sits in the array).
+
+    >>> tie_strengths(0.5)[:4].tolist()
+    [0.0, 0.5, 0.75, 0.875]
+    """
+    w = np.power(1.0 - tie_increment, np.arange(TIE_COUNTS_PRICED, dtype=np.int64))
+    return np.subtract(1.0, w, out=w).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------ tie merge
