@@ -691,12 +691,12 @@ class CommunityModel(mesa.Model):
         self._active0 = int(mc.data[mc.n - 1, 1]) if mc.n else 0  # active at the end of yesterday
         h = self._generator_handle()
         c_members, (wom_memory, referral_trust, referral_rate), c_join, tie_w = self._fused_constants()
-        cand, is_ref, inv = day_kernels.arrival_candidates(
+        cand, is_ref, inv, ex = day_kernels.arrival_candidates(
             h, st.heard, wom_memory, st.status, st.role, st.trust_r, st.trust_s, referral_trust,
-            float(self._inflow_rate(t)), referral_rate, g.indptr, g.indices)
+            float(self._inflow_rate(t)), referral_rate, g.indptr, g.indices, float(p.wom_weight))
         self._last_referrals = (_NO_IDS, _NO_IDS)
         if len(cand):
-            self._fused_join(h, cand, is_ref, inv, c_join)
+            self._fused_join(h, cand, is_ref, inv, c_join, ex)
         if p.contagion and self._gone:
             self._age_departures()
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
@@ -746,11 +746,17 @@ class CommunityModel(mesa.Model):
         if mc.data[mc.n - 1, 1] == 0:
             self.running = False
 
-    def _fused_join(self, h, cand: np.ndarray, is_ref: np.ndarray, inv: np.ndarray, consts: tuple) -> None:
+    def _fused_join(self, h, cand: np.ndarray, is_ref: np.ndarray, inv: np.ndarray, consts: tuple,
+                    ex: np.ndarray) -> None:
         """Today's candidates decide and join (:func:`~qunsim.kernels.day.join_day`); their
-        chance by numpy (as the staged day), their Mesa agent views here."""
+        chance as the staged day computes it (numpy's ``exp`` of the word-of-mouth exponent
+        ``ex``, the rest in compiled float32), their Mesa agent views here."""
         st, p = self.state, self.p
-        pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
+        if (type(p.accept) is float and type(p.wom_weight) is float and st.interest.dtype == np.float32
+                and st.heard.dtype == np.float32):
+            pa = day_kernels.accept_from_exp(cand, is_ref, st.interest, np.exp(ex, out=ex), p.accept)
+        else:  # (other operand types promote differently: numpy's own formula)
+            pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
         g = self.social
         ids, ref, inv, n_groups, tie_keys = day_kernels.join_day(
             h, cand, is_ref, inv, pa, self.steps, st.status, st.group, st.join_step, st.entry_path, st.satisfaction,

@@ -57,7 +57,7 @@ from qunsim.kernels.ties import (
     _unique_first_counts,
 )
 
-__all__ = ["generator_handle", "generator_from", "arrival_candidates", "accept_chance", "join_day", "members_stages", "numpy_sum",
+__all__ = ["generator_handle", "generator_from", "arrival_candidates", "accept_chance", "accept_from_exp", "join_day", "members_stages", "numpy_sum",
            "choice_without_replacement", "members_day_packed", "PARAMS", "tie_strengths", "TIE_COUNTS_PRICED",
            "participation_rate", "merge_ties"]
 
@@ -200,12 +200,15 @@ def participation_rate(ids, post_rate, propensity, first_post_step, entry_path, 
 # ------------------------------------------------------------------------------ arrivals
 @njit
 def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, referral_trust, rate, lam,
-                       indptr, indices):
+                       indptr, indices, wom_weight=0.0):
     """Stage *arrivals* up to the decisions: word of mouth fades (``heard *= wom_memory``),
     ``Poisson(rate)`` people are reached by content/ads (uniform over the population, the
     prospects kept), members whose trust reaches ``referral_trust`` send ``Poisson(lam)``
     invitations each to random neighbours. Returns the candidates (ascending, one per
-    person: a referral first), whether each was invited, and by whom (-1 for exposure)."""
+    person: a referral first), whether each was invited, by whom (-1 for exposure), and
+    the exponent of their word-of-mouth factor, ``heard * float32(-wom_weight)`` (float32,
+    as numpy computes it for float32 ``heard``: the caller takes numpy's ``exp`` of it, see
+    :func:`accept_from_exp`)."""
     rng = generator_from(h)
     mem = np.float32(wom_memory)
     for i in range(len(heard)):
@@ -250,7 +253,34 @@ def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, ref
         is_ref[c] = j < len(referred)
         inv[c] = inviter[j] if j < len(referred) else -1
         c += 1
-    return out[:c], is_ref[:c], inv[:c]
+    ex = np.empty(c, np.float32)
+    w = np.float32(-wom_weight)
+    for x in range(c):
+        ex[x] = np.float32(heard[out[x]] * w)
+    return out[:c], is_ref[:c], inv[:c], ex
+
+
+@njit
+def accept_from_exp(cand, referred, interest, ex, accept):
+    """:func:`accept_chance` given ``ex = exp(-wom_weight * heard[cand])`` (numpy's float32
+    ``exp`` of :func:`arrival_candidates`' exponent): ``accept * (0.25 + 0.75 iota) * ex``,
+    ×1.5 if invited, capped to [0, 1], each step in float32 as numpy's in-place float32
+    operations with Python-float operands compute it (for float32 ``interest``)."""
+    p = np.empty(len(cand), np.float32)
+    a = np.float32(accept)
+    for x in range(len(cand)):
+        v = np.float32(interest[cand[x]]) * np.float32(0.75)
+        v = v + np.float32(0.25)
+        v = v * a
+        v = v * ex[x]
+        if referred[x]:
+            v = v * np.float32(1.5)
+        if v < 0:  # np.maximum / np.minimum (a NaN stays NaN)
+            v = np.float32(0.0)
+        if v > 1:
+            v = np.float32(1.0)
+        p[x] = v
+    return p
 
 
 def accept_chance(interest, heard, cand, referred, accept, wom_weight):
