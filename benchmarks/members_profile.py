@@ -206,7 +206,7 @@ class Profiler:
                            posts, posts_yesterday, replies_yesterday, last_post, leader_tie, strong_ties, left_n,
                            member_n, first_post_step, first_replied, return_step, leader, indptr, indices, keys,
                            rowptr, weight, P, data, r, gh, gn, joins, active0, revenue_before, window, pending,
-                           n_edges):
+                           n_edges, tie_w):
         """The replica of :func:`members_stages` (same kernels, same draws, timed one by one)."""
         run = self.run
         (newcomer_days, answer_base, answer_halfsat, chatter_contagion, reply_reward, message_noise, spam_penalty,
@@ -308,8 +308,11 @@ class Profiler:
         if msgs.shape[1]:
             msgs[:] = author, mgroup, spam
         ties = np.array([new_keys, new_counts], np.int64).reshape(2, len(new_keys))
+        priced = (new_counts >= 0) & (new_counts < len(tie_w))
+        strength = np.full(len(new_keys), np.nan, np.float32)
+        strength[priced] = tie_w[new_counts[priced]]
         departed = np.concatenate([conta_ids, diss_ids])
-        return recorded, reading, msgs, ties, departed, len(conta_ids)
+        return recorded, reading, msgs, ties, strength, departed, len(conta_ids), int((~priced).sum())
 
 
 def call_overhead(nargs: int, reps: int = 20000) -> float:
