@@ -697,8 +697,8 @@ class CommunityModel(mesa.Model):
         self._last_referrals = (_NO_IDS, _NO_IDS)
         if len(cand):
             self._fused_join(h, cand, is_ref, inv, c_join, ex)
-        if p.contagion and self._gone:
-            self._age_departures()
+        if p.contagion and self._gone and 0 < p.contagion_window and min(self._gone) <= t - p.contagion_window:
+            self._age_departures()  # (only on days some departure leaves the window)
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
         if mc.n >= len(mc.data) or mc.gn >= len(mc.gresham):
             mc.reserve()
