@@ -582,16 +582,12 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
     """
     rng = generator_from(h)
     n = len(status)
+    ids = np.empty(n, np.int64)  # today's members, in one branch-free pass
     n_ids = 0
     for i in range(n):
-        if status[i] == _ACTIVE:
-            n_ids += 1
-    ids = np.empty(n_ids, np.int64)
-    c = 0
-    for i in range(n):
-        if status[i] == _ACTIVE:
-            ids[c] = i
-            c += 1
+        ids[n_ids] = i
+        n_ids += status[i] == _ACTIVE
+    ids = ids[:n_ids]
     e_i = np.empty(0, np.int64)
     e_f = np.empty(0)
     author, mgroup, spam = e_i, np.empty(0, np.int32), np.empty(0, np.bool_)
@@ -608,18 +604,15 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                                    yesterday_q, yesterday_chat, t, newcomer_days, answer_base, answer_halfsat,
                                    chatter_contagion, reply_reward)
         # the day's messages: all quality noises, then all warmth noises
+        posters = np.empty(n_ids, np.int64)
         n_posters = 0
         m = 0
         for i in ids:
-            if counts[i] > 0:
-                n_posters += 1
-                m += counts[i]
-        posters = np.empty(n_posters, np.int64)
-        c = 0
-        for i in ids:
-            if counts[i] > 0:
-                posters[c] = i
-                c += 1
+            ci = counts[i]
+            posters[n_posters] = i
+            n_posters += ci > 0
+            m += ci
+        posters = posters[:n_posters]
         nq, nw = e_f, e_f
         if message_noise > 0 and m > 0:
             nq = np.empty(m)
@@ -709,17 +702,13 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                 keys, rowptr, weight, st32, left_n, strong_ties, role, leader, leader_tie, trust_s, leader_loss)
         # chatter conversion
         if chatter_conversion > 0:
+            reg = np.empty(n_ids, np.int64)
             n_reg = 0
             for i in ids:
-                if role[i] == _REGULAR and status[i] == _ACTIVE:
-                    n_reg += 1
+                reg[n_reg] = i
+                n_reg += (role[i] == _REGULAR) & (status[i] == _ACTIVE)
             if n_reg:
-                reg = np.empty(n_reg, np.int64)
-                c = 0
-                for i in ids:
-                    if role[i] == _REGULAR and status[i] == _ACTIVE:
-                        reg[c] = i
-                        c += 1
+                reg = reg[:n_reg]
                 ureg = np.empty(n_reg)
                 for x in range(n_reg):
                     ureg[x] = rng.random()
