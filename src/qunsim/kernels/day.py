@@ -7,18 +7,20 @@ hooks between them (one physics, two orchestrations), drawing from the model's g
 the same order, so both give the same trajectory bit for bit:
 
 1. :func:`arrival_candidates` — word of mouth fades, people reached by content/ads and by
-   members' invitations (one decision per person per day). Python computes their chance to
-   accept (``accept_probability``: numpy's ``exp``, whose last bit compiled code would not
-   reproduce on every machine).
+   members' invitations (one decision per person per day). Python takes numpy's ``exp`` of
+   their word-of-mouth exponent (compiled code's ``exp`` differs in the last bit on some
+   machines); :func:`accept_from_exp` makes their chance to accept of it (the value of
+   ``accept_probability``).
 2. :func:`join_day` (days with candidates) — the acceptance draws, places in groups
    (:func:`choice_without_replacement`, numpy's ``Generator.choice`` draw for draw),
    activation, leader ties, neighbour counts. Python creates the joiners' Mesa agent views.
 3. :func:`members_day_packed` (:func:`members_stages` with packed arguments) — posting, the
    day's messages, reading, replies and ties, trust, satisfaction and churn (the departures),
    chatter conversion, bookkeeping, word of mouth and, unless queued ties are merged today,
-   the record (:func:`~qunsim.kernels.record.record_day`). Python queues the new ties (their
-   strength ``1 - (1 - inc) ** count`` by numpy's ``power``), removes the departed members'
-   agent views, and on merge days merges the ties and then records.
+   the record (:func:`~qunsim.kernels.record.record_day`); new ties are priced from
+   :func:`tie_strengths` (numpy's ``power``, made once). Python queues the new ties, removes
+   the departed members' agent views, and on merge days merges the ties
+   (:func:`merge_and_recount`) and then records.
 
 The generator is handed to compiled code as a small tuple of addresses
 (:func:`generator_handle`) instead of the ``np.random.Generator`` object: numba's own
