@@ -84,8 +84,9 @@ def test_package_stamp_changes_with_any_compiled_file(tmp_path):
 
 
 def test_qunsim_kernels_are_stamped():
-    import qunsim._jit as jit
     from numba.core import caching
+
+    import qunsim._jit as jit
 
     impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl
     assert getattr(impl._locator_classes[0], "_qunsim", False)

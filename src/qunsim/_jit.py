@@ -48,7 +48,7 @@ def stamped_roots() -> list[Path]:
     return _ROOTS
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _stamp_of(root: str, files: tuple) -> str:
     h = hashlib.sha256()
     for name, _mtime, _size in files:

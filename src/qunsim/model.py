@@ -829,20 +829,19 @@ class CommunityModel(mesa.Model):
         mc = self.metrics
         self._active0 = int(mc.data[mc.n - 1, 1]) if mc.n else 0  # active at the end of yesterday
         h = self._generator_handle()
-        c_members, (wom_memory, referral_trust, referral_rate), c_join = self._fused_constants()
-        tie_increment = float(p.tie_increment)
-        cand, is_ref, inv = day_kernels.arrival_candidates(
+        c_members, (wom_memory, referral_trust, referral_rate), c_join, tie_w = self._fused_constants()
+        cand, is_ref, inv, ex = day_kernels.arrival_candidates(
             h, st.heard, wom_memory, st.status, st.role, st.trust_r, st.trust_s, referral_trust,
-            float(self._inflow_rate(t)), referral_rate, g.indptr, g.indices)
+            float(self._inflow_rate(t)), referral_rate, g.indptr, g.indices, float(p.wom_weight))
         self._last_referrals = (_NO_IDS, _NO_IDS)
         if len(cand):
-            self._fused_join(h, cand, is_ref, inv, c_join)
-        if p.contagion and self._gone:
-            self._age_departures()
+            self._fused_join(h, cand, is_ref, inv, c_join, ex)
+        if p.contagion and self._gone and 0 < p.contagion_window and min(self._gone) <= t - p.contagion_window:
+            self._age_departures()  # (only on days some departure leaves the window)
         unhappy = np.concatenate(self._unhappy_today) if self._unhappy_today else _NO_IDS
         if mc.n >= len(mc.data) or mc.gn >= len(mc.gresham):
             mc.reserve()
-        recorded, reading, msgs, ties, departed, n_conta = day_kernels.members_day_packed(
+        recorded, reading, msgs, ties, strength, departed, n_conta, n_unpriced = day_kernels.members_day_packed(
             h, t, self.n_groups, self._yesterday_q, self._yesterday_chat, unhappy, self._leaves_today,
             st.status, st.role, st.initial_role, st.group, st.join_step, st.entry_path, st.leave_step,
             st.leave_reason, st.quality, st.warmth, st.post_rate, st.propensity, self._propensity_on,
@@ -852,11 +851,14 @@ class CommunityModel(mesa.Model):
             st.member_neighbors, st.first_post_step, st.first_replied, st.return_step, self.leader,
             g.indptr, g.indices, g.keys, g.rowptr, g.weight, c_members, mc.data, mc.n, mc.gresham, mc.gn,
             self._joins_today, self._active0, float(self.cumulative.get("revenue", 0.0)), mc.window, g.pending,
-            g.n_edges)
+            g.n_edges, tie_w)
         if ties.shape[1]:  # queued; their strength by numpy's power (as the staged day)
             g._pending_keys.append(ties[0])
-            w = np.power(1.0 - tie_increment, ties[1])  # (1 - inc) ** count, then 1 - that, in place
-            g._pending_w.append(np.subtract(1.0, w, out=w).astype(np.float32))
+            if n_unpriced:  # counts beyond the table: (1 - inc) ** count, then 1 - that
+                far = np.flatnonzero(np.isnan(strength))
+                w = np.power(1.0 - float(p.tie_increment), ties[1][far])
+                strength[far] = np.subtract(1.0, w, out=w).astype(np.float32)
+            g._pending_w.append(strength)
             g._pending_n += ties.shape[1]
         if len(departed):
             for gone in (departed[:n_conta], departed[n_conta:]):
@@ -872,7 +874,7 @@ class CommunityModel(mesa.Model):
             mc.gn += 1
             mc.n += 1
         else:  # ties are merged first (weekly, or when many wait), then the row
-            self._merge_ties()
+            self._fused_merge()
             ids = reading[0].astype(np.int64)
             self._record_row(False, msgs[0], msgs[1].astype(np.int32), msgs[2].astype(bool), ids,
                              *(np.ascontiguousarray(reading[x]) for x in range(1, 6)), 0, 0.0, 0.0, None)
@@ -883,11 +885,17 @@ class CommunityModel(mesa.Model):
         if mc.data[mc.n - 1, 1] == 0:
             self.running = False
 
-    def _fused_join(self, h, cand: np.ndarray, is_ref: np.ndarray, inv: np.ndarray, consts: tuple) -> None:
+    def _fused_join(self, h, cand: np.ndarray, is_ref: np.ndarray, inv: np.ndarray, consts: tuple,
+                    ex: np.ndarray) -> None:
         """Today's candidates decide and join (:func:`~qunsim.kernels.day.join_day`); their
-        chance by numpy (as the staged day), their Mesa agent views here."""
+        chance as the staged day computes it (numpy's ``exp`` of the word-of-mouth exponent
+        ``ex``, the rest in compiled float32), their Mesa agent views here."""
         st, p = self.state, self.p
-        pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
+        if (type(p.accept) is float and type(p.wom_weight) is float and st.interest.dtype == np.float32
+                and st.heard.dtype == np.float32):
+            pa = day_kernels.accept_from_exp(cand, is_ref, st.interest, np.exp(ex, out=ex), p.accept)
+        else:  # (other operand types promote differently: numpy's own formula)
+            pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
         g = self.social
         ids, ref, inv, n_groups, tie_keys = day_kernels.join_day(
             h, cand, is_ref, inv, pa, self.steps, st.status, st.group, st.join_step, st.entry_path, st.satisfaction,
@@ -936,6 +944,22 @@ class CommunityModel(mesa.Model):
                 views[i] = Member(self, i)
         self._joins_today += len(ids)
 
+    def _fused_merge(self) -> None:
+        """:meth:`_merge_ties` in one compiled call (:func:`~qunsim.kernels.day.merge_and_recount`:
+        the merge, the key row offsets and the neighbour and strong-tie recounts; same result)."""
+        g, st, p = self.social, self.state, self.p
+        if not g.pending:
+            return
+        pk, pw = np.concatenate(g._pending_keys), np.concatenate(g._pending_w)
+        g._pending_keys, g._pending_w, g._pending_n = [], [], 0
+        g.keys, g.weight, g.indptr, g.indices, g.rowptr, _ = day_kernels.merge_and_recount(
+            g.keys, g.weight, g.indptr, g.indices, g.rowptr, pk, pw, np.int64(g.n), st.status, st.join_step,
+            st.leave_step, self.steps, p.contagion_window, st.left_neighbors, st.member_neighbors,
+            np.float32(p.strong_tie), st.strong_ties)
+        w = p.contagion_window
+        if w > 0:
+            self._gone = {s: ids for s, ids in self._gone.items() if s > self.steps - w}
+
     def _inflow_rate(self, t: int) -> float:
         """Expected people reached by content/ads on day ``t`` (ramp up, then halving)."""
         p = self.p
@@ -945,7 +969,7 @@ class CommunityModel(mesa.Model):
     def _fused_constants(self) -> tuple:
         """The parameters the fused day passes to compiled code, read once from the config
         (again only if ``model.p`` or ``model.config`` is replaced): ``(members_stages'
-        dynamics, arrivals', joining's)``."""
+        dynamics, arrivals', joining's, new ties' strengths by count)``."""
         cache = self._fused_cache
         if cache is not None and cache[0] is self.p and cache[1] is self.config:
             return cache[2]
@@ -967,7 +991,7 @@ class CommunityModel(mesa.Model):
         arrivals = (p.wom_memory, float(p.referral_trust), float(p.referral_rate))
         joining = (int(com.group_cap), float(com.leader_tie_share), com.structure == "pyramid",
                    np.float32(p.strong_tie))
-        out = (members, arrivals, joining)
+        out = (members, arrivals, joining, day_kernels.tie_strengths(float(p.tie_increment)))
         self._fused_cache = (self.p, self.config, out)
         return out
 
@@ -1006,10 +1030,11 @@ class CommunityModel(mesa.Model):
         if self._staged_segments:  # the same stage in compiled calls (kernels.staged)
             g, h = self.social, self._generator_handle()
             boosts = self._hook_order[" today"]["boosts"]
+            ex = None
             if not boosts:  # the fused day's kernel: nothing between the two parts
-                cand, is_ref, inv = day_kernels.arrival_candidates(
+                cand, is_ref, inv, ex = day_kernels.arrival_candidates(
                     h, st.heard, p.wom_memory, st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust),
-                    float(self._inflow_rate(t)), float(p.referral_rate), g.indptr, g.indices)
+                    float(self._inflow_rate(t)), float(p.referral_rate), g.indptr, g.indices, float(p.wom_weight))
             else:
                 exposed, inviters = segments.exposure_and_inviters(
                     h, st.heard, p.wom_memory, st.status, st.role, st.trust_r, st.trust_s, float(p.referral_trust),
@@ -1025,7 +1050,9 @@ class CommunityModel(mesa.Model):
             if len(cand):
                 if not self._hook_order[" today"]["gate"] and type(self)._join is CommunityModel._join:
                     # no gate today: the decisions and the joining in the fused day's call
-                    self._fused_join(h, cand, is_ref, inv, self._fused_constants()[2])
+                    if ex is None:  # the word-of-mouth exponent as arrival_candidates computes it
+                        ex = st.heard[cand] * np.float32(-p.wom_weight)
+                    self._fused_join(h, cand, is_ref, inv, self._fused_constants()[2], ex)
                     if self.n_groups > ctx.n_groups:  # arrivals opened new groups
                         ctx.n_groups = self.n_groups
                         ctx.curated = np.zeros(self.n_groups, dtype=bool)

@@ -7,18 +7,20 @@ hooks between them (one physics, two orchestrations), drawing from the model's g
 the same order, so both give the same trajectory bit for bit:
 
 1. :func:`arrival_candidates` — word of mouth fades, people reached by content/ads and by
-   members' invitations (one decision per person per day). Python computes their chance to
-   accept (``accept_probability``: numpy's ``exp``, whose last bit compiled code would not
-   reproduce on every machine).
+   members' invitations (one decision per person per day). Python takes numpy's ``exp`` of
+   their word-of-mouth exponent (compiled code's ``exp`` differs in the last bit on some
+   machines); :func:`accept_from_exp` makes their chance to accept of it (the value of
+   ``accept_probability``).
 2. :func:`join_day` (days with candidates) — the acceptance draws, places in groups
    (:func:`choice_without_replacement`, numpy's ``Generator.choice`` draw for draw),
    activation, leader ties, neighbour counts. Python creates the joiners' Mesa agent views.
 3. :func:`members_day_packed` (:func:`members_stages` with packed arguments) — posting, the
    day's messages, reading, replies and ties, trust, satisfaction and churn (the departures),
    chatter conversion, bookkeeping, word of mouth and, unless queued ties are merged today,
-   the record (:func:`~qunsim.kernels.record.record_day`). Python queues the new ties (their
-   strength ``1 - (1 - inc) ** count`` by numpy's ``power``), removes the departed members'
-   agent views, and on merge days merges the ties and then records.
+   the record (:func:`~qunsim.kernels.record.record_day`); new ties are priced from
+   :func:`tie_strengths` (numpy's ``power``, made once). Python queues the new ties, removes
+   the departed members' agent views, and on merge days merges the ties
+   (:func:`merge_and_recount`) and then records.
 
 The generator is handed to compiled code as a small tuple of addresses
 (:func:`generator_handle`) instead of the ``np.random.Generator`` object: numba's own
@@ -46,9 +48,9 @@ from qunsim.kernels.neighbours import (
     joins_update,
     recount_strong,
 )
-from qunsim.kernels.posting import _make_messages, _posting_means
+from qunsim.kernels.posting import _SEED, _make_messages, posting_rate
 from qunsim.kernels.reading import _group_index, _read, _reply_targets
-from qunsim.kernels.record import end_of_day, record_day
+from qunsim.kernels.record import record_day
 from qunsim.kernels.ties import (
     _new_tie_candidates,
     _pair_keys,
@@ -57,9 +59,9 @@ from qunsim.kernels.ties import (
     _unique_first_counts,
 )
 
-__all__ = ["generator_handle", "generator_from", "arrival_candidates", "accept_chance", "join_day", "members_stages", "numpy_sum",
-           "choice_without_replacement", "members_day_packed", "PARAMS",
-           "participation_rate", "merge_ties"]
+__all__ = ["generator_handle", "generator_from", "arrival_candidates", "accept_chance", "accept_from_exp", "join_day", "members_stages", "numpy_sum",
+           "choice_without_replacement", "members_day_packed", "PARAMS", "tie_strengths", "TIE_COUNTS_PRICED",
+           "participation_rate", "merge_ties", "join_members"]
 
 _ACTIVE, _LEFT, _BANNED = 1, 2, 3
 _OWNER, _REGULAR, _CHATTER = 0, 3, 4
@@ -200,12 +202,15 @@ def participation_rate(ids, post_rate, propensity, first_post_step, entry_path, 
 # ------------------------------------------------------------------------------ arrivals
 @njit
 def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, referral_trust, rate, lam,
-                       indptr, indices):
+                       indptr, indices, wom_weight=0.0):
     """Stage *arrivals* up to the decisions: word of mouth fades (``heard *= wom_memory``),
     ``Poisson(rate)`` people are reached by content/ads (uniform over the population, the
     prospects kept), members whose trust reaches ``referral_trust`` send ``Poisson(lam)``
     invitations each to random neighbours. Returns the candidates (ascending, one per
-    person: a referral first), whether each was invited, and by whom (-1 for exposure)."""
+    person: a referral first), whether each was invited, by whom (-1 for exposure), and
+    the exponent of their word-of-mouth factor, ``heard * float32(-wom_weight)`` (float32,
+    as numpy computes it for float32 ``heard``: the caller takes numpy's ``exp`` of it, see
+    :func:`accept_from_exp`)."""
     rng = generator_from(h)
     mem = np.float32(wom_memory)
     for i in range(len(heard)):
@@ -250,7 +255,34 @@ def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, ref
         is_ref[c] = j < len(referred)
         inv[c] = inviter[j] if j < len(referred) else -1
         c += 1
-    return out[:c], is_ref[:c], inv[:c]
+    ex = np.empty(c, np.float32)
+    w = np.float32(-wom_weight)
+    for x in range(c):
+        ex[x] = np.float32(heard[out[x]] * w)
+    return out[:c], is_ref[:c], inv[:c], ex
+
+
+@njit
+def accept_from_exp(cand, referred, interest, ex, accept):
+    """:func:`accept_chance` given ``ex = exp(-wom_weight * heard[cand])`` (numpy's float32
+    ``exp`` of :func:`arrival_candidates`' exponent): ``accept * (0.25 + 0.75 iota) * ex``,
+    ×1.5 if invited, capped to [0, 1], each step in float32 as numpy's in-place float32
+    operations with Python-float operands compute it (for float32 ``interest``)."""
+    p = np.empty(len(cand), np.float32)
+    a = np.float32(accept)
+    for x in range(len(cand)):
+        v = np.float32(interest[cand[x]]) * np.float32(0.75)
+        v = v + np.float32(0.25)
+        v = v * a
+        v = v * ex[x]
+        if referred[x]:
+            v = v * np.float32(1.5)
+        if v < 0:  # np.maximum / np.minimum (a NaN stays NaN)
+            v = np.float32(0.0)
+        if v > 1:
+            v = np.float32(1.0)
+        p[x] = v
+    return p
 
 
 def accept_chance(interest, heard, cand, referred, accept, wom_weight):
@@ -330,9 +362,31 @@ def join_day(h, cand, is_ref, inv, pa, t, status, group, join_step, entry_path, 
     ids = cand[ok]
     ref = is_ref[ok]
     inv_ok = inv[ok]
+    n_new, tk = join_members(rng, ids, ref, t, status, group, join_step, entry_path, satisfaction, role, leaders,
+                             leader, leader_tie, n_groups, cap, leader_tie_share, pyramid, indptr, indices, keys,
+                             rowptr, weight, strong, member_n, strong_ties)
+    return ids, ref, inv_ok, n_new, tk
+
+
+@njit
+def join_members(rng, ids, ref, t, status, group, join_step, entry_path, satisfaction, role, leaders, leader,
+                 leader_tie, n_groups, cap, leader_tie_share, pyramid, indptr, indices, keys, rowptr, weight, strong,
+                 member_n, strong_ties):
+    """The joining of ``ids`` (ascending; ``ref``: invited), ``CommunityModel._join``, drawing
+    from the generator ``rng``: a free place in a group that has members
+    (``Generator.choice`` without replacement over the places; new groups of ``cap`` places
+    open when all are full), activation, a tie to a live leader with probability
+    ``leader_tie_share`` (the first one in a pyramid, else one at random), neighbour and
+    strong-tie counts. :func:`join_day` calls it after its acceptance draws, the staged day
+    after the gates' ``admit`` hooks (:func:`~qunsim.kernels.staged.join_segment`).
+
+    Returns ``(n_groups, tie_keys)``: the number of groups now and the keys of the leader
+    ties to queue (``SocialGraph.add_ties``: distinct, ascending).
+    """
+    k = len(ids)
     e = np.empty(0, np.int64)
     if k == 0:
-        return ids, ref, inv_ok, n_groups, e
+        return n_groups, e
     # places in groups
     counts = np.zeros(n_groups, np.int64)
     for i in range(len(status)):
@@ -424,7 +478,7 @@ def join_day(h, cand, is_ref, inv, pa, t, status, group, join_step, entry_path, 
             tk[m] = min(tied[x], lead[x]) * n_pop + max(tied[x], lead[x])
             m += 1
     tk = np.unique(tk[:m])
-    return ids, ref, inv_ok, n_new, tk
+    return n_new, tk
 
 
 # ------------------------------------------------------------------------------ departures
@@ -467,26 +521,69 @@ def _depart(ids, reason, t, status, leave_step, leave_reason, leaves_today, indp
 
 
 @njit
+def _feedback_one(i, rec, t, first_post_step, return_step, first_replied, propensity, commitment, welcome_boost,
+                  welcome_commitment):
+    """``CommunityModel._newcomer_feedback`` for one member ``i`` who posted today and
+    received ``rec`` replies: a first post is recorded, and a reply on one's first posting day
+    is a welcome (``propensity *= 1 + welcome_boost``, ``commitment += welcome_commitment``);
+    a later posting day is the newcomer's return."""
+    fp = first_post_step[i]
+    if fp < 0:
+        first_post_step[i] = t
+        if rec > 0:
+            first_replied[i] = True
+            if welcome_boost > 0:
+                propensity[i] *= np.float32(1.0 + welcome_boost)
+            if welcome_commitment > 0:
+                commitment[i] += np.float32(welcome_commitment)
+    elif fp < t and return_step[i] < 0:
+        return_step[i] = t
+
+
+@njit
 def _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
                        commitment, welcome_boost, welcome_commitment):
-    """``CommunityModel._newcomer_feedback`` for today's posters among ``ids``: first posts
-    and returns are recorded; a reply on one's first posting day is a welcome."""
-    boost = np.float32(1.0 + welcome_boost)
-    extra = np.float32(welcome_commitment)
+    """:func:`_feedback_one` for today's posters among ``ids`` (``counts[i] > 0``)."""
     for i in ids:
-        if counts[i] <= 0:
-            continue
-        fp = first_post_step[i]
-        if fp < 0:
-            first_post_step[i] = t
-            if received[i] > 0:
-                first_replied[i] = True
-                if welcome_boost > 0:
-                    propensity[i] *= boost
-                if welcome_commitment > 0:
-                    commitment[i] += extra
-        elif fp < t and return_step[i] < 0:
-            return_step[i] = t
+        if counts[i] > 0:
+            _feedback_one(i, received[i], t, first_post_step, return_step, first_replied, propensity, commitment,
+                          welcome_boost, welcome_commitment)
+
+
+@njit
+def _close_members(ids, counts, received, t, first_post_step, return_step, first_replied, propensity, commitment,
+                   welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday, last_post):
+    """Stage *bookkeeping* in one pass over ``ids``: :func:`_newcomer_feedback` then
+    :func:`~qunsim.kernels.record.end_of_day` (posts, yesterday's posts and replies received,
+    last post), member by member: the two touch different arrays and read only ``counts``
+    and ``received``, so this is the same as one after the other."""
+    replies_yesterday[:] = 0
+    for i in ids:
+        c = counts[i]
+        rec = received[i]
+        if c > 0:
+            _feedback_one(i, rec, t, first_post_step, return_step, first_replied, propensity, commitment,
+                          welcome_boost, welcome_commitment)
+            last_post[i] = t
+        posts[i] += c
+        posts_yesterday[i] = min(c, 32767)
+        replies_yesterday[i] = min(rec, 32767)
+
+
+@njit
+def _draw_post_counts(rng, ids, n, role, rate, group, join_step, entry_path, replies_yesterday, qpa, chat, t,
+                      newcomer_days, answer_base, answer_halfsat, chatter_contagion, reply_reward):
+    """Stage *posting*: ``counts[i] ~ Poisson(mu_i)`` (int64[n], 0 outside ``ids``), ``mu_i``
+    as :func:`~qunsim.kernels.posting._posting_means` computes it, drawn member by member as
+    it is computed (no array of means)."""
+    counts = np.zeros(n, np.int64)
+    for j in range(len(ids)):
+        i = ids[j]
+        newcomer = (t - join_step[i]) <= newcomer_days and entry_path[i] != _SEED
+        g = group[i]
+        counts[i] = rng.poisson(posting_rate(role[i], rate[i], qpa[g], chat[g], newcomer, replies_yesterday[i],
+                                             answer_base, answer_halfsat, chatter_contagion, reply_reward))
+    return counts
 
 
 # ------------------------------------------------------------------------------ the members' day
@@ -526,16 +623,12 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
     """
     rng = generator_from(h)
     n = len(status)
+    ids = np.empty(n, np.int64)  # today's members, in one branch-free pass
     n_ids = 0
     for i in range(n):
-        if status[i] == _ACTIVE:
-            n_ids += 1
-    ids = np.empty(n_ids, np.int64)
-    c = 0
-    for i in range(n):
-        if status[i] == _ACTIVE:
-            ids[c] = i
-            c += 1
+        ids[n_ids] = i
+        n_ids += status[i] == _ACTIVE
+    ids = ids[:n_ids]
     e_i = np.empty(0, np.int64)
     e_f = np.empty(0)
     author, mgroup, spam = e_i, np.empty(0, np.int32), np.empty(0, np.bool_)
@@ -548,25 +641,19 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                                       newcomer_days, first_post_rate)
         else:
             rate = post_rate
-        mu = _posting_means(ids, role, rate, group, join_step, entry_path, replies_yesterday, yesterday_q,
-                            yesterday_chat, t, newcomer_days, answer_base, answer_halfsat, chatter_contagion,
-                            reply_reward)
-        counts = np.zeros(n, np.int64)
-        for j in range(n_ids):
-            counts[ids[j]] = rng.poisson(mu[j])
+        counts = _draw_post_counts(rng, ids, n, role, rate, group, join_step, entry_path, replies_yesterday,
+                                   yesterday_q, yesterday_chat, t, newcomer_days, answer_base, answer_halfsat,
+                                   chatter_contagion, reply_reward)
         # the day's messages: all quality noises, then all warmth noises
+        posters = np.empty(n_ids, np.int64)
         n_posters = 0
         m = 0
         for i in ids:
-            if counts[i] > 0:
-                n_posters += 1
-                m += counts[i]
-        posters = np.empty(n_posters, np.int64)
-        c = 0
-        for i in ids:
-            if counts[i] > 0:
-                posters[c] = i
-                c += 1
+            ci = counts[i]
+            posters[n_posters] = i
+            n_posters += ci > 0
+            m += ci
+        posters = posters[:n_posters]
         nq, nw = e_f, e_f
         if message_noise > 0 and m > 0:
             nq = np.empty(m)
@@ -656,17 +743,13 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                 keys, rowptr, weight, st32, left_n, strong_ties, role, leader, leader_tie, trust_s, leader_loss)
         # chatter conversion
         if chatter_conversion > 0:
+            reg = np.empty(n_ids, np.int64)
             n_reg = 0
             for i in ids:
-                if role[i] == _REGULAR and status[i] == _ACTIVE:
-                    n_reg += 1
+                reg[n_reg] = i
+                n_reg += (role[i] == _REGULAR) & (status[i] == _ACTIVE)
             if n_reg:
-                reg = np.empty(n_reg, np.int64)
-                c = 0
-                for i in ids:
-                    if role[i] == _REGULAR and status[i] == _ACTIVE:
-                        reg[c] = i
-                        c += 1
+                reg = reg[:n_reg]
                 ureg = np.empty(n_reg)
                 for x in range(n_reg):
                     ureg[x] = rng.random()
@@ -679,9 +762,8 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                     if propensity_on:  # a regular who turns chatter posts like one, lurker or not
                         propensity[i] = max(propensity[i], np.float32(1.0))
         # bookkeeping
-        _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
-                           commitment, welcome_boost, welcome_commitment)
-        end_of_day(ids, counts, received, posts, posts_yesterday, replies_yesterday, last_post, t)
+        _close_members(ids, counts, received, t, first_post_step, return_step, first_replied, propensity, commitment,
+                       welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday, last_post)
     # word of mouth: unhappy leavers tell their ties, then people online
     n_unhappy = len(unhappy_before) + len(conta_ids) + len(diss_ids)
     if n_unhappy > 0 and wom_reach > 0:
@@ -736,18 +818,23 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
                        threshold, trust_r, trust_s, satisfaction, utility, spend, tier, commitment, heard, posts,
                        posts_yesterday, replies_yesterday, last_post, leader_tie, strong_ties, left_n, member_n,
                        first_post_step, first_replied, return_step, leader, indptr, indices, keys, rowptr, weight,
-                       P, data, r, gh, gn, joins, active0, revenue_before, window, pending, n_edges):
+                       P, data, r, gh, gn, joins, active0, revenue_before, window, pending, n_edges, tie_w):
     """:func:`members_stages` with its parameters in one vector ``P`` (:data:`PARAMS`) and its
     results in a few arrays (each argument and each returned array costs the call ~0.1 and
     ~0.45 µs). Tomorrow's group statistics are written into ``yesterday_q`` and
     ``yesterday_chat`` (in place) when the row is recorded.
 
-    Returns ``(recorded, reading, messages, new_ties, departed, n_contagious)``: ``reading``
-    float64[6, n_ids] = (ids, k, value, info, buried, utility) of today's members;
-    ``messages`` int64[3, m] = (author, group, spam) (both empty when the row is recorded:
-    only an unrecorded day's record needs them); ``new_ties`` int64[2, n_new] = (key,
-    count); ``departed`` the departures by contagion (the first ``n_contagious``) then by
-    dissatisfaction.
+    ``tie_w`` float32[K]: a new tie's strength by its count of replies today, ``1 - (1 -
+    tie_increment) ** count`` computed by numpy (:func:`tie_strengths`; numpy's ``power`` of
+    an array, whose last bit compiled code would not reproduce).
+
+    Returns ``(recorded, reading, messages, new_ties, new_strengths, departed, n_contagious,
+    n_unpriced)``: ``reading`` float64[6, n_ids] = (ids, k, value, info, buried, utility) of
+    today's members; ``messages`` int64[3, m] = (author, group, spam) (both empty when the
+    row is recorded: only an unrecorded day's record needs them); ``new_ties`` int64[2,
+    n_new] = (key, count) and their strengths float32[n_new] from ``tie_w`` (NaN for the
+    ``n_unpriced`` ties with a count >= K, for the caller to compute); ``departed`` the
+    departures by contagion (the first ``n_contagious``) then by dissatisfaction.
     """
     out = members_stages(
         h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, leaves_today, status, role, initial_role,
@@ -781,13 +868,38 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
         msgs[1, j] = mgroup[j]
         msgs[2, j] = 1 if spam[j] else 0
     ties = np.empty((2, len(new_keys)), np.int64)
+    strength = np.empty(len(new_keys), np.float32)
+    n_unpriced = 0
     for x in range(len(new_keys)):
         ties[0, x] = new_keys[x]
-        ties[1, x] = new_counts[x]
+        c = new_counts[x]
+        ties[1, x] = c
+        if 0 <= c < len(tie_w):
+            strength[x] = tie_w[c]
+        else:
+            strength[x] = np.nan
+            n_unpriced += 1
     departed = np.empty(len(conta) + len(diss), np.int64)
     departed[:len(conta)] = conta
     departed[len(conta):] = diss
-    return recorded, reading, msgs, ties, departed, len(conta)
+    return recorded, reading, msgs, ties, strength, departed, len(conta), n_unpriced
+
+
+#: replies between a pair in a day up to which :func:`tie_strengths` prices a new tie
+TIE_COUNTS_PRICED = 64
+
+
+def tie_strengths(tie_increment: float) -> np.ndarray:
+    """A new tie's strength by its count of replies (0 to :data:`TIE_COUNTS_PRICED` - 1),
+    float32: ``1 - (1 - inc) ** count`` exactly as the staged day computes it for an array of
+    counts (numpy's ``power`` of an int64 array, then ``1 - w`` in float64, then float32:
+    numpy's array ``power`` gives the same value for a count wherever it sits in the array).
+
+    >>> tie_strengths(0.5)[:4].tolist()
+    [0.0, 0.5, 0.75, 0.875]
+    """
+    w = np.power(1.0 - tie_increment, np.arange(TIE_COUNTS_PRICED, dtype=np.int64))
+    return np.subtract(1.0, w, out=w).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------ tie merge
@@ -883,3 +995,63 @@ def merge_ties(keys, weight, indptr, indices, pk, pw, n):
             nind[fill[v]] = u
             fill[v] += 1
     return nk, nw, nptr, nind, n_add
+
+
+@njit
+def _recount_flags(indptr, indices, status, join_step, leave_step, t, window, left_n, member_n):
+    """:func:`~qunsim.kernels.neighbours.recount_neighbours`, the same counts from one flag
+    byte per person (bit 0: left within the window, bit 1: ever joined) read per tie instead
+    of three arrays."""
+    n = len(status)
+    flag = np.empty(n, np.uint8)
+    for j in range(n):
+        s = status[j]
+        f = 0
+        if (s == _LEFT or s == _BANNED) and (window <= 0 or leave_step[j] > t - window):
+            f = 1
+        if join_step[j] >= 0:
+            f |= 2
+        flag[j] = f
+    for i in range(n):
+        left = 0
+        mem = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            f = flag[indices[e]]
+            left += f & 1
+            mem += f >> 1
+        left_n[i] = left
+        member_n[i] = mem
+
+
+@njit
+def _rowptr(keys, n):
+    """:func:`qunsim.network.key_rowptr` (row offsets into the sorted keys), int64[n + 1]."""
+    rowptr = np.empty(n + 1, np.int64)
+    e = 0
+    m = len(keys)
+    for u in range(n + 1):
+        lim = u * n
+        while e < m and keys[e] < lim:
+            e += 1
+        rowptr[u] = e
+    return rowptr
+
+
+@njit
+def merge_and_recount(keys, weight, indptr, indices, rowptr, pk, pw, n, status, join_step, leave_step, t, window,
+                      left_n, member_n, strong, strong_ties):
+    """The fused day's tie merge in one compiled call: :func:`merge_ties` of the queued ties
+    ``pk``/``pw``, the key row offsets of the new keys (``qunsim.network.key_rowptr``), then
+    the recounts the staged day makes after a merge: left/ever-member neighbour counts at step
+    ``t`` (``recount_neighbours``, in place on ``left_n``, ``member_n``) and strong ties
+    (``recount_strong`` with threshold ``strong``, in place on ``strong_ties``).
+
+    Returns ``(keys, weight, indptr, indices, rowptr, n_added)`` (the inputs when no tie was
+    added).
+    """
+    keys, weight, indptr, indices, n_added = merge_ties(keys, weight, indptr, indices, pk, pw, n)
+    if n_added:
+        rowptr = _rowptr(keys, n)
+    _recount_flags(indptr, indices, status, join_step, leave_step, t, window, left_n, member_n)
+    recount_strong(keys, weight, n, status, strong, strong_ties)
+    return keys, weight, indptr, indices, rowptr, n_added

@@ -305,12 +305,105 @@ def _quantile_select(x, q):
 
 
 @njit
+def _order_key(b):
+    """An unsigned 32-bit key of a float32's bits ``b`` (uint32) whose order is the values'
+    order: the sign bit set for non-negative values, every bit flipped for negative ones."""
+    if b & np.uint32(0x80000000):
+        return ~b
+    return b | np.uint32(0x80000000)
+
+
+@njit
+def order_statistics(x, ranks):
+    """The ``ranks[j]``-th smallest of the float32 values ``x`` (0-based), by a radix
+    selection: a histogram of the keys' high 16 bits finds each rank's bucket, one more
+    pass per distinct bucket histograms the low 16 bits of the bucket's values. No sorting:
+    the same values ``np.partition`` puts at those positions (an order statistic is one
+    value, whichever way it is found; ``-0.0`` and ``+0.0`` are equal values, ordered by the
+    key). Returns ``(values, ok)``; ``ok`` False (values undefined) if ``x`` holds a NaN."""
+    n = len(x)
+    out = np.empty(len(ranks), np.float32)
+    bits = np.ascontiguousarray(x).view(np.uint32)
+    hi = np.zeros(65536, np.int32)
+    for i in range(n):
+        v = x[i]
+        if v != v:
+            return out, False
+        hi[_order_key(bits[i]) >> np.uint32(16)] += 1
+    bucket = np.empty(len(ranks), np.int64)
+    within = np.empty(len(ranks), np.int64)
+    for j in range(len(ranks)):
+        k = ranks[j]
+        acc = 0
+        b = 0
+        while acc + hi[b] <= k:
+            acc += hi[b]
+            b += 1
+        bucket[j] = b
+        within[j] = k - acc
+    lo = np.zeros(65536, np.int32)
+    one = np.empty(1, np.uint32)
+    as_float = one.view(np.float32)
+    for j in range(len(ranks)):
+        seen = False
+        for jj in range(j):
+            if bucket[jj] == bucket[j]:
+                seen = True
+        if seen:
+            continue
+        lo[:] = 0
+        bj = np.uint32(bucket[j])
+        for i in range(n):
+            key = _order_key(bits[i])
+            if (key >> np.uint32(16)) == bj:
+                lo[key & np.uint32(0xFFFF)] += 1
+        for jj in range(j, len(ranks)):
+            if bucket[jj] != bucket[j]:
+                continue
+            acc = 0
+            c = 0
+            while acc + lo[c] <= within[jj]:
+                acc += lo[c]
+                c += 1
+            key = (bj << np.uint32(16)) | np.uint32(c)
+            one[0] = key & np.uint32(0x7FFFFFFF) if key & np.uint32(0x80000000) else ~key
+            out[jj] = as_float[0]
+    return out, True
+
+
+@njit
+def _quartiles_radix(qc):
+    """``(_quantile_select(qc, 0.25), _quantile_select(qc, 0.75))`` from
+    :func:`order_statistics` (``ok`` False if ``qc`` holds a NaN)."""
+    n = len(qc)
+    v1 = 0.25 * (n - 1)
+    lo1 = np.int64(np.floor(v1))
+    v2 = 0.75 * (n - 1)
+    lo2 = np.int64(np.floor(v2))
+    ranks = np.array([lo1, min(lo1 + 1, n - 1), lo2, min(lo2 + 1, n - 1)])
+    vals, ok = order_statistics(qc, ranks)
+    q1 = _lerp(np.float64(vals[0]), np.float64(vals[1]), v1 - lo1)
+    q3 = _lerp(np.float64(vals[2]), np.float64(vals[3]), v2 - lo2)
+    return q1, q3, ok
+
+
+#: below this many core readers the quartiles come from numba's partition (the radix
+#: selection's 256 KB histograms cost more than partitioning up to ~20,000 values; above, it
+#: is 4-8x faster: 21 -> 6 ns a value at 30,000, 17 -> 2 at 700,000)
+RADIX_QUARTILES_FROM = 20_000
+
+
+@njit
 def _gresham_counts_sorted(readers, quality, initial_role, status):
     """:func:`gresham_day` in compiled code (the quartiles by selection)."""
     qc = core_quality(readers, quality, initial_role)
     n = len(qc)
     if n < 4:
         return np.zeros(4)
+    if n >= RADIX_QUARTILES_FROM:
+        q1, q3, ok = _quartiles_radix(qc)
+        if ok:
+            return gresham_counts(readers, quality, initial_role, status, q1, q3)
     return gresham_counts(readers, quality, initial_role, status, _quantile_select(qc, 0.25),
                           _quantile_select(qc, 0.75))
 

@@ -42,12 +42,12 @@ from qunsim.kernels.churn import members_day
 from qunsim.kernels.day import (
     _depart,
     _newcomer_feedback,
-    choice_without_replacement,
     generator_from,
+    join_members,
     numpy_sum,
     participation_rate,
 )
-from qunsim.kernels.neighbours import chatter_candidates, joins_update, recount_strong
+from qunsim.kernels.neighbours import chatter_candidates, recount_strong
 from qunsim.kernels.posting import _make_messages, _posting_means
 from qunsim.kernels.reading import _curated_order, _group_index, _prefix_sums, _read, _reply_targets
 from qunsim.kernels.record import end_of_day
@@ -62,7 +62,7 @@ from qunsim.kernels.ties import (
 __all__ = ["exposure_and_inviters", "referral_segment", "join_segment", "posting_segment", "messages_segment", "reading_segment", "churn_segment", "bookkeeping_segment"]
 
 _ACTIVE = 1
-_OWNER, _REGULAR, _CHATTER = 0, 3, 4
+_REGULAR, _CHATTER = 3, 4
 _CONTAGION, _DISSATISFIED = 2, 1
 
 
@@ -133,112 +133,12 @@ def join_segment(h, ids, ref, t, status, group, join_step, entry_path, satisfact
                  leader_tie, n_groups, cap, leader_tie_share, pyramid, indptr, indices, keys, rowptr, weight, strong,
                  member_n, strong_ties):
     """Stage *arrivals*, the joining of the admitted candidates ``ids`` (ascending; ``ref``:
-    invited), ``CommunityModel._join``: a free place in a group that has members
-    (``Generator.choice`` without replacement over the places; new groups of ``cap`` places
-    open when all are full), activation, a tie to a live leader with probability
-    ``leader_tie_share``, neighbour and strong-tie counts. The same steps as
-    :func:`~qunsim.kernels.day.join_day` after its acceptance draws.
-
-    Returns ``(n_groups, tie_keys)``: the number of groups now and the keys of the leader
-    ties to queue (distinct, ascending).
-    """
-    rng = generator_from(h)
-    k = len(ids)
-    e = np.empty(0, np.int64)
-    if k == 0:
-        return n_groups, e
-    # places in groups
-    counts = np.zeros(n_groups, np.int64)
-    for i in range(len(status)):
-        if status[i] == _ACTIVE:
-            counts[group[i]] += 1
-    room = np.empty(n_groups, np.int64)
-    used = 0
-    for g in range(n_groups):
-        room[g] = max(cap - counts[g], 0)
-        if counts[g] > 0:
-            used += room[g]
-    if used >= k:
-        for g in range(n_groups):
-            if counts[g] == 0:
-                room[g] = 0
-    total = 0
-    for g in range(n_groups):
-        total += room[g]
-    need = k - total
-    n_new = n_groups
-    if need > 0:
-        extra = np.int64(np.ceil(need / cap))
-        n_new = n_groups + extra
-        r2 = np.empty(n_new, np.int64)
-        r2[:n_groups] = room
-        r2[n_groups:] = cap
-        room = r2
-        total += extra * cap
-    slots = np.empty(total, np.int64)
-    c = 0
-    for g in range(n_new):
-        for _ in range(room[g]):
-            slots[c] = g
-            c += 1
-    given = choice_without_replacement(rng, slots, k) if total > k else slots[:k]
-    for x in range(k):
-        i = ids[x]
-        group[i] = given[x]
-        status[i] = _ACTIVE
-        join_step[i] = t
-        entry_path[i] = 3 if ref[x] else 2  # EntryPath.REFERRAL / EXPOSURE
-        satisfaction[i] = 0.0
-    # a tie to a leader (soul figure / ring leader)
-    n_live = 0
-    for i in leaders:
-        if status[i] == _ACTIVE:
-            n_live += 1
-    n_cand = 0
-    for i in ids:
-        if role[i] != _OWNER:
-            n_cand += 1
-    tied, lead = e, e
-    if n_live and n_cand and leader_tie_share > 0:
-        live = np.empty(n_live, np.int64)
-        c = 0
-        for i in leaders:
-            if status[i] == _ACTIVE:
-                live[c] = i
-                c += 1
-        take = np.empty(n_cand, np.bool_)
-        n_tied = 0
-        c = 0
-        for i in ids:
-            if role[i] != _OWNER:
-                take[c] = rng.random() < leader_tie_share
-                n_tied += take[c]
-                c += 1
-        tied = np.empty(n_tied, np.int64)
-        c = 0
-        x = 0
-        for i in ids:
-            if role[i] != _OWNER:
-                if take[x]:
-                    tied[c] = i
-                    c += 1
-                x += 1
-        lead = np.empty(n_tied, np.int64)
-        for x in range(n_tied):
-            lead[x] = live[0] if pyramid else live[rng.integers(0, n_live)]
-        for x in range(n_tied):
-            leader[tied[x]] = lead[x]
-            leader_tie[tied[x]] = True
-    joins_update(ids, indptr, indices, keys, rowptr, weight, status, strong, member_n, strong_ties)
-    n_pop = np.int64(len(status))
-    m = 0
-    tk = np.empty(len(tied), np.int64)
-    for x in range(len(tied)):
-        if tied[x] != lead[x]:
-            tk[m] = min(tied[x], lead[x]) * n_pop + max(tied[x], lead[x])
-            m += 1
-    tk = np.unique(tk[:m])
-    return n_new, tk
+    invited), ``CommunityModel._join``: :func:`~qunsim.kernels.day.join_members` (the same
+    steps as :func:`~qunsim.kernels.day.join_day` after its acceptance draws) with the
+    model's generator. Returns ``(n_groups, tie_keys)``."""
+    return join_members(generator_from(h), ids, ref, t, status, group, join_step, entry_path, satisfaction, role,
+                        leaders, leader, leader_tie, n_groups, cap, leader_tie_share, pyramid, indptr, indices, keys,
+                        rowptr, weight, strong, member_n, strong_ties)
 
 
 @njit

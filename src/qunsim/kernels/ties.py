@@ -13,6 +13,11 @@ from qunsim.network import find_edge
 __all__ = ["draw_replies", "strengthen_ties"]
 
 _ACTIVE = 1
+#: CSR rows up to this length are scanned for a reply's tie before the keys are bisected
+#: (captured days of a 1,000-member community: 13.3 ns a pair scanning every row, 10.2
+#: bisecting every pair, 10.1 scanning rows up to 8-16 long; at 10^6 members the rows are
+#: ~10 long and scanning them saves the bisection's cache misses)
+_SCAN_MAX = 16
 
 
 @njit
@@ -81,8 +86,9 @@ def _strengthen_pairs(keys, rowptr, weight, n, a, b, increment, strong, status, 
     pair order; :func:`_raise_tie`). Returns the positions of pairs with no tie (candidates
     for new ties). With ``use_csr`` a pair's tie is first looked for in the CSR row of
     ``a[j]`` (readers come in ascending order, so the rows are read nearly in sequence) and
-    only pairs that have one bisect the sorted keys; without, every pair bisects. Same
-    results either way."""
+    only pairs that have one bisect the sorted keys (a row longer than ``_SCAN_MAX`` is not
+    scanned: the bisection is cheaper); without, every pair bisects. Same results either
+    way."""
     missing = np.empty(len(a), np.int64)
     n_missing = 0
     keep = np.float32(1.0 - increment)
@@ -90,7 +96,7 @@ def _strengthen_pairs(keys, rowptr, weight, n, a, b, increment, strong, status, 
         x, y = a[j], b[j]
         if x == y:
             continue
-        if use_csr and not _has_neighbour(indptr, indices, x, y):
+        if use_csr and indptr[x + 1] - indptr[x] <= _SCAN_MAX and not _has_neighbour(indptr, indices, x, y):
             e = -1
         else:
             e = find_edge(keys, rowptr, n, x, y)
@@ -202,7 +208,7 @@ def _new_tie_candidates(a, b, miss, u, prob, n):
     for x in range(len(miss)):
         if u[miss[x]] < prob:
             n_cand += 1
-    bits = 10
+    bits = 4  # (the table's size changes its order, not the keys and counts it finds: sorted after)
     while (1 << bits) < 2 * n_cand:
         bits += 1
     size = 1 << bits
