@@ -132,8 +132,13 @@ def test_any_executor_bounded_in_flight_and_streamed(spec_file, reference, tmp_p
     assert_same_runs(res, reference)
     assert ex.peak <= 3  # memory bounded: never more than max_pending runs submitted ahead
     commits = sorted((tmp_path / "out" / "commits").glob("*.json"))
-    assert len(commits) >= 4  # results were written in batches as runs finished, not at the end
-    assert sum(len(json.loads(c.read_text())["ok"]) for c in commits) == 8
+    sizes = [len(json.loads(c.read_text())["ok"]) for c in commits]
+    assert sum(sizes) == 8
+    # results were written in batches as runs finished, not at the end: a batch is flushed once
+    # it holds flush_runs results, after taking in every run that finished together (at most
+    # max_pending), so no batch exceeds flush_runs - 1 + max_pending = 4 and there are >= 2
+    # (how many runs finish together depends on the machine's timing, so not more is asserted)
+    assert len(commits) >= 2 and max(sizes) <= 4, sizes
 
 
 def test_dask_local_cluster_matches_local_pool(spec_file, reference, tmp_path):
