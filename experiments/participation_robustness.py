@@ -249,6 +249,21 @@ def run(smoke: bool = False, settings: str = "realistic", workers: int = 1,
     return res
 
 
+def markdown(res: dict) -> str:
+    """The SF verdicts of a run as a markdown table (✔, or ✘ k/n with the failed criteria)."""
+    recs = res["conditions"]
+    sfs = [*recs[0].get("studies", {})]
+    lines = ["| condition | " + " | ".join(sfs) + " | claims that fail |",
+             "|---|" + "---|" * len(sfs) + "---|"]
+    for r in recs:
+        st = r["studies"]
+        cells = ["✔" if st[sf]["pass"] else f"✘ {st[sf]['criteria'] - len(st[sf]['failed'])}/{st[sf]['criteria']}"
+                 for sf in sfs]
+        fails = "; ".join(f"{sf}: " + ", ".join(st[sf]["failed"]) for sf in sfs if st[sf]["failed"]) or "—"
+        lines.append(f"| {r['condition']} | " + " | ".join(cells) + f" | {fails} |")
+    return "\n".join(lines)
+
+
 def _figure(res: dict, out: Path) -> Path:
     import matplotlib
 
@@ -306,6 +321,8 @@ def main() -> None:
         st = " ".join(f"{k}:{'ok' if v['pass'] else 'FAIL[' + '; '.join(v['failed']) + ']'}"
                       for k, v in r.get("studies", {}).items())
         print(f"{r['condition']:18s} {an}\n{'':18s} {st} ({r['seconds']:.0f}s)", flush=True)
+    if "studies" in res["conditions"][0]:
+        print(markdown(res))
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
 
