@@ -195,7 +195,9 @@ def run_condition(args: tuple) -> dict:
     _install(settings, cond)
     t = time.time()
     anchors = only is None or "anchors" in only
-    rec = {"condition": cond["name"], "anchors": _anchors(smoke, cond) if anchors else {}}
+    import os
+
+    rec = {"condition": cond["name"], "pid": os.getpid(), "anchors": _anchors(smoke, cond) if anchors else {}}
     if not smoke:
         import tempfile
 
