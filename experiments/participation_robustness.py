@@ -28,7 +28,9 @@ loader of :mod:`qunsim.model`), and the participation settings as the defaults o
 ``[dynamics]``, so that each study runs unchanged. Each condition runs in its own process.
 
 Run: ``python experiments/participation_robustness.py [--smoke] [--settings realistic|default]
-[--workers 2] [--json docs/figures/participation_robustness.json]``. Full: 5 seeds × 365 days
+[--workers 2] [--json docs/figures/participation_robustness.json]``; ``--only SF3,anchors`` and
+``--conditions "fresh seeds,need x1.2"`` run a subset (for iterating on one study), and every
+study's estimates per condition are kept in the JSON. Full: 5 seeds × 365 days
 of the default scenario per condition for the anchors, and the SF smoke studies (~3–4 CPU
 minutes per condition). Smoke: two conditions, 3 seeds × 240 days, 6,000 prospects, the
 anchors only.
