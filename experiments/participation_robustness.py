@@ -188,7 +188,7 @@ def _studies(cond: dict, out: Path, only: list[str] | None = None) -> dict:
         crit = CRITERIA[sf](res)
         res_all[sf] = {"pass": all(ok for _, ok in crit), "failed": [c for c, ok in crit if not ok],
                        "criteria": len(crit), "seconds": round(time.time() - t, 1),
-                       "result": _compact({k: v for k, v in res.items() if k != "figure"})}
+                       "result": _compact({k: v for k, v in res.items() if k not in ("figure", "runs")})}
     return res_all
 
 
