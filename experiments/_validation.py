@@ -18,6 +18,7 @@ from qunsim import stats as qstats
 __all__ = ["study_main", "print_cells_and_effects",
     "mean_ci",
     "diff_ci",
+    "paired_ci",
     "wilson_ci",
     "leave_hazard",
     "seed_list",
@@ -52,6 +53,20 @@ def diff_ci(a: Iterable[float], b: Iterable[float], level: float = 0.95) -> dict
     r = qstats.diff_ci(list(a), list(b), level)
     return {"diff": r["mean"], "lo": r["low"], "hi": r["high"], "p_greater": r["p_greater"],
             "p_less": r["p_less"], "n_a": r["n_a"], "n_b": r["n_b"]}
+
+
+def paired_ci(a: Iterable[float], b: Iterable[float], level: float = 0.95) -> dict:
+    """Mean of the paired differences ``a[i] - b[i]`` (replicate ``i`` of both arms run with
+    the same seed, or branched from the same model) with a paired t interval and one-sided
+    p-values (:func:`qunsim.stats.paired_difference`), under the keys of :func:`diff_ci`.
+
+    >>> r = paired_ci([3.0, 4.0, 6.0], [1.0, 2.0, 3.0])
+    >>> round(r["diff"], 3), round(r["lo"], 3), r["p_greater"] < 0.05, r["paired"], r["n_a"]
+    (2.333, 0.899, True, True, 3)
+    """
+    r = qstats.paired_difference(list(a), list(b), level)
+    return {"diff": r["mean"], "lo": r["low"], "hi": r["high"], "p_greater": r["p_greater"],
+            "p_less": r["p_less"], "n_a": r["n"], "n_b": r["n"], "paired": True}
 
 
 def wilson_ci(k: int, n: int, level: float = 0.95) -> dict:

@@ -28,7 +28,9 @@ loader of :mod:`qunsim.model`), and the participation settings as the defaults o
 ``[dynamics]``, so that each study runs unchanged. Each condition runs in its own process.
 
 Run: ``python experiments/participation_robustness.py [--smoke] [--settings realistic|default]
-[--workers 2] [--json docs/figures/participation_robustness.json]``. Full: 5 seeds × 365 days
+[--workers 2] [--json docs/figures/participation_robustness.json]``; ``--only SF3,anchors`` and
+``--conditions "fresh seeds,need x1.2"`` run a subset (for iterating on one study), and every
+study's estimates per condition are kept in the JSON. Full: 5 seeds × 365 days
 of the default scenario per condition for the anchors, and the SF smoke studies (~3–4 CPU
 minutes per condition). Smoke: two conditions, 3 seeds × 240 days, 6,000 prospects, the
 anchors only.
@@ -97,6 +99,9 @@ def _install(settings: dict, cond: dict) -> None:
     import qunsim.config as C
     import qunsim.model as M
 
+    if getattr(M, "_qunsim_robustness_installed", False):  # patches would stack up
+        raise RuntimeError("participation_robustness: a condition was already installed in this process")
+    M._qunsim_robustness_installed = True
     for k, v in settings.items():
         C.Dynamics.model_fields[k.split(".", 1)[1]].default = v
     C.Dynamics.model_rebuild(force=True)
@@ -151,13 +156,26 @@ def _anchors(smoke: bool, cond: dict) -> dict:
     return out
 
 
-def _studies(cond: dict, out: Path) -> dict:
+def _compact(x, depth: int = 0):
+    """A study's result without its per-day curves and per-run lists (kept: estimates)."""
+    if isinstance(x, dict):
+        return {str(k): _compact(v, depth + 1) for k, v in x.items() if depth < 4}
+    if isinstance(x, (list, tuple)):
+        return [_compact(v, depth + 1) for v in x] if len(x) <= 30 else f"<{len(x)} values>"
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    return x if isinstance(x, (int, float, str, bool)) or x is None else str(x)
+
+
+def _studies(cond: dict, out: Path, only: list[str] | None = None) -> dict:
     import importlib.util
 
     from qunsim.validation.stylised import CRITERIA
 
     res_all = {}
     for sf, name in STUDIES.items():
+        if only and sf not in only:
+            continue
         spec = importlib.util.spec_from_file_location(f"robust_{name}", HERE / f"{name}.py")
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
@@ -169,35 +187,51 @@ def _studies(cond: dict, out: Path) -> dict:
             res = mod.run(**kw)
         crit = CRITERIA[sf](res)
         res_all[sf] = {"pass": all(ok for _, ok in crit), "failed": [c for c, ok in crit if not ok],
-                       "criteria": len(crit), "seconds": round(time.time() - t, 1)}
+                       "criteria": len(crit), "seconds": round(time.time() - t, 1),
+                       "result": _compact({k: v for k, v in res.items() if k not in ("figure", "runs")})}
     return res_all
 
 
 def run_condition(args: tuple) -> dict:
-    smoke, settings, cond, figdir = args
+    smoke, settings, cond, figdir, only = args
     _install(settings, cond)
     t = time.time()
-    rec = {"condition": cond["name"], "anchors": _anchors(smoke, cond)}
+    anchors = only is None or "anchors" in only
+    import os
+
+    rec = {"condition": cond["name"], "pid": os.getpid(), "anchors": _anchors(smoke, cond) if anchors else {}}
     if not smoke:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            rec["studies"] = _studies(cond, Path(tmp))
+            rec["studies"] = _studies(cond, Path(tmp), only)
     rec["seconds"] = round(time.time() - t, 1)
     return rec
 
 
 def run(smoke: bool = False, settings: str = "realistic", workers: int = 1,
-        out: Path = ROOT / "docs" / "figures", figure: bool = True, partial: str | Path | None = None) -> dict:
-    """Run every condition; return per-condition anchors (mean, CI, band, pass) and SF verdicts."""
+        out: Path = ROOT / "docs" / "figures", figure: bool = True, partial: str | Path | None = None,
+        only: list[str] | None = None, names: list[str] | None = None) -> dict:
+    """Run every condition; return per-condition anchors (mean, CI, band, pass) and SF verdicts.
+
+    ``only`` (e.g. ``["SF3", "anchors"]``) restricts the checks, ``names`` the conditions (for
+    iterating on one study); the full run uses neither."""
     from qunsim.validation import participation_settings
 
     sett = participation_settings() if settings == "realistic" else {}
     conds = conditions(smoke)
-    jobs = [(smoke, sett, c, None) for c in conds]
+    if names:
+        unknown = sorted(set(names) - {c["name"] for c in conds})
+        if unknown:
+            raise SystemExit(f"--conditions: unknown condition(s) {unknown}; expected some of "
+                             f"{[c['name'] for c in conds]}")
+        conds = [c for c in conds if c["name"] in names]
+    jobs = [(smoke, sett, c, None, only) for c in conds]
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: the patches never leak, no fork of threads
     if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+        # one fresh process per condition (max_tasks_per_child=1): _install patches the process,
+        # and a reused worker would carry the previous condition's perturbation and seed shift
+        with ProcessPoolExecutor(workers, mp_context=ctx, max_tasks_per_child=1) as ex:
             recs = list(ex.map(run_condition, jobs))
     else:
         recs = []
@@ -209,12 +243,29 @@ def run(smoke: bool = False, settings: str = "realistic", workers: int = 1,
                                                     default=float), encoding="utf-8")
     res = {"claim": "participation robustness", "smoke": smoke, "settings": settings,
            "participation_settings": sett, "conditions": recs}
-    res["anchors_pass_everywhere"] = {k: all(r["anchors"][k]["pass"] for r in recs) for k in PARTICIPATION}
+    if recs[0]["anchors"]:
+        res["anchors_pass_everywhere"] = {k: all(r["anchors"][k]["pass"] for r in recs) for k in PARTICIPATION}
     if not smoke:
-        res["studies_pass_everywhere"] = {sf: all(r["studies"][sf]["pass"] for r in recs) for sf in STUDIES}
+        res["studies_pass_everywhere"] = {sf: all(r["studies"][sf]["pass"] for r in recs)
+                                          for sf in recs[0]["studies"]}
     if figure:
         res["figure"] = str(_figure(res, Path(out)))
     return res
+
+
+def markdown(res: dict) -> str:
+    """The SF verdicts of a run as a markdown table (✔, or ✘ k/n with the failed criteria)."""
+    recs = res["conditions"]
+    sfs = [*recs[0].get("studies", {})]
+    lines = ["| condition | " + " | ".join(sfs) + " | claims that fail |",
+             "|---|" + "---|" * len(sfs) + "---|"]
+    for r in recs:
+        st = r["studies"]
+        cells = ["✔" if st[sf]["pass"] else f"✘ {st[sf]['criteria'] - len(st[sf]['failed'])}/{st[sf]['criteria']}"
+                 for sf in sfs]
+        fails = "; ".join(f"{sf}: " + ", ".join(st[sf]["failed"]) for sf in sfs if st[sf]["failed"]) or "—"
+        lines.append(f"| {r['condition']} | " + " | ".join(cells) + f" | {fails} |")
+    return "\n".join(lines)
 
 
 def _figure(res: dict, out: Path) -> Path:
@@ -224,7 +275,7 @@ def _figure(res: dict, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     recs = res["conditions"]
-    cols = list(PARTICIPATION) + ([*STUDIES] if "studies" in recs[0] else [])
+    cols = (list(PARTICIPATION) if recs[0]["anchors"] else []) + [*recs[0].get("studies", {})]
     grid = np.zeros((len(recs), len(cols)))
     for i, r in enumerate(recs):
         for j, c in enumerate(cols):
@@ -255,13 +306,27 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--json", default=None)
     ap.add_argument("--out", default=str(ROOT / "docs" / "figures"))
+    ap.add_argument("--only", default=None,
+                    help="comma-separated checks to run, e.g. SF3,SF9 or anchors (default: all)")
+    ap.add_argument("--conditions", default=None,
+                    help="comma-separated condition names, e.g. 'fresh seeds,need x1.2' (default: all ten)")
+    ap.add_argument("--no-figure", action="store_true", help="do not draw the summary figure")
     a = ap.parse_args()
-    res = run(a.smoke, a.settings, a.workers, Path(a.out), partial=f"{a.json}.partial" if a.json else None)
+    only = [x.strip() for x in a.only.split(",")] if a.only else None
+    if only:
+        bad = sorted(set(only) - set(STUDIES) - {"anchors"})
+        if bad:
+            raise SystemExit(f"--only: unknown check(s) {bad}; expected some of {['anchors', *STUDIES]}")
+    names = [x.strip() for x in a.conditions.split(",")] if a.conditions else None
+    res = run(a.smoke, a.settings, a.workers, Path(a.out), figure=not a.no_figure,
+              partial=f"{a.json}.partial" if a.json else None, only=only, names=names)
     for r in res["conditions"]:
         an = " ".join(f"{k}={v['mean']:.2f}{'' if v['pass'] else '(FAIL)'}" for k, v in r["anchors"].items())
         st = " ".join(f"{k}:{'ok' if v['pass'] else 'FAIL[' + '; '.join(v['failed']) + ']'}"
                       for k, v in r.get("studies", {}).items())
         print(f"{r['condition']:18s} {an}\n{'':18s} {st} ({r['seconds']:.0f}s)", flush=True)
+    if "studies" in res["conditions"][0]:
+        print(markdown(res))
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
 

@@ -20,7 +20,7 @@ Each condition is run over the same seeds. Leaving hazards are events per member
 members by *initial* role (departures for dissatisfaction or contagion).
 
 Run: ``python experiments/sf1_gresham.py`` (full: 10 seeds × 730 days) or ``--smoke``
-(6 seeds × 300 days, fewer conditions).
+(10 seeds × 300 days, fewer conditions).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, st
     Welch differences with one-sided p-values), the pooled expert/chatter hazard ratio of the
     chatty condition and the figure path.
     """
-    seeds = seed_list(seeds, 6 if smoke else 10)
+    seeds = seed_list(seeds, 10)
     steps = steps or (300 if smoke else 730)
     names = list(conditions or (SMOKE_CONDITIONS if smoke else CONDITIONS))
     t0 = time.time()

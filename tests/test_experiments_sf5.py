@@ -1,7 +1,7 @@
 """SF5 at smoke size: a gradual private ladder out-earns a direct in-group hard sell, with
 less churn.
 
-The smoke study runs the two strategies of ``configs/strategies.toml`` for a year, 10 paired
+The smoke study runs the two strategies of ``configs/strategies.toml`` for a year, 20 paired
 replicates (common seeds from ``SeedSequence``) of a 120-member community. Revenue differs by
 a factor of about four (paired t > 10), so it is checked at p < 0.01. Churn is checked in both
 of the study's measures at one-sided p < 0.05: the leaving hazard per member-day (about 10%
@@ -52,5 +52,5 @@ def test_sf5_writes_figure_and_results(sf5):
     res, out = sf5
     assert (out / "sf5_ladder.png").stat().st_size > 10_000
     saved = json.loads((out / "sf5_ladder.json").read_text())
-    assert saved["replicates"] == 10 and saved["steps"] == 365 and saved["smoke"] is True
+    assert saved["replicates"] == 20 and saved["steps"] == 365 and saved["smoke"] is True
     assert set(saved["by_strategy"]) == {"gradual_ladder", "hard_sell"}

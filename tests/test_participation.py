@@ -183,3 +183,23 @@ def test_robustness_study_smoke(tmp_path):
     # fresh seeds really are other runs
     assert res["conditions"][1]["anchors"]["never_posted"]["mean"] != base["never_posted"]["mean"]
     assert pathlib.Path(res["figure"]).stat().st_size > 5_000
+    # each condition ran in a process of its own
+    assert res["conditions"][0]["pid"] != res["conditions"][1]["pid"]
+
+
+def test_robustness_conditions_never_share_a_process():
+    """A condition's patches (perturbed config loader, shifted seeds) are process-wide: a second
+    condition installed in the same process is refused (a reused pool worker once stacked them),
+    and the pool gives every condition a fresh process."""
+    import pathlib
+    import subprocess
+    import sys
+
+    exp = pathlib.Path(__file__).resolve().parents[1] / "experiments"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import participation_robustness as R\n"
+            "c = R.conditions(False)\n"
+            "R._install({}, c[2])\n"
+            "try:\n    R._install({}, c[4])\nexcept RuntimeError as e:\n    print('refused:', e)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(exp)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "refused: participation_robustness: a condition was already installed" in out.stdout

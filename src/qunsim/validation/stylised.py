@@ -48,7 +48,8 @@ def sf2(res: dict) -> list[tuple[str, bool]]:
     e, c = res["effects"], res["cells"]
     return [("knowledge: chatter lowers expert retention", e["knowledge: high - low chatter, expert_retention"]["hi"] < 0),
             ("goal fit on expert retention", _gt(e["goal fit (social change - knowledge change), expert_retention"])),
-            ("goal fit on final active", _gt(e["goal fit (social change - knowledge change), final_active"])),
+            ("goal fit on final active (log scale)",
+             _gt(e["goal fit (social change - knowledge change), log_final_active"])),
             ("high chatter: social keeps experts better", _gt(e["high chatter: expert retention, social - knowledge"])),
             ("social community survives high chatter", c["social/high"]["survival"]["lo"] > 0.8),
             ("social volume at least the knowledge volume",
@@ -96,7 +97,8 @@ def sf6(res: dict) -> list[tuple[str, bool]]:
 
 def sf7(res: dict) -> list[tuple[str, bool]]:
     e = res["effects"]
-    return [("online word of mouth cuts arrivals more", _lt(e["online - offline: arrival ratio after the wave"])),
+    return [("online word of mouth cuts arrivals more (paired by seed)",
+             _lt(e["online - offline: arrival ratio, paired by seed"])),
             ("a collapse, not a dip", res["cells"]["online (2000)"]["arrival_ratio"]["hi"] < 0.8),
             ("there was a wave", res["cells"]["offline (6)"]["wave_leavers"]["lo"] > 0)]
 
