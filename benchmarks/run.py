@@ -238,7 +238,8 @@ def fixed_cost_breakdown(n: int = 100, days: int = 100, repeat: int = 3) -> dict
     for name in ("arrival_candidates", "join_day", "members_day_packed"):
         wrap(day_kernels, name, name)
     wrap(qm.CommunityModel, "_fused_join", "joins")
-    wrap(qm.CommunityModel, "_merge_ties", "tie_merge")
+    wrap(qm.CommunityModel, "_merge_ties", "tie_merge")  # the staged day's merge
+    wrap(qm.CommunityModel, "_fused_merge", "tie_merge")  # the fused day's (one compiled call)
     try:  # one window: the days the speedup's first window covers (the community at its size)
         c0 = time.process_time()
         for _ in range(days):
