@@ -901,20 +901,7 @@ class CommunityModel(mesa.Model):
             h, cand, is_ref, inv, pa, self.steps, st.status, st.group, st.join_step, st.entry_path, st.satisfaction,
             st.role, self.leaders, self.leader, st.leader_tie, self.n_groups, consts[0], consts[1], consts[2],
             g.indptr, g.indices, g.keys, g.rowptr, g.weight, consts[3], st.member_neighbors, st.strong_ties)
-        if n_groups > self.n_groups:
-            extra = n_groups - self.n_groups
-            self.n_groups = n_groups
-            self._yesterday_q = np.concatenate([self._yesterday_q, np.zeros(extra)])
-            self._yesterday_chat = np.concatenate([self._yesterday_chat, np.zeros(extra)])
-        if len(tie_keys):  # SocialGraph.add_ties, the keys made in compiled code
-            g._pending_keys.append(tie_keys)
-            g._pending_w.append(np.full(len(tie_keys), p.strong_tie, dtype=np.float32))
-            g._pending_n += len(tie_keys)
-        if self._agent_views:
-            views = self._views
-            for i in ids.tolist():
-                views[i] = Member(self, i)
-        self._joins_today += len(ids)
+        self._joined(ids, n_groups, tie_keys)
         self._last_referrals = (ids[ref], inv[ref])
 
     def _segment_join(self, ids: np.ndarray, is_ref: np.ndarray) -> None:
@@ -922,21 +909,27 @@ class CommunityModel(mesa.Model):
         (:func:`~qunsim.kernels.staged.join_segment`); their Mesa agent views here."""
         if len(ids) == 0:
             return
-        st, p, g = self.state, self.p, self.social
+        st, g = self.state, self.social
         cap, share, pyramid, strong = self._fused_constants()[2]
         n_groups, tie_keys = segments.join_segment(
             self._generator_handle(), np.asarray(ids, np.int64), np.asarray(is_ref, np.bool_), self.steps, st.status,
             st.group, st.join_step, st.entry_path, st.satisfaction, st.role, self.leaders, self.leader, st.leader_tie,
             self.n_groups, cap, share, pyramid, g.indptr, g.indices, g.keys, g.rowptr, g.weight, strong,
             st.member_neighbors, st.strong_ties)
+        self._joined(ids, n_groups, tie_keys)
+
+    def _joined(self, ids: np.ndarray, n_groups: int, tie_keys: np.ndarray) -> None:
+        """After a compiled joining: the groups it opened, the leader ties it made (queued as
+        ``SocialGraph.add_ties`` would), the joiners' Mesa agent views, the day's join count."""
+        g = self.social
         if n_groups > self.n_groups:
             extra = n_groups - self.n_groups
             self.n_groups = n_groups
             self._yesterday_q = np.concatenate([self._yesterday_q, np.zeros(extra)])
             self._yesterday_chat = np.concatenate([self._yesterday_chat, np.zeros(extra)])
-        if len(tie_keys):  # SocialGraph.add_ties, the keys made in compiled code
+        if len(tie_keys):
             g._pending_keys.append(tie_keys)
-            g._pending_w.append(np.full(len(tie_keys), p.strong_tie, dtype=np.float32))
+            g._pending_w.append(np.full(len(tie_keys), self.p.strong_tie, dtype=np.float32))
             g._pending_n += len(tie_keys)
         if self._agent_views:
             views = self._views

@@ -61,7 +61,8 @@ from qunsim.kernels.ties import (
 
 __all__ = ["generator_handle", "generator_from", "arrival_candidates", "accept_chance", "accept_from_exp", "join_day", "members_stages", "numpy_sum",
            "choice_without_replacement", "members_day_packed", "PARAMS", "tie_strengths", "TIE_COUNTS_PRICED",
-           "participation_rate", "merge_ties", "join_members"]
+           "participation_rate", "merge_ties", "join_members",
+           "referral_candidates"]
 
 _ACTIVE, _LEFT, _BANNED = 1, 2, 3
 _OWNER, _REGULAR, _CHATTER = 0, 3, 4
@@ -201,35 +202,18 @@ def participation_rate(ids, post_rate, propensity, first_post_step, entry_path, 
 
 # ------------------------------------------------------------------------------ arrivals
 @njit
-def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, referral_trust, rate, lam,
-                       indptr, indices, wom_weight=0.0):
-    """Stage *arrivals* up to the decisions: word of mouth fades (``heard *= wom_memory``),
-    ``Poisson(rate)`` people are reached by content/ads (uniform over the population, the
-    prospects kept), members whose trust reaches ``referral_trust`` send ``Poisson(lam)``
-    invitations each to random neighbours. Returns the candidates (ascending, one per
-    person: a referral first), whether each was invited, by whom (-1 for exposure), and
-    the exponent of their word-of-mouth factor, ``heard * float32(-wom_weight)`` (float32,
-    as numpy computes it for float32 ``heard``: the caller takes numpy's ``exp`` of it, see
-    :func:`accept_from_exp`)."""
-    rng = generator_from(h)
-    mem = np.float32(wom_memory)
-    for i in range(len(heard)):
-        heard[i] *= mem
-    n = len(status)
-    m = rng.poisson(rate) if rate > 0 else 0
-    exposed = np.empty(0, np.int64)
-    if m > 0 and n > 0:
-        who = np.empty(m, np.int64)
-        for x in range(m):
-            who[x] = rng.integers(0, n)
-        exposed = who[status[who] == 0]
-    inv_ids = inviters(status, role, trust_r, trust_s, referral_trust)
+def referral_candidates(rng, exposed, inv_ids, lam, indptr, indices, status):
+    """The day's candidates from the people reached by content/ads (``exposed``) and the
+    inviters ``inv_ids``, who send ``Poisson(lam[j])`` invitations each to random neighbours
+    (one uniform per invitation, :func:`~qunsim.kernels.arrivals._referrals`), drawing from
+    ``rng``: one candidate per person, an invitation first. Returns ``(candidates ascending,
+    invited, inviter or -1)``."""
     referred = np.empty(0, np.int64)
     inviter = np.empty(0, np.int64)
     if len(inv_ids):
         invites = np.empty(len(inv_ids), np.int64)
         for j in range(len(inv_ids)):
-            invites[j] = rng.poisson(lam)
+            invites[j] = rng.poisson(lam[j])
         total = 0
         for j in range(len(inv_ids)):
             if indptr[inv_ids[j] + 1] > indptr[inv_ids[j]]:
@@ -255,11 +239,41 @@ def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, ref
         is_ref[c] = j < len(referred)
         inv[c] = inviter[j] if j < len(referred) else -1
         c += 1
+    return out[:c], is_ref[:c], inv[:c]
+
+
+@njit
+def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, referral_trust, rate, lam,
+                       indptr, indices, wom_weight=0.0):
+    """Stage *arrivals* up to the decisions: word of mouth fades (``heard *= wom_memory``),
+    ``Poisson(rate)`` people are reached by content/ads (uniform over the population, the
+    prospects kept), members whose trust reaches ``referral_trust`` send ``Poisson(lam)``
+    invitations each to random neighbours. Returns the candidates (ascending, one per
+    person: a referral first), whether each was invited, by whom (-1 for exposure), and
+    the exponent of their word-of-mouth factor, ``heard * float32(-wom_weight)`` (float32,
+    as numpy computes it for float32 ``heard``: the caller takes numpy's ``exp`` of it, see
+    :func:`accept_from_exp`)."""
+    rng = generator_from(h)
+    mem = np.float32(wom_memory)
+    for i in range(len(heard)):
+        heard[i] *= mem
+    n = len(status)
+    m = rng.poisson(rate) if rate > 0 else 0
+    exposed = np.empty(0, np.int64)
+    if m > 0 and n > 0:
+        who = np.empty(m, np.int64)
+        for x in range(m):
+            who[x] = rng.integers(0, n)
+        exposed = who[status[who] == 0]
+    inv_ids = inviters(status, role, trust_r, trust_s, referral_trust)
+    out, is_ref, inv = referral_candidates(rng, exposed, inv_ids, np.full(len(inv_ids), lam), indptr, indices,
+                                           status)
+    c = len(out)
     ex = np.empty(c, np.float32)
     w = np.float32(-wom_weight)
     for x in range(c):
         ex[x] = np.float32(heard[out[x]] * w)
-    return out[:c], is_ref[:c], inv[:c], ex
+    return out, is_ref, inv, ex
 
 
 @njit

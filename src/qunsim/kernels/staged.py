@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from qunsim._jit import njit
-from qunsim.kernels.arrivals import _referrals, _tell_ties, inviters
+from qunsim.kernels.arrivals import _tell_ties, inviters
 from qunsim.kernels.churn import members_day
 from qunsim.kernels.day import (
     _depart,
@@ -46,6 +46,7 @@ from qunsim.kernels.day import (
     join_members,
     numpy_sum,
     participation_rate,
+    referral_candidates,
 )
 from qunsim.kernels.neighbours import chatter_candidates, recount_strong
 from qunsim.kernels.posting import _make_messages, _posting_means
@@ -93,39 +94,7 @@ def referral_segment(h, exposed, inv_ids, lam, indptr, indices, status):
     invitations to random neighbours (one uniform per invitation of inviters with ties);
     the candidates are those reached who are prospects, and ``exposed``, one per person (an
     invitation first). ``(candidates ascending, invited, inviter or -1)``."""
-    rng = generator_from(h)
-    referred = np.empty(0, np.int64)
-    inviter = np.empty(0, np.int64)
-    if len(inv_ids):
-        invites = np.empty(len(inv_ids), np.int64)
-        for j in range(len(inv_ids)):
-            invites[j] = rng.poisson(lam[j])
-        total = 0
-        for j in range(len(inv_ids)):
-            if indptr[inv_ids[j] + 1] > indptr[inv_ids[j]]:
-                total += invites[j]
-        u = np.empty(total)
-        for x in range(total):
-            u[x] = rng.random()
-        referred, inviter = _referrals(inv_ids, invites, indptr, indices, status, u)
-    k = len(referred) + len(exposed)
-    cand = np.empty(k, np.int64)
-    cand[:len(referred)] = referred
-    cand[len(referred):] = exposed
-    order = np.argsort(cand, kind="mergesort")  # stable: the first occurrence of each person first
-    out = np.empty(k, np.int64)
-    is_ref = np.empty(k, np.bool_)
-    inv = np.empty(k, np.int64)
-    c = 0
-    for x in range(k):
-        j = order[x]
-        if c > 0 and cand[j] == out[c - 1]:
-            continue
-        out[c] = cand[j]
-        is_ref[c] = j < len(referred)
-        inv[c] = inviter[j] if j < len(referred) else -1
-        c += 1
-    return out[:c], is_ref[:c], inv[:c]
+    return referral_candidates(generator_from(h), exposed, inv_ids, lam, indptr, indices, status)
 
 
 @njit
