@@ -9,9 +9,10 @@ the same order, so both give the same trajectory bit for bit:
 1. :func:`arrival_candidates` — word of mouth fades, people reached by content/ads and by
    members' invitations (one decision per person per day). Python takes numpy's ``exp`` of
    their word-of-mouth exponent (compiled code's ``exp`` differs in the last bit on some
-   machines); :func:`accept_from_exp` makes their chance to accept of it (the value of
-   ``accept_probability``).
-2. :func:`join_day` (days with candidates) — the acceptance draws, places in groups
+   machines).
+2. :func:`join_day` (days with candidates) — the chance to accept from that ``exp``
+   (:func:`accept_from_exp`, the value of ``accept_probability``), the acceptance draws,
+   places in groups
    (:func:`choice_without_replacement`, numpy's ``Generator.choice`` draw for draw),
    activation, leader ties, neighbour counts. Python creates the joiners' Mesa agent views.
 3. :func:`members_day_packed` (:func:`members_stages` with packed arguments) — posting, the
