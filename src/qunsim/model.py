@@ -892,17 +892,18 @@ class CommunityModel(mesa.Model):
         ``ex``, the rest in compiled float32), their Mesa agent views here."""
         st, p = self.state, self.p
         if (type(p.accept) is float and type(p.wom_weight) is float and st.interest.dtype == np.float32
-                and st.heard.dtype == np.float32):
-            pa = day_kernels.accept_from_exp(cand, is_ref, st.interest, np.exp(ex, out=ex), p.accept)
+                and st.heard.dtype == np.float32):  # the chance made in join_day from exp(ex)
+            pa, from_exp = np.exp(ex, out=ex), True
         else:  # (other operand types promote differently: numpy's own formula)
-            pa = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight)
+            pa, from_exp = day_kernels.accept_chance(st.interest, st.heard, cand, is_ref, p.accept, p.wom_weight), False
         g = self.social
-        ids, ref, inv, n_groups, tie_keys = day_kernels.join_day(
-            h, cand, is_ref, inv, pa, self.steps, st.status, st.group, st.join_step, st.entry_path, st.satisfaction,
-            st.role, self.leaders, self.leader, st.leader_tie, self.n_groups, consts[0], consts[1], consts[2],
-            g.indptr, g.indices, g.keys, g.rowptr, g.weight, consts[3], st.member_neighbors, st.strong_ties)
+        ids, ref_ids, ref_inv, n_groups, tie_keys = day_kernels.join_day(
+            h, cand, is_ref, inv, pa, from_exp, st.interest, float(p.accept), self.steps, st.status, st.group,
+            st.join_step, st.entry_path, st.satisfaction, st.role, self.leaders, self.leader, st.leader_tie,
+            self.n_groups, consts[0], consts[1], consts[2], g.indptr, g.indices, g.keys, g.rowptr, g.weight,
+            consts[3], st.member_neighbors, st.strong_ties)
         self._joined(ids, n_groups, tie_keys)
-        self._last_referrals = (ids[ref], inv[ref])
+        self._last_referrals = (ref_ids, ref_inv)
 
     def _segment_join(self, ids: np.ndarray, is_ref: np.ndarray) -> None:
         """:meth:`_join` of the admitted candidates in one compiled call

@@ -9,9 +9,10 @@ the same order, so both give the same trajectory bit for bit:
 1. :func:`arrival_candidates` — word of mouth fades, people reached by content/ads and by
    members' invitations (one decision per person per day). Python takes numpy's ``exp`` of
    their word-of-mouth exponent (compiled code's ``exp`` differs in the last bit on some
-   machines); :func:`accept_from_exp` makes their chance to accept of it (the value of
-   ``accept_probability``).
-2. :func:`join_day` (days with candidates) — the acceptance draws, places in groups
+   machines).
+2. :func:`join_day` (days with candidates) — the chance to accept from that ``exp``
+   (:func:`accept_from_exp`, the value of ``accept_probability``), the acceptance draws,
+   places in groups
    (:func:`choice_without_replacement`, numpy's ``Generator.choice`` draw for draw),
    activation, leader ties, neighbour counts. Python creates the joiners' Mesa agent views.
 3. :func:`members_day_packed` (:func:`members_stages` with packed arguments) — posting, the
@@ -352,9 +353,9 @@ def choice_without_replacement(rng, a, k):
 
 
 @njit
-def join_day(h, cand, is_ref, inv, pa, t, status, group, join_step, entry_path, satisfaction, role, leaders,
-             leader, leader_tie, n_groups, cap, leader_tie_share, pyramid, indptr, indices, keys, rowptr, weight,
-             strong, member_n, strong_ties):
+def join_day(h, cand, is_ref, inv, pa, from_exp, interest, accept, t, status, group, join_step, entry_path,
+             satisfaction, role, leaders, leader, leader_tie, n_groups, cap, leader_tie_share, pyramid, indptr,
+             indices, keys, rowptr, weight, strong, member_n, strong_ties):
     """Stage *arrivals*, the joining (``CommunityModel._admit_and_join`` and ``_join`` with no
     gate): each candidate joins with probability ``pa`` (one uniform each), is dealt a free
     place in a group that has members (``Generator.choice`` without replacement over the
@@ -362,24 +363,36 @@ def join_day(h, cand, is_ref, inv, pa, t, status, group, join_step, entry_path, 
     ties to a live leader with probability ``leader_tie_share`` (the first one in a pyramid,
     else one at random); neighbour and strong-tie counts follow.
 
-    Returns ``(joined, referred, inviter, n_groups, tie_keys)``: the new members
-    (ascending), whether each was invited and by whom, the number of groups now, and the
-    keys of the leader ties to queue (``SocialGraph.add_ties``: distinct, ascending).
+    ``pa`` is each candidate's chance to join, or (``from_exp`` true) ``exp(-wom_weight *
+    heard[cand])`` from which :func:`accept_from_exp` makes the chance with ``interest`` and
+    ``accept`` (one compiled call instead of two on the fused day).
+
+    Returns ``(joined, referred_joined, their_inviters, n_groups, tie_keys)``: the new
+    members (ascending), those of them who were invited and by whom, the number of groups
+    now, and the keys of the leader ties to queue (``SocialGraph.add_ties``: distinct,
+    ascending).
     """
     rng = generator_from(h)
-    k = 0
-    ok = np.empty(len(cand), np.bool_)
-    for x in range(len(cand)):
-        ok[x] = rng.random() < pa[x]
-        if ok[x]:
-            k += 1
+    if from_exp:
+        ok = _accept_draws(rng, accept_from_exp(cand, is_ref, interest, pa, accept))
+    else:
+        ok = _accept_draws(rng, pa)
     ids = cand[ok]
     ref = is_ref[ok]
     inv_ok = inv[ok]
     n_new, tk = join_members(rng, ids, ref, t, status, group, join_step, entry_path, satisfaction, role, leaders,
                              leader, leader_tie, n_groups, cap, leader_tie_share, pyramid, indptr, indices, keys,
                              rowptr, weight, strong, member_n, strong_ties)
-    return ids, ref, inv_ok, n_new, tk
+    return ids, ids[ref], inv_ok[ref], n_new, tk
+
+
+@njit
+def _accept_draws(rng, pa):
+    """One uniform each: ``rng.random() < pa[x]`` (bool[len(pa)])."""
+    ok = np.empty(len(pa), np.bool_)
+    for x in range(len(pa)):
+        ok[x] = rng.random() < pa[x]
+    return ok
 
 
 @njit
