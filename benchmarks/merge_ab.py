@@ -52,7 +52,7 @@ def measure(n: int, days: int) -> dict:
         setattr(qm.CommunityModel, name, timed)
     models = {"engine": qs.CommunityModel(rng=1, **R.overrides(n, False)),
               "all_policies": qs.CommunityModel(rng=1, **R.overrides(n, False), **R.all_policies())}
-    for d in range(days):
+    for _ in range(days):
         for label, m in models.items():
             current[0] = label
             m.step()

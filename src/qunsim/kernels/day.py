@@ -1140,6 +1140,24 @@ def added_ties_update(uk, uw, add, n, status, join_step, leave_step, t, window, 
 
 
 @njit
+def _shift_rowptr(rowptr, uk, add, n):
+    """The key row offsets (:func:`_rowptr`) after inserting the sorted keys ``uk[add]``:
+    each row's offset moves by the number of inserted keys of the rows before it (O(n + added)
+    instead of a pass over all keys)."""
+    out = np.empty(n + 1, np.int64)
+    c = 0
+    x = 0
+    for u in range(n + 1):
+        lim = u * n
+        while x < len(uk) and uk[x] < lim:
+            if add[x]:
+                c += 1
+            x += 1
+        out[u] = rowptr[u] + c
+    return out
+
+
+@njit
 def merge_and_update(keys, weight, indptr, indices, rowptr, pk, pw, n, status, join_step, leave_step, t, window,
                      left_n, member_n, strong, strong_ties, exact):
     """:func:`merge_and_recount` with the counts updated over the merged ties only, when that
@@ -1157,7 +1175,7 @@ def merge_and_update(keys, weight, indptr, indices, rowptr, pk, pw, n, status, j
     add, n_add = _raise_existing(keys, weight, uk, uw, n, exact, status, strong, strong_ties)
     if n_add:
         keys, weight, indptr, indices = _insert_ties(keys, weight, indptr, indices, uk, uw, add, n_add, n)
-        rowptr = _rowptr(keys, n)
+        rowptr = _shift_rowptr(rowptr, uk, add, n)
     updated = exact
     if updated:
         for r in range(n):
