@@ -28,7 +28,7 @@ from qunsim.kernels.neighbours import (
 from qunsim.kernels.reading import GroupIndex, ReadResult
 from qunsim.kernels.record import Z95
 from qunsim.metrics import GRESHAM_MIN_EVENTS, GRESHAM_MIN_EXPOSURE, MetricsCollector
-from qunsim.network import bfs_ball, build_graph, from_networkx, key_rowptr
+from qunsim.network import bfs_ball, build_graph, from_networkx
 from qunsim.policies import build_policies
 from qunsim.policies.schedule import _ScheduledMixin
 from qunsim.registry import MODEL_REPORTERS  # noqa: F401  (the Mesa reporters: the metric registry's)
@@ -273,6 +273,9 @@ class CommunityModel(mesa.Model):
         self.policies: dict[str, list] = {"gate": [], "activity": [], "monetization": []}
         self._build_population(graph)
         self._recount_neighbours()
+        # (dynamics id, strong_tie, contagion_window) of the last recount; None: the first
+        # merge recounts (also after loading a checkpoint written before this attribute)
+        self._count_basis: tuple | None = None
         # posting propensity differs from 1 only with the participation keys or a graph that sets it
         self._propensity_on = bool(self.p.lurker_share > 0 or self.p.propensity_sd > 0
                                    or self.p.welcome_boost > 0 or self.p.first_post_rate > 0
@@ -939,20 +942,36 @@ class CommunityModel(mesa.Model):
         self._joins_today += len(ids)
 
     def _fused_merge(self) -> None:
-        """:meth:`_merge_ties` in one compiled call (:func:`~qunsim.kernels.day.merge_and_recount`:
-        the merge, the key row offsets and the neighbour and strong-tie recounts; same result)."""
+        """:meth:`_merge_ties` (the fused day's: the same call)."""
+        self._merge_and_count()
+
+    def _merge_and_count(self) -> None:
+        """Merge the queued ties in one compiled call (:func:`~qunsim.kernels.day.merge_and_update`:
+        the merge, the key row offsets, and the neighbour and strong-tie counts updated over the
+        merged ties only, or recounted over all ties when an update could differ from a recount).
+
+        The update equals a recount when the counts on entry equal a recount of the graph as it
+        is: the model keeps them so on every join, departure, reply and tie decay, and ages
+        departures out of the contagion window here (with contagion off nothing else does);
+        ``_count_basis`` records the dynamics (object and thresholds) of the last recount, and
+        any change since (a branch's new ``dynamics``) recounts. Code that writes ``status``,
+        ``join_step``, ``leave_step`` or tie weights directly must call
+        ``_recount_neighbours()`` after it."""
         g, st, p = self.social, self.state, self.p
         if not g.pending:
             return
-        pk, pw = np.concatenate(g._pending_keys), np.concatenate(g._pending_w)
-        g._pending_keys, g._pending_w, g._pending_n = [], [], 0
-        g.keys, g.weight, g.indptr, g.indices, g.rowptr, _ = day_kernels.merge_and_recount(
-            g.keys, g.weight, g.indptr, g.indices, g.rowptr, pk, pw, np.int64(g.n), st.status, st.join_step,
-            st.leave_step, self.steps, p.contagion_window, st.left_neighbors, st.member_neighbors,
-            np.float32(p.strong_tie), st.strong_ties)
         w = p.contagion_window
         if w > 0:
-            self._gone = {s: ids for s, ids in self._gone.items() if s > self.steps - w}
+            self._age_departures()  # exactly the departures the recount would no longer count
+        strong = np.float32(p.strong_tie)
+        basis = (id(p), float(strong), int(w))
+        pk, pw = np.concatenate(g._pending_keys), np.concatenate(g._pending_w)
+        g._pending_keys, g._pending_w, g._pending_n = [], [], 0
+        g.keys, g.weight, g.indptr, g.indices, g.rowptr, _, _ = day_kernels.merge_and_update(
+            g.keys, g.weight, g.indptr, g.indices, g.rowptr, pk, pw, np.int64(g.n), st.status, st.join_step,
+            st.leave_step, self.steps, w, st.left_neighbors, st.member_neighbors, strong, st.strong_ties,
+            self._count_basis == basis)
+        self._count_basis = basis
 
     def _inflow_rate(self, t: int) -> float:
         """Expected people reached by content/ads on day ``t`` (ramp up, then halving)."""
@@ -1290,19 +1309,9 @@ class CommunityModel(mesa.Model):
 
     # ------------------------------------------------------------------ neighbour bookkeeping
     def _merge_ties(self) -> None:
-        """Merge queued ties into the graph, then recount what depends on neighbourhoods (a merge
-        may also raise the strength of existing ties)."""
-        g = self.social
-        if g.pending:
-            # SocialGraph.merge_pending in one compiled pass (kernels.day.merge_ties: same result)
-            pk, pw = np.concatenate(g._pending_keys), np.concatenate(g._pending_w)
-            g._pending_keys, g._pending_w, g._pending_n = [], [], 0
-            keys, weight, indptr, indices, n_added = day_kernels.merge_ties(g.keys, g.weight, g.indptr, g.indices,
-                                                                           pk, pw, np.int64(g.n))
-            if n_added:
-                g.keys, g.weight, g.indptr, g.indices = keys, weight, indptr, indices
-                g.rowptr = key_rowptr(keys, np.int64(g.n))
-            self._recount_neighbours()
+        """Merge queued ties into the graph and bring what depends on neighbourhoods up to date
+        (a merge may also raise the strength of existing ties): :meth:`_merge_and_count`."""
+        self._merge_and_count()
 
     def _recount_neighbours(self) -> None:
         st, p = self.state, self.p

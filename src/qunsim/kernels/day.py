@@ -21,7 +21,7 @@ the same order, so both give the same trajectory bit for bit:
    the record (:func:`~qunsim.kernels.record.record_day`); new ties are priced from
    :func:`tie_strengths` (numpy's ``power``, made once). Python queues the new ties, removes
    the departed members' agent views, and on merge days merges the ties
-   (:func:`merge_and_recount`) and then records.
+   (:func:`merge_and_update`) and then records.
 
 The generator is handed to compiled code as a small tuple of addresses
 (:func:`generator_handle`) instead of the ``np.random.Generator`` object: numba's own
@@ -62,7 +62,7 @@ from qunsim.kernels.ties import (
 
 __all__ = ["generator_handle", "generator_from", "arrival_candidates", "accept_chance", "accept_from_exp", "join_day", "members_stages", "numpy_sum",
            "choice_without_replacement", "members_day_packed", "PARAMS", "tie_strengths", "TIE_COUNTS_PRICED",
-           "participation_rate", "merge_ties", "join_members",
+           "participation_rate", "merge_ties", "merge_and_update", "added_ties_update", "join_members",
            "referral_candidates"]
 
 _ACTIVE, _LEFT, _BANNED = 1, 2, 3
@@ -941,6 +941,18 @@ def merge_ties(keys, weight, indptr, indices, pk, pw, n):
     Returns ``(keys, weight, indptr, indices, n_added)`` (new arrays when ties were added,
     else the inputs, ``weight`` updated in place).
     """
+    uk, uw = _distinct_queued(pk, pw)
+    add, n_add = _raise_existing(keys, weight, uk, uw, n, False, keys, np.float32(0.0), keys)
+    if n_add == 0:
+        return keys, weight, indptr, indices, 0
+    nk, nw, nptr, nind = _insert_ties(keys, weight, indptr, indices, uk, uw, add, n_add, n)
+    return nk, nw, nptr, nind, n_add
+
+
+@njit
+def _distinct_queued(pk, pw):
+    """The queued ties' distinct keys in ascending order, each with its strongest queued
+    strength: ``(uk, uw)``."""
     order = np.argsort(pk, kind="mergesort")
     uk = np.empty(len(pk), np.int64)
     uw = np.empty(len(pk), np.float32)
@@ -954,23 +966,47 @@ def merge_ties(keys, weight, indptr, indices, pk, pw, n):
         uk[m] = pk[j]
         uw[m] = pw[j]
         m += 1
-    # ties that exist: the stronger strength; the others are added
+    return uk[:m], uw[:m]
+
+
+@njit
+def _raise_existing(keys, weight, uk, uw, n, count, status, strong, strong_ties):
+    """Queued ties ``uk``/``uw`` that exist in ``keys``: raised (in place) to the queued
+    strength if stronger; with ``count``, one that crosses ``strong`` between two active
+    members counts in both members' ``strong_ties`` (saturating at the int16 maximum).
+    Returns ``(add, n_add)``: which queued ties are new, and how many."""
     n_old = len(keys)
-    add = np.empty(m, np.bool_)
+    add = np.empty(len(uk), np.bool_)
     n_add = 0
     e = 0
-    for x in range(m):
+    for x in range(len(uk)):
         while e < n_old and keys[e] < uk[x]:
             e += 1
         if e < n_old and keys[e] == uk[x]:
             if uw[x] > weight[e]:
+                if count and weight[e] < strong <= uw[x]:
+                    u = uk[x] // n
+                    v = uk[x] - u * n
+                    if status[u] == _ACTIVE and status[v] == _ACTIVE:
+                        if strong_ties[u] < 32767:
+                            strong_ties[u] += 1
+                        if strong_ties[v] < 32767:
+                            strong_ties[v] += 1
                 weight[e] = uw[x]
             add[x] = False
         else:
             add[x] = True
             n_add += 1
-    if n_add == 0:
-        return keys, weight, indptr, indices, 0
+    return add, n_add
+
+
+@njit
+def _insert_ties(keys, weight, indptr, indices, uk, uw, add, n_add, n):
+    """The sorted keys/weights and the CSR adjacency with the new ties ``uk[add]`` inserted
+    (see :func:`merge_ties` for the order of a row's entries): ``(keys, weight, indptr,
+    indices)``, new arrays."""
+    n_old = len(keys)
+    m = len(uk)
     nk = np.empty(n_old + n_add, np.int64)
     nw = np.empty(n_old + n_add, np.float32)
     e = 0
@@ -1021,7 +1057,9 @@ def merge_ties(keys, weight, indptr, indices, pk, pw, n):
             v = uk[x] - u * n
             nind[fill[v]] = u
             fill[v] += 1
-    return nk, nw, nptr, nind, n_add
+    return nk, nw, nptr, nind
+
+
 
 
 @njit
@@ -1082,3 +1120,85 @@ def merge_and_recount(keys, weight, indptr, indices, rowptr, pk, pw, n, status, 
     _recount_flags(indptr, indices, status, join_step, leave_step, t, window, left_n, member_n)
     recount_strong(keys, weight, n, status, strong, strong_ties)
     return keys, weight, indptr, indices, rowptr, n_added
+
+
+@njit
+def added_ties_update(uk, uw, add, n, status, join_step, leave_step, t, window, left_n, member_n, strong,
+                      strong_ties):
+    """The counts a recount would change when the ties ``uk[add]`` (strengths ``uw``) join the
+    graph, updated over those ties only (in place): each endpoint's ``member_n`` counts the
+    other if it ever joined, its ``left_n`` if it left (LEFT/BANNED) with ``leave_step > t -
+    window`` (always when ``window <= 0``), and a tie of strength ``>= strong`` between two
+    active members counts in both ``strong_ties`` (saturating at the int16 maximum)."""
+    for x in range(len(uk)):
+        if not add[x]:
+            continue
+        u = uk[x] // n
+        v = uk[x] - u * n
+        if join_step[v] >= 0:
+            member_n[u] += 1
+        if join_step[u] >= 0:
+            member_n[v] += 1
+        s = status[v]
+        if (s == _LEFT or s == _BANNED) and (window <= 0 or leave_step[v] > t - window):
+            left_n[u] += 1
+        s = status[u]
+        if (s == _LEFT or s == _BANNED) and (window <= 0 or leave_step[u] > t - window):
+            left_n[v] += 1
+        if uw[x] >= strong and status[u] == _ACTIVE and status[v] == _ACTIVE:
+            if strong_ties[u] < 32767:
+                strong_ties[u] += 1
+            if strong_ties[v] < 32767:
+                strong_ties[v] += 1
+
+
+@njit
+def _shift_rowptr(rowptr, uk, add, n):
+    """The key row offsets (:func:`_rowptr`) after inserting the sorted keys ``uk[add]``:
+    each row's offset moves by the number of inserted keys of the rows before it (O(n + added)
+    instead of a pass over all keys)."""
+    out = np.empty(n + 1, np.int64)
+    c = 0
+    x = 0
+    for u in range(n + 1):
+        lim = u * n
+        while x < len(uk) and uk[x] < lim:
+            if add[x]:
+                c += 1
+            x += 1
+        out[u] = rowptr[u] + c
+    return out
+
+
+@njit
+def merge_and_update(keys, weight, indptr, indices, rowptr, pk, pw, n, status, join_step, leave_step, t, window,
+                     left_n, member_n, strong, strong_ties, exact):
+    """:func:`merge_and_recount` with the counts updated over the merged ties only, when that
+    gives the recount's arrays: ``exact`` says the counts on entry equal a recount of the graph
+    before the merge at step ``t`` (the caller has aged out the departures that left the
+    window and the thresholds have not changed since the last recount), and no member has as
+    many as 32,767 ties (so no strong-tie count ever saturated). Then the ties added
+    (:func:`added_ties_update`) and the existing ties the merge raises across ``strong``
+    (:func:`_raise_existing`) are counted; otherwise everything is recounted over all ties.
+
+    Returns ``(keys, weight, indptr, indices, rowptr, n_added, updated)``, ``updated`` whether
+    the counts were updated rather than recounted.
+    """
+    uk, uw = _distinct_queued(pk, pw)
+    add, n_add = _raise_existing(keys, weight, uk, uw, n, exact, status, strong, strong_ties)
+    if n_add:
+        keys, weight, indptr, indices = _insert_ties(keys, weight, indptr, indices, uk, uw, add, n_add, n)
+        rowptr = _shift_rowptr(rowptr, uk, add, n)
+    updated = exact
+    if updated:
+        for r in range(n):
+            if indptr[r + 1] - indptr[r] >= 32767:
+                updated = False
+                break
+    if updated:
+        added_ties_update(uk, uw, add, n, status, join_step, leave_step, t, window, left_n, member_n, strong,
+                          strong_ties)
+    else:
+        _recount_flags(indptr, indices, status, join_step, leave_step, t, window, left_n, member_n)
+        recount_strong(keys, weight, n, status, strong, strong_ties)
+    return keys, weight, indptr, indices, rowptr, n_add, updated

@@ -3,11 +3,18 @@ ties, kept up to date on events instead of recomputed over all ties every day.
 
 - ``left_n[i]``: neighbours of i who left (LEFT or BANNED) within the contagion window;
   ``member_n[i]``: neighbours of i who ever joined. Updated on joins and departures and when
-  a departure ages out of the window; recounted (one pass over the ties) when new ties are
-  merged into the graph.
+  a departure ages out of the window (at the latest when ties are merged); when new ties are
+  merged into the graph, updated over the new ties only
+  (:func:`qunsim.kernels.day.merge_and_update`).
 - ``strong_ties[i]``: ties of i of strength >= ``strong_tie`` to active members. Updated when
   a reply makes a tie cross the threshold (:mod:`qunsim.kernels.ties`), on joins and
-  departures; recounted when ties are merged or decay.
+  departures, and at a merge over the new ties and the existing ties it raises across the
+  threshold; recounted (one pass over the ties) when ties decay.
+
+The updates give exactly the arrays of a recount (:func:`recount_neighbours`,
+:func:`recount_strong`) as long as every change goes through them; the merge recounts
+instead when that is not sure (a model's first merge, changed ``dynamics``, a member with
+32,767 ties or more: the int16 strong-tie count saturates).
 
 Neighbours are those of the merged graph (CSR ``indptr``/``indices``); ties queued for the
 next merge are not neighbours yet.
