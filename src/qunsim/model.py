@@ -1313,6 +1313,14 @@ class CommunityModel(mesa.Model):
         (a merge may also raise the strength of existing ties): :meth:`_merge_and_count`."""
         self._merge_and_count()
 
+    def recount_bookkeeping(self) -> None:
+        """Recount every member's neighbour counts (departed and ever-joined neighbours) and
+        strong ties from the state arrays and the graph. The model keeps them up to date on
+        its own events (joins, :meth:`remove_members`, replies, tie merges and decay); code
+        that writes ``state.status``, ``join_step``, ``leave_step`` or tie weights directly
+        must call this afterwards, or contagion and commitment read stale counts."""
+        self._recount_neighbours()
+
     def _recount_neighbours(self) -> None:
         st, p = self.state, self.p
         recount_neighbours(self.social.indptr, self.social.indices, st.status, st.join_step, st.leave_step,
