@@ -63,7 +63,7 @@ from qunsim.kernels.ties import (
 __all__ = ["generator_handle", "generator_from", "arrival_candidates", "accept_chance", "accept_from_exp", "join_day", "members_stages", "numpy_sum",
            "choice_without_replacement", "members_day_packed", "PARAMS", "tie_strengths", "TIE_COUNTS_PRICED",
            "participation_rate", "merge_ties", "merge_and_update", "added_ties_update", "join_members",
-           "referral_candidates"]
+           "referral_candidates", "exposure", "word_of_mouth"]
 
 _ACTIVE, _LEFT, _BANNED = 1, 2, 3
 _OWNER, _REGULAR, _CHATTER = 0, 3, 4
@@ -203,6 +203,53 @@ def participation_rate(ids, post_rate, propensity, first_post_step, entry_path, 
 
 # ------------------------------------------------------------------------------ arrivals
 @njit
+def exposure(rng, heard, wom_memory, status, rate):
+    """Stage *arrivals*, first step: word of mouth fades (``heard *= wom_memory``, float32)
+    and ``Poisson(rate)`` people are reached by content/ads, drawn uniformly over the
+    population from ``rng``; returns those of them who are prospects (in draw order)."""
+    mem = np.float32(wom_memory)
+    for i in range(len(heard)):
+        heard[i] *= mem
+    n = len(status)
+    m = rng.poisson(rate) if rate > 0 else 0
+    exposed = np.empty(0, np.int64)
+    if m > 0 and n > 0:
+        who = np.empty(m, np.int64)
+        for x in range(m):
+            who[x] = rng.integers(0, n)
+        exposed = who[status[who] == 0]
+    return exposed
+
+
+@njit
+def word_of_mouth(rng, leavers, heard, indptr, indices, wom_reach):
+    """Stage *word of mouth*: each unhappy leaver tells up to ``floor(wom_reach)`` of their
+    ties (one uniform per telling, :func:`~qunsim.kernels.arrivals._tell_ties`), and
+    ``Poisson`` of the rest of everyone's reach tell people drawn from the whole population
+    (``heard += 1``, float32)."""
+    n_unhappy = len(leavers)
+    if n_unhappy == 0 or wom_reach <= 0:
+        return
+    k_max = np.int64(np.floor(wom_reach))
+    rest = np.empty(n_unhappy)
+    total = 0
+    for x in range(n_unhappy):
+        i = leavers[x]
+        ko = min(indptr[i + 1] - indptr[i], k_max)
+        total += ko
+        rest[x] = max(wom_reach - ko, 0.0)
+    u = np.empty(total)
+    for x in range(total):
+        u[x] = rng.random()
+    _tell_ties(heard, leavers, indptr, indices, k_max, u)
+    n_online = rng.poisson(numpy_sum(rest))
+    one = np.float32(1.0)
+    n = len(heard)
+    for _ in range(n_online):
+        heard[rng.integers(0, n)] += one
+
+
+@njit
 def referral_candidates(rng, exposed, inv_ids, lam, indptr, indices, status):
     """The day's candidates from the people reached by content/ads (``exposed``) and the
     inviters ``inv_ids``, who send ``Poisson(lam[j])`` invitations each to random neighbours
@@ -255,17 +302,7 @@ def arrival_candidates(h, heard, wom_memory, status, role, trust_r, trust_s, ref
     as numpy computes it for float32 ``heard``: the caller takes numpy's ``exp`` of it, see
     :func:`accept_from_exp`)."""
     rng = generator_from(h)
-    mem = np.float32(wom_memory)
-    for i in range(len(heard)):
-        heard[i] *= mem
-    n = len(status)
-    m = rng.poisson(rate) if rate > 0 else 0
-    exposed = np.empty(0, np.int64)
-    if m > 0 and n > 0:
-        who = np.empty(m, np.int64)
-        for x in range(m):
-            who[x] = rng.integers(0, n)
-        exposed = who[status[who] == 0]
+    exposed = exposure(rng, heard, wom_memory, status, rate)
     inv_ids = inviters(status, role, trust_r, trust_s, referral_trust)
     out, is_ref, inv = referral_candidates(rng, exposed, inv_ids, np.full(len(inv_ids), lam), indptr, indices,
                                            status)
@@ -798,22 +835,7 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
         leavers[:len(unhappy_before)] = unhappy_before
         leavers[len(unhappy_before):len(unhappy_before) + len(conta_ids)] = conta_ids
         leavers[len(unhappy_before) + len(conta_ids):] = diss_ids
-        k_max = np.int64(np.floor(wom_reach))
-        rest = np.empty(n_unhappy)
-        total = 0
-        for x in range(n_unhappy):
-            i = leavers[x]
-            ko = min(indptr[i + 1] - indptr[i], k_max)
-            total += ko
-            rest[x] = max(wom_reach - ko, 0.0)
-        u = np.empty(total)
-        for x in range(total):
-            u[x] = rng.random()
-        _tell_ties(heard, leavers, indptr, indices, k_max, u)
-        n_online = rng.poisson(numpy_sum(rest))
-        one = np.float32(1.0)
-        for _ in range(n_online):
-            heard[rng.integers(0, n)] += one
+        word_of_mouth(rng, leavers, heard, indptr, indices, wom_reach)
     q, chat = yesterday_q, yesterday_chat
     queued = pending + len(new_keys)
     recorded = not (queued > max(0.05 * n_edges, 1000) or (t % 7 == 0 and queued > 0))

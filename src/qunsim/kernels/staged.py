@@ -37,16 +37,17 @@ from __future__ import annotations
 import numpy as np
 
 from qunsim._jit import njit
-from qunsim.kernels.arrivals import _tell_ties, inviters
+from qunsim.kernels.arrivals import inviters
 from qunsim.kernels.churn import members_day
 from qunsim.kernels.day import (
     _depart,
     _newcomer_feedback,
+    exposure,
     generator_from,
     join_members,
-    numpy_sum,
     participation_rate,
     referral_candidates,
+    word_of_mouth,
 )
 from qunsim.kernels.neighbours import chatter_candidates, recount_strong
 from qunsim.kernels.posting import _make_messages, _posting_means
@@ -73,18 +74,7 @@ def exposure_and_inviters(h, heard, wom_memory, status, role, trust_r, trust_s, 
     ``Poisson(rate)`` people are reached by content/ads (uniform over the population; the
     prospects among them are returned), and the members who may invite
     (``kernels.arrivals.inviters``). ``(exposed, inviters)``."""
-    rng = generator_from(h)
-    mem = np.float32(wom_memory)
-    for i in range(len(heard)):
-        heard[i] *= mem
-    n = len(status)
-    m = rng.poisson(rate) if rate > 0 else 0
-    exposed = np.empty(0, np.int64)
-    if m > 0 and n > 0:
-        who = np.empty(m, np.int64)
-        for x in range(m):
-            who[x] = rng.integers(0, n)
-        exposed = who[status[who] == 0]
+    exposed = exposure(generator_from(h), heard, wom_memory, status, rate)
     return exposed, inviters(status, role, trust_r, trust_s, referral_trust)
 
 
@@ -349,26 +339,7 @@ def bookkeeping_segment(h, ids, counts, received, t, first_post_step, return_ste
     mouth: each unhappy leaver of the day (``unhappy``) tells up to ``floor(wom_reach)`` of its
     ties (one uniform per telling), and ``Poisson`` of the rest reach people drawn from the
     whole population (``kernels.arrivals.spread_word_of_mouth``)."""
-    rng = generator_from(h)
     _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
                        commitment, welcome_boost, welcome_commitment)
     end_of_day(ids, counts, received, posts, posts_yesterday, replies_yesterday, last_post, t)
-    n_unhappy = len(unhappy)
-    if n_unhappy > 0 and wom_reach > 0:
-        k_max = np.int64(np.floor(wom_reach))
-        rest = np.empty(n_unhappy)
-        total = 0
-        for x in range(n_unhappy):
-            i = unhappy[x]
-            ko = min(indptr[i + 1] - indptr[i], k_max)
-            total += ko
-            rest[x] = max(wom_reach - ko, 0.0)
-        u = np.empty(total)
-        for x in range(total):
-            u[x] = rng.random()
-        _tell_ties(heard, unhappy, indptr, indices, k_max, u)
-        n_online = rng.poisson(numpy_sum(rest))
-        one = np.float32(1.0)
-        n = len(heard)
-        for _ in range(n_online):
-            heard[rng.integers(0, n)] += one
+    word_of_mouth(generator_from(h), unhappy, heard, indptr, indices, wom_reach)
