@@ -37,7 +37,15 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _validation import diff_ci, mean_ci, paired_ci, savefig, seed_list, setup_matplotlib, study_main  # noqa: E402
+from _validation import (  # noqa: E402
+    diff_ci,
+    mean_ci,
+    paired_ci,
+    savefig,
+    seed_list,
+    setup_matplotlib,
+    study_main,
+)
 
 import qunsim as qs  # noqa: E402
 
@@ -103,7 +111,6 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, ho
     keys = ("wave_leavers", "joins_wave", "joins_control", "arrival_ratio", "exposure_ratio", "active_ratio")
     cells = {n: {k: mean_ci([r[k] for r in rs]) for k in keys} for n, rs in runs.items()}
     off, on = list(REACH)
-    paired = np.array([r["arrival_ratio"] for r in runs[on]]) - np.array([r["arrival_ratio"] for r in runs[off]])
     eff = {
         "online - offline: arrival ratio after the wave": diff_ci(
             [r["arrival_ratio"] for r in runs[on]], [r["arrival_ratio"] for r in runs[off]]),
