@@ -19,6 +19,18 @@ from qunsim.kernels import day
 from qunsim.kernels.neighbours import recount_strong
 from qunsim.network import SocialGraph
 
+
+def merge_and_recount(keys, weight, indptr, indices, rowptr, pk, pw, n, status, join_step, leave_step, t, window,
+                      left_n, member_n, strong, strong_ties):
+    """The reference: ``day.merge_ties``, the key row offsets recomputed, then every count
+    recounted over all ties (what the merge did before the update existed)."""
+    keys, weight, indptr, indices, n_added = day.merge_ties(keys, weight, indptr, indices, pk, pw, n)
+    if n_added:
+        rowptr = day._rowptr(keys, n)
+    day._recount_flags(indptr, indices, status, join_step, leave_step, t, window, left_n, member_n)
+    recount_strong(keys, weight, n, status, strong, strong_ties)
+    return keys, weight, indptr, indices, rowptr, n_added
+
 SMALL = {"community.n_seed": 40, "community.n_prospects": 400}
 
 
@@ -52,7 +64,7 @@ def check_update_equals_recount(seed: int, n: int, window: int, strong: float) -
     ``merge_and_recount``, and took the update path."""
     g, status, js, ls, t, left_n, member_n, strong_ties, pk, pw = _random_state(seed, n, window, strong)
     out = {}
-    for name, fn in (("recount", day.merge_and_recount), ("update", day.merge_and_update)):
+    for name, fn in (("recount", merge_and_recount), ("update", day.merge_and_update)):
         counts = (left_n.copy(), member_n.copy(), strong_ties.copy())
         args = (g.keys.copy(), g.weight.copy(), g.indptr.copy(), g.indices.copy(), g.rowptr.copy(), pk, pw,
                 np.int64(n), status, js, ls, t, window, counts[0], counts[1], np.float32(strong), counts[2])
@@ -76,7 +88,7 @@ def test_not_exact_on_entry_recounts():
     """``exact=False`` (counts on entry unknown): the recount's arrays, whatever they held."""
     g, status, js, ls, t, left_n, member_n, strong_ties, pk, pw = _random_state(5, 50, 10, 0.5)
     want = [a.copy() for a in (left_n, member_n, strong_ties)]
-    day.merge_and_recount(g.keys.copy(), g.weight.copy(), g.indptr, g.indices, g.rowptr, pk, pw, np.int64(50),
+    merge_and_recount(g.keys.copy(), g.weight.copy(), g.indptr, g.indices, g.rowptr, pk, pw, np.int64(50),
                           status, js, ls, t, 10, want[0], want[1], np.float32(0.5), want[2])
     junk = [np.full_like(a, 7) for a in (left_n, member_n, strong_ties)]
     r = day.merge_and_update(g.keys.copy(), g.weight.copy(), g.indptr, g.indices, g.rowptr, pk, pw, np.int64(50),
@@ -89,7 +101,11 @@ def test_not_exact_on_entry_recounts():
 def _run(kw: dict, seed: int, days: int, always_recount: bool):
     """A model run; ``always_recount``: every merge recounts over all ties (as before the
     update existed). Returns the model and how many merges took the update path."""
-    m = qs.CommunityModel(rng=seed, **SMALL, **kw)
+    return _run_on(qs.CommunityModel(rng=seed, **SMALL, **kw), days, always_recount)
+
+
+def _run_on(m, days: int, always_recount: bool = False):
+    """Step ``m`` for ``days`` days, noting for each merge whether it took the update path."""
     updated = []
     orig = day.merge_and_update
 
@@ -149,23 +165,6 @@ def test_branch_changing_strong_tie_recounts():
     s = (m.social.weight >= np.float32(0.3)) & act[u] & act[v]
     assert np.array_equal(st.strong_ties, np.bincount(u[s], minlength=st.n) + np.bincount(v[s], minlength=st.n))
 
-
-def _run_on(m, days):
-    updated = []
-    orig = day.merge_and_update
-
-    def spy(*a):
-        r = orig(*a)
-        updated.append(bool(r[6]))
-        return r
-
-    import qunsim.model as qm
-    qm.day_kernels.merge_and_update = spy
-    try:
-        m.run_for(days)
-    finally:
-        qm.day_kernels.merge_and_update = orig
-    return m, updated
 
 
 def test_plain_python_update_equals_recount():

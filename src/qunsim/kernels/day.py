@@ -63,7 +63,8 @@ from qunsim.kernels.ties import (
 __all__ = ["generator_handle", "generator_from", "arrival_candidates", "accept_chance", "accept_from_exp", "join_day", "members_stages", "numpy_sum",
            "choice_without_replacement", "members_day_packed", "PARAMS", "tie_strengths", "TIE_COUNTS_PRICED",
            "participation_rate", "merge_ties", "merge_and_update", "added_ties_update", "join_members",
-           "referral_candidates", "exposure", "word_of_mouth"]
+           "referral_candidates", "exposure", "word_of_mouth",
+           "message_noise_draws"]
 
 _ACTIVE, _LEFT, _BANNED = 1, 2, 3
 _OWNER, _REGULAR, _CHATTER = 0, 3, 4
@@ -202,6 +203,22 @@ def participation_rate(ids, post_rate, propensity, first_post_step, entry_path, 
 
 
 # ------------------------------------------------------------------------------ arrivals
+@njit
+def message_noise_draws(rng, m, message_noise):
+    """Stage *messages*: the noise of the day's ``m`` messages' quality and warmth, each
+    ``Normal(0, message_noise)`` drawn from ``rng`` (all qualities, then all warmths); two
+    empty arrays when there is no noise or no message."""
+    if message_noise <= 0 or m <= 0:
+        return np.empty(0), np.empty(0)
+    nq = np.empty(m)
+    nw = np.empty(m)
+    for j in range(m):
+        nq[j] = rng.normal(0.0, message_noise)
+    for j in range(m):
+        nw[j] = rng.normal(0.0, message_noise)
+    return nq, nw
+
+
 @njit
 def exposure(rng, heard, wom_memory, status, rate):
     """Stage *arrivals*, first step: word of mouth fades (``heard *= wom_memory``, float32)
@@ -718,14 +735,7 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
             n_posters += ci > 0
             m += ci
         posters = posters[:n_posters]
-        nq, nw = e_f, e_f
-        if message_noise > 0 and m > 0:
-            nq = np.empty(m)
-            nw = np.empty(m)
-            for j in range(m):
-                nq[j] = rng.normal(0.0, message_noise)
-            for j in range(m):
-                nw[j] = rng.normal(0.0, message_noise)
+        nq, nw = message_noise_draws(rng, m, message_noise)
         author, mgroup, mq, mw, spam = _make_messages(posters, posters, counts, group, quality, warmth, True,
                                                       role, nq, nw)
         # reading and replies (no group is curated on a day without policies)
@@ -1125,26 +1135,6 @@ def _rowptr(keys, n):
 
 
 @njit
-def merge_and_recount(keys, weight, indptr, indices, rowptr, pk, pw, n, status, join_step, leave_step, t, window,
-                      left_n, member_n, strong, strong_ties):
-    """The fused day's tie merge in one compiled call: :func:`merge_ties` of the queued ties
-    ``pk``/``pw``, the key row offsets of the new keys (``qunsim.network.key_rowptr``), then
-    the recounts the staged day makes after a merge: left/ever-member neighbour counts at step
-    ``t`` (``recount_neighbours``, in place on ``left_n``, ``member_n``) and strong ties
-    (``recount_strong`` with threshold ``strong``, in place on ``strong_ties``).
-
-    Returns ``(keys, weight, indptr, indices, rowptr, n_added)`` (the inputs when no tie was
-    added).
-    """
-    keys, weight, indptr, indices, n_added = merge_ties(keys, weight, indptr, indices, pk, pw, n)
-    if n_added:
-        rowptr = _rowptr(keys, n)
-    _recount_flags(indptr, indices, status, join_step, leave_step, t, window, left_n, member_n)
-    recount_strong(keys, weight, n, status, strong, strong_ties)
-    return keys, weight, indptr, indices, rowptr, n_added
-
-
-@njit
 def added_ties_update(uk, uw, add, n, status, join_step, leave_step, t, window, left_n, member_n, strong,
                       strong_ties):
     """The counts a recount would change when the ties ``uk[add]`` (strengths ``uw``) join the
@@ -1195,8 +1185,9 @@ def _shift_rowptr(rowptr, uk, add, n):
 @njit
 def merge_and_update(keys, weight, indptr, indices, rowptr, pk, pw, n, status, join_step, leave_step, t, window,
                      left_n, member_n, strong, strong_ties, exact):
-    """:func:`merge_and_recount` with the counts updated over the merged ties only, when that
-    gives the recount's arrays: ``exact`` says the counts on entry equal a recount of the graph
+    """:func:`merge_ties` of the queued ties ``pk``/``pw`` and the key row offsets, with the
+    neighbour and strong-tie counts updated over the merged ties only, when that gives the
+    arrays of a recount over all ties: ``exact`` says the counts on entry equal a recount of the graph
     before the merge at step ``t`` (the caller has aged out the departures that left the
     window and the thresholds have not changed since the last recount), and no member has as
     many as 32,767 ties (so no strong-tie count ever saturated). Then the ties added

@@ -45,6 +45,7 @@ from qunsim.kernels.day import (
     exposure,
     generator_from,
     join_members,
+    message_noise_draws,
     participation_rate,
     referral_candidates,
     word_of_mouth,
@@ -117,15 +118,7 @@ def _messages(rng, ids, counts, group, quality, warmth, role, message_noise):
         if counts[i] > 0:
             posters[c] = i
             c += 1
-    nq = np.empty(0)
-    nw = np.empty(0)
-    if message_noise > 0 and m > 0:
-        nq = np.empty(m)
-        nw = np.empty(m)
-        for j in range(m):
-            nq[j] = rng.normal(0.0, message_noise)
-        for j in range(m):
-            nw[j] = rng.normal(0.0, message_noise)
+    nq, nw = message_noise_draws(rng, m, message_noise)
     author, mgroup, mq, mw, spam = _make_messages(posters, posters, counts, group, quality, warmth, True, role,
                                                   nq, nw)
     kind = np.zeros(len(author), np.int8)  # MSG_POST
