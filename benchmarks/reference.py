@@ -323,7 +323,7 @@ _ATTRS = ("role", "initial_role", "status", "group", "join_step", "leave_step", 
           "entry_path", "tier", "quality", "warmth", "post_rate", "attention", "taste", "need",
           "threshold", "interest", "trust_r", "trust_s", "satisfaction", "spend", "commitment",
           "heard", "posts", "posts_yesterday", "replies_yesterday", "last_post", "leader_tie",
-          "strong_ties")
+          "strong_ties", "propensity", "first_post_step", "return_step", "first_replied")
 
 
 class Person(mesa.Agent):
@@ -352,7 +352,12 @@ class Person(mesa.Agent):
             mult = 1.0 + p.chatter_contagion * m.yesterday_chat[self.group]
         if p.reply_reward > 0 and newcomer:
             mult *= 1.0 + p.reply_reward * min(self.replies_yesterday, 3)
-        self.posts_today = int(m.rng.poisson(self.post_rate * mult))
+        # participation: the member's propensity on the role's rate; a newcomer who has not
+        # posted yet posts at least first_post_rate a day
+        rate = self.post_rate * self.propensity
+        if p.first_post_rate > 0 and newcomer and self.first_post_step < 0:
+            rate = max(rate, p.first_post_rate)
+        self.posts_today = int(m.rng.poisson(rate * mult))
         for _ in range(self.posts_today):
             q, w = self.quality, self.warmth
             if p.message_noise > 0:
@@ -416,6 +421,20 @@ class Person(mesa.Agent):
         if tenure < p.grace_days or self.need <= 0:
             pl = 0.0
         self.dissatisfied = m.rng.random() < pl
+
+    def newcomer_feedback(self, t: int) -> None:
+        """Called on a posting day: the first one is recorded, and a reply that day is a
+        welcome (propensity *= 1 + welcome_boost, commitment += welcome_commitment); the next
+        posting day is the return."""
+        p = self.model.p
+        if self.first_post_step < 0:
+            self.first_post_step = t
+            if self.replies_today > 0:
+                self.first_replied = True
+                self.propensity *= 1.0 + p.welcome_boost
+                self.commitment += p.welcome_commitment
+        elif self.first_post_step < t and self.return_step < 0:
+            self.return_step = t
 
     def contagion(self, t: int) -> bool:
         m, p = self.model, self.model.p
@@ -631,6 +650,7 @@ class ReferenceModel(mesa.Model):
             for x in [y for y in members if y.role == REGULAR and y.status == ACTIVE]:
                 if x.imitate_chatter():
                     x.role = CHATTER
+                    x.propensity = max(x.propensity, 1.0)  # a chatter posts like one, lurker or not
                     x.post_rate = max(x.post_rate, ch.post_rate.mean)
                     x.quality = min(x.quality, ch.quality.mean)
                     x.warmth = max(x.warmth, ch.warmth.mean)
@@ -643,6 +663,7 @@ class ReferenceModel(mesa.Model):
             x.replies_yesterday = min(x.replies_today, 32767)
             if x.posts_today:
                 x.last_post = t
+                x.newcomer_feedback(t)
         self.yesterday_stats(t)
         self.finish_day(t, len(self.messages))
 

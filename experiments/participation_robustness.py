@@ -135,11 +135,9 @@ def _anchors(smoke: bool, cond: dict) -> dict:
     from qunsim.validation import load_anchors, mean_ci
     from qunsim.validation.participation import participation
 
-    n, steps = (3, 240) if smoke else (5, 365)
+    n, steps = 5, 365  # the smoke validation's runs (the full one has 10 seeds)
     base = 40_000 if cond["fresh"] else 10_000
     over = {"run.agent_views": False}
-    if smoke:
-        over["community.n_prospects"] = 6000
     runs = []
     for s in range(n):
         m = qs.CommunityModel(rng=base + s, **over)
@@ -209,16 +207,17 @@ def run_condition(args: tuple) -> dict:
     return rec
 
 
-def run(smoke: bool = False, settings: str = "realistic", workers: int = 1,
+def run(smoke: bool = False, settings: str = "default", workers: int = 1,
         out: Path = ROOT / "docs" / "figures", figure: bool = True, partial: str | Path | None = None,
-        only: list[str] | None = None, names: list[str] | None = None) -> dict:
+        only: list[str] | None = None, names: list[str] | None = None, extra: dict | None = None) -> dict:
     """Run every condition; return per-condition anchors (mean, CI, band, pass) and SF verdicts.
 
     ``only`` (e.g. ``["SF3", "anchors"]``) restricts the checks, ``names`` the conditions (for
     iterating on one study); the full run uses neither."""
-    from qunsim.validation import participation_settings
+    from qunsim.validation import everyone_posts
 
-    sett = participation_settings() if settings == "realistic" else {}
+    sett = everyone_posts() if settings == "everyone_posts" else {}
+    sett = {**sett, **(extra or {})}
     conds = conditions(smoke)
     if names:
         unknown = sorted(set(names) - {c["name"] for c in conds})
@@ -302,7 +301,8 @@ def _figure(res: dict, out: Path) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--settings", choices=("realistic", "default"), default="realistic")
+    ap.add_argument("--settings", choices=("default", "everyone_posts"), default="default",
+                    help="the engine's defaults (realistic participation) or participation switched off")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--json", default=None)
     ap.add_argument("--out", default=str(ROOT / "docs" / "figures"))
@@ -311,7 +311,22 @@ def main() -> None:
     ap.add_argument("--conditions", default=None,
                     help="comma-separated condition names, e.g. 'fresh seeds,need x1.2' (default: all ten)")
     ap.add_argument("--no-figure", action="store_true", help="do not draw the summary figure")
+    ap.add_argument("--set", action="append", default=[], metavar="dynamics.KEY=VALUE",
+                    help="a [dynamics] value on top of the settings (repeatable; TOML values), for trying a calibration")
     a = ap.parse_args()
+    extra = {}
+    for item in a.set:
+        key, sep, val = item.partition("=")
+        import qunsim.config as C
+
+        if not sep or not key.startswith("dynamics.") or key.split(".", 1)[1] not in C.Dynamics.model_fields:
+            raise SystemExit(f"--set {item!r}: expected dynamics.KEY=VALUE with KEY a [dynamics] key")
+        import tomllib
+
+        try:
+            extra[key] = tomllib.loads(f"v = {val}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise SystemExit(f"--set {item!r}: {val!r} is not a TOML value (a number, true or false)") from None
     only = [x.strip() for x in a.only.split(",")] if a.only else None
     if only:
         bad = sorted(set(only) - set(STUDIES) - {"anchors"})
@@ -319,7 +334,7 @@ def main() -> None:
             raise SystemExit(f"--only: unknown check(s) {bad}; expected some of {['anchors', *STUDIES]}")
     names = [x.strip() for x in a.conditions.split(",")] if a.conditions else None
     res = run(a.smoke, a.settings, a.workers, Path(a.out), figure=not a.no_figure,
-              partial=f"{a.json}.partial" if a.json else None, only=only, names=names)
+              partial=f"{a.json}.partial" if a.json else None, only=only, names=names, extra=extra)
     for r in res["conditions"]:
         an = " ".join(f"{k}={v['mean']:.2f}{'' if v['pass'] else '(FAIL)'}" for k, v in r["anchors"].items())
         st = " ".join(f"{k}:{'ok' if v['pass'] else 'FAIL[' + '; '.join(v['failed']) + ']'}"

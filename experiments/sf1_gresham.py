@@ -108,7 +108,7 @@ def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, st
     Welch differences with one-sided p-values), the pooled expert/chatter hazard ratio of the
     chatty condition and the figure path.
     """
-    seeds = seed_list(seeds, 10)
+    seeds = seed_list(seeds, 24)
     steps = steps or (300 if smoke else 730)
     names = list(conditions or (SMOKE_CONDITIONS if smoke else CONDITIONS))
     t0 = time.time()

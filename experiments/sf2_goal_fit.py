@@ -57,7 +57,7 @@ def measure(res: qs.RunResult) -> dict:
 def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, steps: int | None = None,
         verbose: bool = False) -> dict:
     """Goal × chatter design over seeds; returns per-cell CIs and the goal-fit effects."""
-    seeds = seed_list(seeds, 8 if smoke else 10)
+    seeds = seed_list(seeds, 24)
     steps = steps or (300 if smoke else 365)
     t0 = time.time()
     runs: dict[str, list[dict]] = {}

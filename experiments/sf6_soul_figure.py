@@ -79,7 +79,7 @@ def one_pair(structure: str, seed: int, removal_day: int, horizon: int) -> dict:
 def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *,
         removal_day: int | None = None, horizon: int | None = None, verbose: bool = False) -> dict:
     """Paired removal/control runs for both structures; pyramid-vs-ring cost differences."""
-    seeds = seed_list(seeds, 12)
+    seeds = seed_list(seeds, 20)
     R = removal_day or 300
     H = horizon or 120
     t0 = time.time()

@@ -63,7 +63,7 @@ def measure(res: qs.RunResult) -> dict:
 def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, steps: int = 1095,
         verbose: bool = False) -> dict:
     """Default runs over seeds; share passing through the four phases in order, with CIs."""
-    seeds = seed_list(seeds, 10 if smoke else 20)
+    seeds = seed_list(seeds, 20)
     t0 = time.time()
     runs = []
     for s in seeds:

@@ -6,6 +6,13 @@ recorded with main at 7dc3e1b (the day before it was fused into one compiled cal
 ``participation`` case was re-recorded once after the participation physics changed on purpose
 (experts and chatters never lurk, the propensity cap, the first-post floor), every other case
 unchanged.
+
+When the defaults became the realistic-participation calibration, the recorded cases were
+pinned to the calibration they were recorded with (``OLD_CALIBRATION``: everyone posts,
+``reply_prob`` 0.05, seed members drawing a propensity like everyone else), so they still
+check that the engine is unchanged, and ``default_calibration`` was added, recorded with the
+engine that made those the defaults. ``python tests/_golden.py NAME ...`` records only the named
+cases and keeps the others.
 """
 
 from __future__ import annotations
@@ -25,6 +32,13 @@ SEEDS = (1, 2)
 ALL_POLICIES = json.loads('{"gate.interest": {"precision": 0.8, "threshold": 0.4}, "gate.fee": {"price": 49.0}, "gate.process": {"referral_only": false, "precision": 0.7, "screen_roles": ["chatter", "spammer"], "dropout": 0.2}, "activity.spam_moderation": {"precision": 0.9, "false_positive": 0.0, "warnings": 1, "deterrence": 0.5, "ban_after": 3}, "activity.chatter_moderation": {"mode": "personal", "precision": 0.8, "max_quality": 0.2, "author_penalty": 0.5, "author_cost": 0.3}, "activity.rate_limit": {"cap": 5, "exempt": ["owner", "moderator"]}, "activity.curation": {"overload_relief": 0.5, "operator_cost": 0.5}, "activity.events": {"every": 7, "lead_time": 2, "attendance": 0.6, "messages": 6, "quality": 0.9, "value": 2.0, "evidence": 1.0, "expert_commitment": 0.2, "operator_cost": 1.0}, "activity.care": {"capacity": 5.0, "cost": 1.0, "threshold": 0.0, "evidence": 2.0, "boost": 0.5, "cooldown": 7}, "activity.group_cap": {"cap": 500, "merge_below": 30}, "monetization.ladder": {"gradual": true, "capacity": 20, "offer_cost": 1.0, "annoyance": 0.5, "annoyance_cost": 0.5, "rungs": [{"name": "free", "price": 0.0, "value": 10.0, "min_trust": 0.0, "cadence": 7, "channel": "broadcast", "conversion": 0.5, "tier": "member"}, {"name": "low", "price": 9.9, "value": 30.0, "min_trust": 0.55, "cadence": 7, "channel": "private", "conversion": 0.3, "tier": "fan"}, {"name": "mid", "price": 99.0, "value": 150.0, "min_trust": 0.65, "cadence": 14, "channel": "private", "conversion": 0.2, "tier": "fan"}, {"name": "high", "price": 299.0, "value": 400.0, "min_trust": 0.75, "cadence": 30, "channel": "private", "conversion": 0.15, "tier": "partner"}, {"name": "profit_sharing", "price": 499.0, "value": 800.0, "min_trust": 0.85, "cadence": 30, "channel": "private", "conversion": 0.1, "tier": "shareholder"}]}, "monetization.profit_sharing": {"commission": 20.0, "boost": 3.0, "min_tier": "partner", "trust_per_commission": 0.5}, "monetization.ads": {"per_day": 2.0, "rate": 0.05, "quality": 0.02, "annoyance": 0.05}, "gate.activity_requirement": {"days": 14}}')
 
 
+#: the defaults the cases before ``default_calibration`` were recorded with
+OLD_CALIBRATION = {"dynamics.lurker_share": 0.0, "dynamics.propensity_sd": 0.0, "dynamics.propensity_max": 0.0,
+                   "dynamics.first_post_rate": 0.0, "dynamics.welcome_boost": 0.0,
+                   "dynamics.welcome_commitment": 0.0, "dynamics.reply_prob": 0.05,
+                   "dynamics.habituation": 0.8, "dynamics.reply_reward": 0.3, "dynamics.seed_members_lurk": True}
+
+
 def _all_policies() -> dict:
     return json.loads(json.dumps(ALL_POLICIES))
 
@@ -33,6 +47,12 @@ def cases() -> dict:
     """name -> (config, overrides, plan); plan is a list of ("run", days) / ("remove_leaders",)."""
     knowledge = str(ROOT / "configs" / "knowledge_community.toml")
     small = {"community.n_seed": 60, "community.n_prospects": 1500}
+    old = {name: (cfg, {**OLD_CALIBRATION, **kw}, plan) for name, (cfg, kw, plan) in _recorded(knowledge, small).items()}
+    return {**old, "default_calibration": (knowledge, dict(small), [("run", 80)])}
+
+
+def _recorded(knowledge: str, small: dict) -> dict:
+    """The cases recorded with ``OLD_CALIBRATION`` (their overrides on top of it)."""
     return {
         "knowledge_120": (knowledge, {}, [("run", 120)]),
         "er_100": (None, {"community.n_seed": 100, "community.n_prospects": 100, "network.kind": "er",
@@ -96,9 +116,9 @@ def fingerprint(m) -> dict:
             "keys": _h(m.social.keys.tobytes())}
 
 
-def main() -> None:
-    out = {}
-    for name in cases():
+def main(names: list[str] | None = None) -> None:
+    out = json.loads(DATA.read_text()) if names and DATA.exists() else {}
+    for name in names or cases():
         for seed in SEEDS:
             out[f"{name}/{seed}"] = fingerprint(run_case(name, seed))
             print(name, seed, out[f"{name}/{seed}"]["final_active"], flush=True)
@@ -106,4 +126,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:] or None)

@@ -168,7 +168,7 @@ def test_datacollector_is_a_view_of_the_store():
 def test_numba_disable_jit_runs_the_fused_day(tmp_path):
     """NUMBA_DISABLE_JIT=1: the fused day runs as plain Python (the generator handle is then
     the Generator itself), with the same results."""
-    kw = {**SMALL, "community.group_cap": 20, "dynamics.contagion_window": 5}
+    kw = {**SMALL, "community.group_cap": 20, "dynamics.contagion_window": 5, "dynamics.inflow": 10.0}
     jit = assert_plain_python_matches(kw, tmp_path, check="assert m.ctx is None")
     assert jit["joins"].sum() > 0
 

@@ -338,16 +338,17 @@ class Dynamics(_Strict):
     answer_halfsat: float = Field(default=1.0, gt=0)  # questions per answerer at half response
     chatter_contagion: float = Field(default=1.0, ge=0, le=MAX_DAILY_RATE)  # chatter rate *= 1 + c * chatter share
     chatter_conversion: float = Field(default=0.003, ge=0, le=1)  # regulars turning chatter
-    reply_reward: float = Field(default=0.3, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
+    reply_reward: float = Field(default=0.0, ge=0)  # rate *= 1 + r * replies received yesterday (newcomers)
     # participation inequality (docs/participation.md): a per-member propensity
     # multiplier on post_rate, mean 1 over the members it applies to
-    lurker_share: float = Field(default=0.0, ge=0, le=1)  # share of members who are lurkers
+    lurker_share: float = Field(default=0.9, ge=0, le=1)  # share of members who are lurkers
     lurker_rate: float = Field(default=0.0, ge=0, le=1)  # a lurker's propensity relative to the mean
-    propensity_sd: float = Field(default=0.0, ge=0, le=5)  # sd of log propensity among posters
-    propensity_max: float = Field(default=0.0, ge=0, le=1_000)  # cap on a propensity (a superuser posts at most this x their role's rate); 0 = none
-    welcome_boost: float = Field(default=0.0, ge=0, le=1_000)  # propensity *= 1 + b when one's first post gets a reply
-    welcome_commitment: float = Field(default=0.0, ge=0, le=1_000)  # commitment += c when one's first post gets a reply
-    first_post_rate: float = Field(default=0.0, ge=0, le=MAX_DAILY_RATE)  # a newcomer's floor rate until their first post (posts a day)
+    propensity_sd: float = Field(default=3.0, ge=0, le=5)  # sd of log propensity among posters
+    propensity_max: float = Field(default=60.0, ge=0, le=1_000)  # cap on a propensity (a superuser posts at most this x their role's rate); 0 = none
+    welcome_boost: float = Field(default=0.2, ge=0, le=1_000)  # propensity *= 1 + b when one's first post gets a reply
+    welcome_commitment: float = Field(default=0.3, ge=0, le=1_000)  # commitment += c when one's first post gets a reply
+    first_post_rate: float = Field(default=0.012, ge=0, le=MAX_DAILY_RATE)  # a newcomer's floor rate until their first post (posts a day)
+    seed_members_lurk: bool = False  # false: the seed members (the founding core the owner invited) post at their role's rate
     newcomer_days: int = Field(default=14, ge=0, le=MAX_STEPS)
     message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's
     # 4. reading
@@ -356,7 +357,7 @@ class Dynamics(_Strict):
     overload_cost: float = Field(default=1.5, ge=0)  # cost per unit of overflow (V - a)/a
     recognition: float = Field(default=0.2, ge=0)  # value of one reply received
     # 5. replies and ties
-    reply_prob: float = Field(default=0.05, ge=0, le=1)  # chance to reply to a read message of value 1
+    reply_prob: float = Field(default=0.035, ge=0, le=1)  # chance to reply to a read message of value 1
     tie_increment: float = Field(default=0.15, ge=0, le=1)  # w += inc * (1 - w) per reply
     tie_formation: float = Field(default=0.05, ge=0, le=1)  # chance a reply between strangers makes a tie
     tie_decay: float = Field(default=0.0, ge=0, le=1)
@@ -381,7 +382,7 @@ class Dynamics(_Strict):
     commit_identity: float = Field(default=1.0, ge=0)  # trust x (1/2 + 1/2 [tied to a leader])
     contagion: bool = True  # threshold contagion on ties
     contagion_window: int = Field(default=30, ge=0, le=MAX_STEPS)  # only departures this recent count; 0 = all (Watts)
-    habituation: float = Field(default=0.8, ge=0)  # need grows by this share per year of tenure
+    habituation: float = Field(default=1.2, ge=0)  # need grows by this share per year of tenure
     grace_days: int = Field(default=7, ge=0, le=MAX_STEPS)  # newcomers do not leave for dissatisfaction before this
 
 

@@ -378,7 +378,7 @@ class CommunityModel(mesa.Model):
         st.role[:] = role
         st.initial_role[:] = role
         self._draw_attributes()
-        self._draw_propensity()
+        self._draw_propensity(seeds)
         st.interest[:] = draw_dist(0.5, 0.2, n, True, rng)
         # seed users (种子用户) are invited for their interest in the topic
         st.interest[seeds] = draw_dist(0.75, 0.12, len(seeds), True, rng)
@@ -470,14 +470,19 @@ class CommunityModel(mesa.Model):
                 getattr(st, attr)[sel] = draw_dist(mean, sd, len(sel), attr in _UNIT_ATTRS, rng)
 
     # ------------------------------------------------------------------ participation
-    def _draw_propensity(self) -> None:
+    def _draw_propensity(self, seeds: np.ndarray) -> None:
         """Posting propensity (a multiplier on ``post_rate``), heavy-tailed within roles.
 
         A share ``lurker_share`` of the members who can lurk (contributors and regulars:
-        not the owner, moderators, spammers, experts or chatters) are lurkers with propensity ``lurker_rate``; the others draw
+        not the owner, moderators, spammers, experts or chatters; not the seed members either
+        unless ``seed_members_lurk``) are lurkers with propensity ``lurker_rate``; the others draw
         a lognormal with log-sd ``propensity_sd``. Both are scaled so that the mean propensity
         over these members is 1: the expected volume of content stays what the role rates
         say, only who writes it changes. With both knobs at 0 nothing is drawn (all 1).
+
+        The seed members, whom the owner invited to found the community, post at their role's
+        rate by default: with a lurker majority among them a community's launch would turn on
+        whether one of its fifty founders happens to be a superuser.
         """
         p, st, rng = self.p, self.state, self.rng
         if p.lurker_share <= 0 and p.propensity_sd <= 0:
@@ -485,7 +490,10 @@ class CommunityModel(mesa.Model):
         # experts (大咖) answer at their role's rate (its Gamma sd is their heterogeneity: a
         # lurking expert would leave a small community without answers) and chatters (灌水)
         # are by definition those who post a lot: neither lurks
-        can = np.flatnonzero(~np.isin(st.role, _NO_PROPENSITY))
+        lurk = ~np.isin(st.role, _NO_PROPENSITY)
+        if not p.seed_members_lurk:
+            lurk[seeds] = False
+        can = np.flatnonzero(lurk)
         if not len(can):
             return
         x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng, p.propensity_max)

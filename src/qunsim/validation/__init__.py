@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["load_anchors", "participation_settings", "validate", "granovetter_riot", "mean_ci"]
+__all__ = ["load_anchors", "participation_settings", "everyone_posts", "validate", "granovetter_riot", "mean_ci"]
 
 GROUPS = ("participation", "economics", "structure", "textbook", "stylised")
 
@@ -43,9 +43,34 @@ def load_anchors() -> list[dict]:
     return _anchor_file()["anchor"]
 
 
+PARTICIPATION_KEYS = ("lurker_share", "lurker_rate", "propensity_sd", "propensity_max", "first_post_rate",
+                      "welcome_boost", "welcome_commitment", "seed_members_lurk")
+
+
 def participation_settings() -> dict:
-    """The dotted overrides the participation anchors are measured at (``[realistic_participation]``)."""
-    return dict(_anchor_file().get("realistic_participation", {}))
+    """The participation keys of ``[dynamics]`` at the engine's defaults, as dotted overrides.
+
+    The participation anchors are measured at the defaults, so passing these changes nothing;
+    they are what to write in a scenario to pin the calibration (docs/participation.md).
+
+    >>> participation_settings()["dynamics.lurker_share"]
+    0.9
+    """
+    from qunsim.config import Dynamics
+
+    return {f"dynamics.{k}": Dynamics.model_fields[k].default for k in PARTICIPATION_KEYS}
+
+
+def everyone_posts() -> dict:
+    """Dotted overrides that switch participation inequality off: every member posts at their
+    role's rate, no first-post floor, no welcome (the rest of the calibration unchanged).
+
+    >>> everyone_posts()["dynamics.lurker_share"]
+    0.0
+    """
+    return {"dynamics.lurker_share": 0.0, "dynamics.lurker_rate": 0.0, "dynamics.propensity_sd": 0.0,
+            "dynamics.propensity_max": 0.0, "dynamics.first_post_rate": 0.0, "dynamics.welcome_boost": 0.0,
+            "dynamics.welcome_commitment": 0.0}
 
 
 def mean_ci(x, level: float = 0.95) -> dict:
@@ -85,11 +110,9 @@ def _participation_runs(smoke: bool, seeds: int | None) -> tuple[list[dict], lis
     import qunsim as qs
     from qunsim.validation.participation import participation
 
-    n = seeds or (3 if smoke else 10)
-    steps = 240 if smoke else 365
-    over = {"run.agent_views": False, **participation_settings()}
-    if smoke:
-        over["community.n_prospects"] = 6000
+    n = seeds or (5 if smoke else 10)  # the smoke size: half the seeds, the same runs
+    steps = 365
+    over = {"run.agent_views": False}
     rows, models = [], []
     for s in range(n):
         m = qs.CommunityModel(rng=10_000 + s, **over)
