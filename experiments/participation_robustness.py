@@ -1,13 +1,12 @@
 """Robustness of the participation calibration: anchors and stylised facts at fresh seeds and
 at nearby parameter values.
 
-Claim checked: with the realistic participation settings (``[realistic_participation]`` in
-``qunsim/data/anchors.toml``, docs/participation.md) the participation anchors (never posted,
-top-1% and top-10% content shares, reply rate to newcomers' first posts, return within 30
-days with and without a reply, the reply effect) lie inside their tolerance bands, and the
-smoke-size criteria of the stylised-fact studies SF1–SF9 hold — not only at the seeds the
-calibration was tuned on, but at fresh seeds and with attention, need, post rates and the
-population each moved by ±20%.
+Claim checked: at the default calibration (realistic participation, docs/participation.md)
+the participation anchors (never posted, top-1% and top-10% content shares, reply rate to
+newcomers' first posts, return within 30 days with and without a reply, the reply effect) lie
+inside their tolerance bands, and the smoke-size criteria of the stylised-fact studies SF1–SF9
+hold — not only at the seeds the calibration was tuned on, but at fresh seeds and with
+attention, need, post rates and the population each moved by ±20%.
 
 Conditions (each a full set of anchors and SF smoke studies):
 
@@ -20,20 +19,20 @@ Conditions (each a full set of anchors and SF smoke studies):
 * ``population x0.8`` / ``x1.2``: ``community.n_seed`` and ``community.n_prospects`` scaled
   (fresh seeds).
 
-``--settings default`` runs the same checks with the engine's defaults (participation off)
-instead of the realistic settings.
+``--settings everyone_posts`` runs the same checks with participation switched off
+(:func:`qunsim.validation.everyone_posts`); ``--set dynamics.KEY=VALUE`` (repeatable) tries
+another value of a ``[dynamics]`` key on top of the settings.
 
 The perturbations are applied to every model the studies build (a wrapper around the config
-loader of :mod:`qunsim.model`), and the participation settings as the defaults of
-``[dynamics]``, so that each study runs unchanged. Each condition runs in its own process.
+loader of :mod:`qunsim.model`), and the settings as the defaults of ``[dynamics]``, so that
+each study runs unchanged. Each condition runs in its own process.
 
-Run: ``python experiments/participation_robustness.py [--smoke] [--settings realistic|default]
+Run: ``python experiments/participation_robustness.py [--smoke] [--settings default|everyone_posts]
 [--workers 2] [--json docs/figures/participation_robustness.json]``; ``--only SF3,anchors`` and
 ``--conditions "fresh seeds,need x1.2"`` run a subset (for iterating on one study), and every
 study's estimates per condition are kept in the JSON. Full: 5 seeds × 365 days
-of the default scenario per condition for the anchors, and the SF smoke studies (~3–4 CPU
-minutes per condition). Smoke: two conditions, 3 seeds × 240 days, 6,000 prospects, the
-anchors only.
+of the default scenario per condition for the anchors, and the SF smoke studies (70–110 CPU
+seconds per condition). Smoke: two conditions, the anchors only (the same 5 × 365-day runs).
 """
 
 from __future__ import annotations

@@ -273,8 +273,7 @@ def validate(smoke: bool = False, out: str | Path | None = None, *, only: list[s
                 cache["runs"], _ = _participation_runs(smoke, seeds)
             key = {"stable_relationships": "strong_ties_p99", "group_cap": "largest_group"}.get(a["id"], a["id"])
             rec = _record(a, [r[key] for r in cache["runs"]],
-                          detail=f"{len(cache['runs'])} runs of the default scenario with the realistic participation "
-                                 f"settings, {cache['runs'][0]['steps']} days")
+                          detail=f"{len(cache['runs'])} runs of the default scenario, {cache['runs'][0]['steps']} days")
         elif a["id"] == "freemium_conversion":
             c = _conversion(smoke, seeds)
             rec = _record(a, c.get("values"), **{k: v for k, v in c.items() if k != "values"},
