@@ -202,3 +202,28 @@ def test_robustness_conditions_never_share_a_process():
     out = subprocess.run([sys.executable, "-c", code, str(exp)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "refused: participation_robustness: a condition was already installed" in out.stdout
+
+
+def test_robustness_set_gives_values_and_refuses_bad_keys():
+    """``--set dynamics.KEY=VALUE`` tries a value on top of the settings (TOML values); a key
+    that is not a [dynamics] key or a value that is not TOML is a one-line error, not a run."""
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "participation_robustness.py"
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(script), "--smoke", "--no-figure", *args],
+                              capture_output=True, text=True, timeout=300)
+
+    bad = run("--set", "dynamics.lurker_shar=0.5")
+    assert bad.returncode != 0 and "expected dynamics.KEY=VALUE" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run("--set", "dynamics.lurker_share=lots")
+    assert bad.returncode != 0 and "is not a TOML value" in bad.stderr and "Traceback" not in bad.stderr
+    ok = run("--set", "dynamics.lurker_share=0.0", "--set", "dynamics.propensity_sd=0.0",
+             "--conditions", "study seeds")
+    assert ok.returncode == 0, ok.stderr
+    # nobody lurks: the never-posted share is that of everyone posting
+    never = float(ok.stdout.split("never_posted=")[1].split()[0].split("(")[0])
+    assert never < 0.2
