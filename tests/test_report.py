@@ -171,3 +171,17 @@ def test_report_of_a_sweep_over_scenario_files_with_failed_runs(tmp_path, monkey
     assert "4 run(s) failed and are left out" in page
     # only the finished design points are in the numbers
     assert "fail = True" not in page and "scenario = plain, fail = False" in page
+
+
+def test_scenario_says_who_posts():
+    """The scenario section tells the strategist that most members lurk (the default
+    calibration), or that everyone posts when participation is switched off."""
+    from qunsim import load_config
+    from qunsim.report import describe_scenario
+    from qunsim.validation import everyone_posts
+
+    text = " ".join(describe_scenario(load_config(None), steps=30))
+    assert "90% of the contributors and regulars who join are lurkers" in text
+    assert "seed members post at their role's rate" in text
+    off = " ".join(describe_scenario(load_config(None, everyone_posts()), steps=30))
+    assert "Every member posts at their role's rate" in off and "lurkers" not in off

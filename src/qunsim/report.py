@@ -107,6 +107,14 @@ def describe_scenario(cfg: Any, steps: int | None = None) -> list[str]:
             f"About {_num(dyn.get('inflow'))} outsiders a day come across the community through content; "
             f"members with strong trust invite friends (referral rate {_num(dyn.get('referral_rate'))} a day); "
             f"an unhappy leaver tells {_num(dyn.get('wom_reach'))} people (word of mouth).")
+        lurk = float(dyn.get("lurker_share") or 0.0)
+        if lurk > 0 or float(dyn.get("propensity_sd") or 0.0) > 0:
+            founders = "" if dyn.get("seed_members_lurk") else " (the seed members post at their role's rate)"
+            out.append(
+                f"Most members read without posting: {lurk:.0%} of the contributors and regulars who join are "
+                f"lurkers{founders}, and a few superusers write most of the content.")
+        else:
+            out.append("Every member posts at their role's rate (participation inequality switched off).")
     return out
 
 
