@@ -313,15 +313,15 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="dynamics.KEY=VALUE",
                     help="a [dynamics] value on top of the settings (repeatable; TOML values), for trying a calibration")
     a = ap.parse_args()
+    import tomllib
+
+    import qunsim.config as C
+
     extra = {}
     for item in a.set:
         key, sep, val = item.partition("=")
-        import qunsim.config as C
-
         if not sep or not key.startswith("dynamics.") or key.split(".", 1)[1] not in C.Dynamics.model_fields:
             raise SystemExit(f"--set {item!r}: expected dynamics.KEY=VALUE with KEY a [dynamics] key")
-        import tomllib
-
         try:
             extra[key] = tomllib.loads(f"v = {val}")["v"]
         except tomllib.TOMLDecodeError:

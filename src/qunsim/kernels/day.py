@@ -45,6 +45,7 @@ from qunsim.kernels.arrivals import _referrals, _tell_ties, accept_probability, 
 from qunsim.kernels.churn import members_day
 from qunsim.kernels.neighbours import (
     chatter_candidates,
+    count_strong_pair,
     departures_update,
     joins_update,
     recount_strong,
@@ -817,24 +818,8 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                 keys, rowptr, weight, st32, left_n, strong_ties, role, leader, leader_tie, trust_s, leader_loss)
         # chatter conversion
         if chatter_conversion > 0:
-            reg = np.empty(n_ids, np.int64)
-            n_reg = 0
-            for i in ids:
-                reg[n_reg] = i
-                n_reg += (role[i] == _REGULAR) & (status[i] == _ACTIVE)
-            if n_reg:
-                reg = reg[:n_reg]
-                ureg = np.empty(n_reg)
-                for x in range(n_reg):
-                    ureg[x] = rng.random()
-                conv = chatter_candidates(reg, ureg, role, status, taste, indptr, indices, chatter_conversion)
-                for i in conv:
-                    role[i] = _CHATTER
-                    post_rate[i] = max(post_rate[i], chatter_post_rate)
-                    quality[i] = min(quality[i], chatter_quality)
-                    warmth[i] = max(warmth[i], chatter_warmth)
-                    if propensity_on:  # a regular who turns chatter posts like one, lurker or not
-                        propensity[i] = max(propensity[i], np.float32(1.0))
+            convert_chatters(rng, ids, role, status, taste, indptr, indices, chatter_conversion, post_rate, quality,
+                             warmth, propensity, propensity_on, chatter_post_rate, chatter_quality, chatter_warmth)
         # bookkeeping
         _close_members(ids, counts, received, t, first_post_step, return_step, first_replied, propensity, commitment,
                        welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday, last_post)
@@ -1020,10 +1005,7 @@ def _raise_existing(keys, weight, uk, uw, n, count, status, strong, strong_ties)
                     u = uk[x] // n
                     v = uk[x] - u * n
                     if status[u] == _ACTIVE and status[v] == _ACTIVE:
-                        if strong_ties[u] < 32767:
-                            strong_ties[u] += 1
-                        if strong_ties[v] < 32767:
-                            strong_ties[v] += 1
+                        count_strong_pair(strong_ties, u, v)
                 weight[e] = uw[x]
             add[x] = False
         else:
@@ -1158,10 +1140,37 @@ def added_ties_update(uk, uw, add, n, status, join_step, leave_step, t, window, 
         if (s == _LEFT or s == _BANNED) and (window <= 0 or leave_step[u] > t - window):
             left_n[v] += 1
         if uw[x] >= strong and status[u] == _ACTIVE and status[v] == _ACTIVE:
-            if strong_ties[u] < 32767:
-                strong_ties[u] += 1
-            if strong_ties[v] < 32767:
-                strong_ties[v] += 1
+            count_strong_pair(strong_ties, u, v)
+
+
+@njit
+def convert_chatters(rng, ids, role, status, taste, indptr, indices, rate, post_rate, quality, warmth, propensity,
+                     propensity_on, chatter_post_rate, chatter_quality, chatter_warmth):
+    """Stage *chatter conversion* (both orchestrations): one uniform from ``rng`` for each
+    active regular among ``ids`` (in their order; none drawn when there is none), the
+    converts of :func:`~qunsim.kernels.neighbours.chatter_candidates` become chatters with at
+    least a chatter's posting rate and warmth, at most a chatter's quality and, with
+    participation on, a propensity of at least 1 (a chatter posts like one, lurker or not)."""
+    reg = np.empty(len(ids), np.int64)
+    n_reg = 0
+    for i in ids:
+        reg[n_reg] = i
+        n_reg += (role[i] == _REGULAR) & (status[i] == _ACTIVE)
+    if n_reg == 0:
+        return
+    reg = reg[:n_reg]
+    ureg = np.empty(n_reg)
+    for x in range(n_reg):
+        ureg[x] = rng.random()
+    conv = chatter_candidates(reg, ureg, role, status, taste, indptr, indices, rate)
+    cp, cq, cw = np.float32(chatter_post_rate), np.float32(chatter_quality), np.float32(chatter_warmth)
+    for i in conv:
+        role[i] = _CHATTER
+        post_rate[i] = max(post_rate[i], cp)
+        quality[i] = min(quality[i], cq)
+        warmth[i] = max(warmth[i], cw)
+        if propensity_on:
+            propensity[i] = max(propensity[i], np.float32(1.0))
 
 
 @njit

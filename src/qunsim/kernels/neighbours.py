@@ -77,10 +77,17 @@ def joins_update(ids, indptr, indices, keys, rowptr, weight, status, strong, mem
                 continue
             x = find_edge(keys, rowptr, n, i, j)
             if x >= 0 and weight[x] >= strong:
-                if strong_ties[i] < 32767:
-                    strong_ties[i] += 1
-                if strong_ties[j] < 32767:
-                    strong_ties[j] += 1
+                count_strong_pair(strong_ties, i, j)
+
+
+@njit
+def count_strong_pair(strong_ties, x, y):
+    """One more strong tie between active members ``x`` and ``y``: counts in both members'
+    ``strong_ties`` (saturating at the int16 maximum)."""
+    if strong_ties[x] < 32767:
+        strong_ties[x] += 1
+    if strong_ties[y] < 32767:
+        strong_ties[y] += 1
 
 
 @njit
@@ -120,10 +127,7 @@ def recount_strong(keys, weight, n, status, strong, strong_ties):
         v = keys[e] - u * n
         if status[u] == _ACTIVE and status[v] == _ACTIVE:
             total += 1
-            if strong_ties[u] < 32767:
-                strong_ties[u] += 1
-            if strong_ties[v] < 32767:
-                strong_ties[v] += 1
+            count_strong_pair(strong_ties, u, v)
     return total
 
 

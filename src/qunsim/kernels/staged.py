@@ -42,6 +42,7 @@ from qunsim.kernels.churn import members_day
 from qunsim.kernels.day import (
     _depart,
     _newcomer_feedback,
+    convert_chatters,
     exposure,
     generator_from,
     join_members,
@@ -50,7 +51,7 @@ from qunsim.kernels.day import (
     referral_candidates,
     word_of_mouth,
 )
-from qunsim.kernels.neighbours import chatter_candidates, recount_strong
+from qunsim.kernels.neighbours import recount_strong
 from qunsim.kernels.posting import _make_messages, _posting_means
 from qunsim.kernels.reading import _curated_order, _group_index, _prefix_sums, _read, _reply_targets
 from qunsim.kernels.record import end_of_day
@@ -65,7 +66,6 @@ from qunsim.kernels.ties import (
 __all__ = ["exposure_and_inviters", "referral_segment", "join_segment", "posting_segment", "messages_segment", "reading_segment", "churn_segment", "bookkeeping_segment"]
 
 _ACTIVE = 1
-_REGULAR, _CHATTER = 3, 4
 _CONTAGION, _DISSATISFIED = 2, 1
 
 
@@ -269,8 +269,8 @@ def churn_segment(h, ids, t, read_utility, spam_read, received, extra_utility, e
     ``ids``: one uniform each, ``kernels.churn.members_day``, the departures by contagion then
     by dissatisfaction (``CommunityModel.remove_members`` of those still active: status,
     leave step and reason, ``leaves_today``, neighbour and strong-tie counts, trust lost by
-    those tied to a departing leader), then the regulars who turn chatter (one uniform per
-    active regular, ``kernels.neighbours.chatter_candidates``).
+    those tied to a departing leader), then the regulars who turn chatter
+    (``kernels.day.convert_chatters``).
 
     ``P`` float64[26]: recognition, habituation, spam_distrust, trust_memory,
     satisfaction_memory, commit_sunk, commit_tier, commit_ties, commit_identity, hazard_base,
@@ -295,31 +295,9 @@ def churn_segment(h, ids, t, read_utility, spam_read, received, extra_utility, e
     diss_ids = _active_of(ids, diss, status)
     _depart(diss_ids, _DISSATISFIED, t, status, leave_step, leave_reason, leaves_today, indptr, indices, keys,
             rowptr, weight, strong, left_n, strong_ties, role, leader, leader_tie, trust_s, P[16])
-    rate = P[17]
-    if rate > 0:
-        n_reg = 0
-        for i in ids:
-            if role[i] == _REGULAR and status[i] == _ACTIVE:
-                n_reg += 1
-        if n_reg:
-            reg = np.empty(n_reg, np.int64)
-            c = 0
-            for i in ids:
-                if role[i] == _REGULAR and status[i] == _ACTIVE:
-                    reg[c] = i
-                    c += 1
-            ureg = np.empty(n_reg)
-            for x in range(n_reg):
-                ureg[x] = rng.random()
-            conv = chatter_candidates(reg, ureg, role, status, taste, indptr, indices, rate)
-            cp, cq, cw = np.float32(P[18]), np.float32(P[19]), np.float32(P[20])
-            for i in conv:
-                role[i] = _CHATTER
-                post_rate[i] = max(post_rate[i], cp)
-                quality[i] = min(quality[i], cq)
-                warmth[i] = max(warmth[i], cw)
-                if propensity_on:  # a regular who turns chatter posts like one, lurker or not
-                    propensity[i] = max(propensity[i], np.float32(1.0))
+    if P[17] > 0:
+        convert_chatters(rng, ids, role, status, taste, indptr, indices, P[17], post_rate, quality, warmth,
+                         propensity, propensity_on, P[18], P[19], P[20])
     return conta_ids, diss_ids
 
 

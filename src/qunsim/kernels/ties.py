@@ -7,6 +7,7 @@ import numpy as np
 
 from qunsim._jit import njit
 from qunsim.kernels.context import Messages
+from qunsim.kernels.neighbours import count_strong_pair
 from qunsim.kernels.reading import GroupIndex, _reply_targets, reply_weight_read
 from qunsim.network import find_edge
 
@@ -64,10 +65,7 @@ def _raise_tie(weight, e, keep, strong, status, strong_ties, x, y):
     w1 = np.float32(1.0) - (np.float32(1.0) - w0) * keep
     weight[e] = w1
     if w0 < strong <= w1 and status[x] == _ACTIVE and status[y] == _ACTIVE:
-        if strong_ties[x] < 32767:
-            strong_ties[x] += 1
-        if strong_ties[y] < 32767:
-            strong_ties[y] += 1
+        count_strong_pair(strong_ties, x, y)
 
 
 @njit

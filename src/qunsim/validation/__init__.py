@@ -68,9 +68,7 @@ def everyone_posts() -> dict:
     >>> everyone_posts()["dynamics.lurker_share"]
     0.0
     """
-    return {"dynamics.lurker_share": 0.0, "dynamics.lurker_rate": 0.0, "dynamics.propensity_sd": 0.0,
-            "dynamics.propensity_max": 0.0, "dynamics.first_post_rate": 0.0, "dynamics.welcome_boost": 0.0,
-            "dynamics.welcome_commitment": 0.0}
+    return {f"dynamics.{k}": 0.0 for k in PARTICIPATION_KEYS if k != "seed_members_lurk"}
 
 
 def mean_ci(x, level: float = 0.95) -> dict:
