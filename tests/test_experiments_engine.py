@@ -77,8 +77,8 @@ def check_sf2(res: dict) -> None:
     assert e["knowledge: high - low chatter, expert_retention"]["hi"] < 0
     # social community: the same chatter costs far less (goal-fit interaction)
     greater(e["goal fit (social change - knowledge change), expert_retention"])
-    # ...also in the community's size, on the log scale (the social community is 15x larger)
-    greater(e["goal fit (social change - knowledge change), log_final_active"])
+    # ...and to its core (experts and contributors, who supply the information): 劣币驱逐良币
+    greater(e["goal fit (social change - knowledge change), core_retention"])
     greater(e["high chatter: expert retention, social - knowledge"])
     # and the social community stays alive at high chatter: it keeps most of its peak
     assert res["cells"]["social/high"]["survival"]["lo"] > 0.8

@@ -48,8 +48,8 @@ def sf2(res: dict) -> list[tuple[str, bool]]:
     e, c = res["effects"], res["cells"]
     return [("knowledge: chatter lowers expert retention", e["knowledge: high - low chatter, expert_retention"]["hi"] < 0),
             ("goal fit on expert retention", _gt(e["goal fit (social change - knowledge change), expert_retention"])),
-            ("goal fit on final active (log scale)",
-             _gt(e["goal fit (social change - knowledge change), log_final_active"])),
+            ("goal fit on core retention (experts and contributors)",
+             _gt(e["goal fit (social change - knowledge change), core_retention"])),
             ("high chatter: social keeps experts better", _gt(e["high chatter: expert retention, social - knowledge"])),
             ("social community survives high chatter", c["social/high"]["survival"]["lo"] > 0.8),
             ("social volume at least the knowledge volume",
