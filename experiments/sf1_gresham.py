@@ -12,7 +12,8 @@ Conditions (knowledge_community.toml, all else default):
 * ``chatty``        — chatter share 25%, chatter contagion 3 (no moderation);
 * ``chatty_spam``   — chatty plus 5% spammers (no moderation);
 * ``+spam_mod``     — chatty_spam with ``activity.spam_moderation`` (precision 0.9, ban at 3);
-* ``+rate_limit``   — chatty with ``activity.rate_limit`` (cap 2 posts a day);
+* ``+rate_limit``   — chatty with ``activity.rate_limit`` (cap 2 posts a day; the experts and
+  contributors — the owner's invited 大咖 and 中咖 — are exempt, as owners exempt their guests);
 * ``+curation``     — chatty with ``activity.curation`` (best first, overload relief 0.5);
 * ``+chatter_mod``  — chatty with ``activity.chatter_moderation`` (community-level removal).
 
@@ -55,7 +56,7 @@ CONDITIONS: dict[str, dict] = {
     "chatty": CHATTY,
     "chatty_spam": SPAM,
     "+spam_mod": {**SPAM, "activity.spam_moderation": {"precision": 0.9, "ban_after": 3}},
-    "+rate_limit": {**CHATTY, "activity.rate_limit": {"cap": 2}},
+    "+rate_limit": {**CHATTY, "activity.rate_limit": {"cap": 2, "exempt": ["expert", "contributor"]}},
     "+curation": {**CHATTY, "activity.curation": {"overload_relief": 0.5}},
     "+chatter_mod": {**CHATTY, "activity.chatter_moderation": {}},
 }

@@ -16,7 +16,7 @@ The horizon is 540 days: the all-expert community booms first and starves later,
 some seeds (and with more attention, less need or lower post rates) it is still level with
 the mix after one year; by day 540 it has starved at every seed tried.
 
-Run: ``python experiments/sf3_mix.py`` (12 seeds × 540 days). ``--smoke`` is the same design
+Run: ``python experiments/sf3_mix.py`` (24 seeds × 540 days). ``--smoke`` is the same design
 (the tests run it): with 8 seeds the mix's lead in members over all regulars had no margin
 with 20% more people (+96 [−10, 203] at fresh seeds).
 """
@@ -61,7 +61,7 @@ def measure(res: qs.RunResult, steps: int) -> dict:
 def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, steps: int | None = None,
         verbose: bool = False) -> dict:
     """Three compositions over seeds; returns per-mix CIs and mix-vs-extreme differences."""
-    seeds = seed_list(seeds, 12)
+    seeds = seed_list(seeds, 24)
     steps = steps or STEPS
     t0 = time.time()
     runs = {}

@@ -22,7 +22,7 @@ after the wave are compared with the no-wave branch of the same seed and reach:
 The word-of-mouth effect is the drop of the arrival ratio from offline to online reach,
 paired by seed.
 
-Run: ``python experiments/sf7_word_of_mouth.py`` (12 seeds, H = 90). ``--smoke`` is the same
+Run: ``python experiments/sf7_word_of_mouth.py`` (24 seeds, H = 90). ``--smoke`` is the same
 design (the tests run it): with 8 seeds and H = 60 the effect had no margin at fresh seeds.
 """
 
@@ -99,7 +99,7 @@ def one_seed(seed: int, horizon: int) -> dict:
 def run(smoke: bool = False, seeds=None, out: Path = Path("docs/figures"), *, horizon: int | None = None,
         verbose: bool = False) -> dict:
     """Paired shock/control runs at offline and online reach; returns CIs and the WOM effect."""
-    seeds = seed_list(seeds, 12)
+    seeds = seed_list(seeds, 24)
     H = horizon or 90
     t0 = time.time()
     runs = {name: [] for name in REACH}
