@@ -227,3 +227,27 @@ def test_robustness_set_gives_values_and_refuses_bad_keys():
     # nobody lurks: the never-posted share is that of everyone posting
     never = float(ok.stdout.split("never_posted=")[1].split()[0].split("(")[0])
     assert never < 0.2
+
+
+def test_single_post_first_days_are_recorded_and_measured():
+    """run_recording_first_days records each member's post count on the first posting day; the
+    newcomer measures on single-post first days are the posting-day measures restricted to
+    them (equal to them when every first posting day had one post)."""
+    from qunsim.validation.participation import run_recording_first_days
+
+    m = qs.CommunityModel(rng=3, **{"community.n_prospects": 3000, "run.agent_views": False})
+    first = run_recording_first_days(m, 120)
+    st = m.state
+    posted = st.first_post_step >= 1
+    assert ((first >= 1) == posted).all()  # a count for exactly the members who posted
+    assert (first[posted] <= st.posts[posted]).all()  # the first day's posts are among all posts
+    assert (first >= 2).any() and (first == 1).any()
+    r = participation(m, first_day_posts=first)
+    newc = posted & (st.entry_path != qs.EntryPath.SEED) & (st.join_step >= 0)
+    assert r["single_post_share"] == pytest.approx((first[newc] == 1).mean())
+    assert r["single_reply_rate"] == pytest.approx(st.first_replied[newc & (first == 1)].mean())
+    everyone_once = participation(m, first_day_posts=np.where(first >= 1, 1, first))
+    for k in ("reply_rate", "return_replied", "return_unreplied"):
+        base = r["newcomer_reply_rate"] if k == "reply_rate" else r[k]
+        assert everyone_once[f"single_{k}"] == pytest.approx(base)
+    assert "single_post_share" not in participation(m)  # without the counts: the measures as before

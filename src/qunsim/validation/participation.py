@@ -10,6 +10,15 @@ All read a model's member arrays (``model.state``) after a run:
 - ``return_replied``, ``return_unreplied``: share of those newcomers who posted again within
   ``window`` days of their first post, by whether the first post got a reply (Joyce & Kraut
   2006); only first posts at least ``window`` days before the end count.
+
+The model counts replies by day, so the unit above is a newcomer's first *posting day*. A
+newcomer who posts several times that day is likelier to get a reply and, posting more
+readily, likelier to come back: the difference between the return rates mixes the welcome's
+effect with that selection. Joyce & Kraut's unit is one first post. Given every member's post
+count on their first posting day (:func:`run_recording_first_days`), :func:`participation`
+also reports the three newcomer measures on the first posting days with exactly one post
+(``single_reply_rate``, ``single_return_replied``, ``single_return_unreplied``; and
+``single_post_share``, the share of newcomers' first posting days with one post).
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import numpy as np
 
 from qunsim.state import EntryPath, Role
 
-__all__ = ["participation", "content_shares"]
+__all__ = ["participation", "content_shares", "run_recording_first_days"]
 
 
 def content_shares(posts: np.ndarray, tops=(0.01, 0.1)) -> list[float]:
@@ -36,8 +45,34 @@ def content_shares(posts: np.ndarray, tops=(0.01, 0.1)) -> list[float]:
     return out
 
 
-def participation(model, window: int = 30) -> dict:
-    """The participation measures of ``model`` (a :class:`~qunsim.CommunityModel`) now."""
+def run_recording_first_days(model, steps: int, each_day=None) -> np.ndarray:
+    """Step ``model`` ``steps`` days, one at a time (calling ``each_day(model)`` after each if
+    given), and return every member's number of posts on their first posting day (−1 for a
+    member who has not posted, or whose first post came before this call).
+
+    >>> import qunsim as qs
+    >>> m = qs.CommunityModel(rng=1, **{"community.n_prospects": 300, "run.agent_views": False})
+    >>> first = run_recording_first_days(m, 30)
+    >>> bool(((first >= 1) == (m.state.first_post_step >= 1)).all())
+    True
+    """
+    st = model.state
+    first = np.full(len(st.status), -1, np.int32)
+    for _ in range(int(steps)):
+        model.step()
+        if len(first) < len(st.status):  # the population grew (a user graph, checkpoints)
+            first = np.concatenate([first, np.full(len(st.status) - len(first), -1, np.int32)])
+        today = np.flatnonzero(st.first_post_step == model.steps)
+        first[today] = st.posts_yesterday[today]  # the day's own count, written at its end
+        if each_day is not None:
+            each_day(model)
+    return first
+
+
+def participation(model, window: int = 30, first_day_posts: np.ndarray | None = None) -> dict:
+    """The participation measures of ``model`` (a :class:`~qunsim.CommunityModel`) now; with
+    ``first_day_posts`` (from :func:`run_recording_first_days`) also the newcomer measures on
+    single-post first days (module docstring)."""
     st = model.state
     t = int(model.steps)
     ever = st.join_step >= 0
@@ -60,4 +95,16 @@ def participation(model, window: int = 30) -> dict:
         "return_unreplied": float(ret[ripe & ~rep].mean()) if n_unrep else float("nan"),
         "n_replied": n_rep,
         "n_unreplied": n_unrep,
-    }
+    } | ({} if first_day_posts is None else _single_post(newc, ripe, ret, rep, np.asarray(first_day_posts)))
+
+
+def _single_post(newc, ripe, ret, rep, first_day_posts) -> dict:
+    """The newcomer measures restricted to first posting days with exactly one post."""
+    one = np.zeros(len(newc), bool)
+    one[:len(first_day_posts)] = first_day_posts[:len(newc)] == 1
+    n1, r1 = newc & one, ripe & one
+    nan = float("nan")
+    return {"single_post_share": float(n1.sum() / newc.sum()) if newc.any() else nan,
+            "single_reply_rate": float(rep[n1].mean()) if n1.any() else nan,
+            "single_return_replied": float(ret[r1 & rep].mean()) if (r1 & rep).any() else nan,
+            "single_return_unreplied": float(ret[r1 & ~rep].mean()) if (r1 & ~rep).any() else nan}
