@@ -292,7 +292,8 @@ def validate(smoke: bool = False, out: str | Path | None = None, *, only: list[s
             single = _single_post_record(a["id"], cache["runs"])
             if single:
                 sp = single["single_post"]
-                detail += f"; on single-post first days {sp['mean']:.3g} [{sp['lo']:.3g}, {sp['hi']:.3g}]"
+                detail += (f"; on single-post first days (Joyce & Kraut's unit; reported, not a criterion) "
+                           f"{sp['mean']:.3g} [{sp['lo']:.3g}, {sp['hi']:.3g}]")
             rec = _record(a, [r[key] for r in cache["runs"]], detail=detail, **single)
         elif a["id"] == "freemium_conversion":
             c = _conversion(smoke, seeds)
