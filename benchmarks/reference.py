@@ -424,14 +424,14 @@ class Person(mesa.Agent):
 
     def newcomer_feedback(self, t: int) -> None:
         """Called on a posting day: the first one is recorded, and a reply that day is a
-        welcome (propensity *= 1 + welcome_boost, commitment += welcome_commitment); the next
-        posting day is the return."""
+        welcome (propensity = max(propensity, welcome_rate) * (1 + welcome_boost), commitment +=
+        welcome_commitment); the next posting day is the return."""
         p = self.model.p
         if self.first_post_step < 0:
             self.first_post_step = t
             if self.replies_today > 0:
                 self.first_replied = True
-                self.propensity *= 1.0 + p.welcome_boost
+                self.propensity = max(self.propensity, p.welcome_rate) * (1.0 + p.welcome_boost)
                 self.commitment += p.welcome_commitment
         elif self.first_post_step < t and self.return_step < 0:
             self.return_step = t

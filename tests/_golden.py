@@ -35,7 +35,7 @@ ALL_POLICIES = json.loads('{"gate.interest": {"precision": 0.8, "threshold": 0.4
 #: the defaults the cases before ``default_calibration`` were recorded with
 OLD_CALIBRATION = {"dynamics.lurker_share": 0.0, "dynamics.propensity_sd": 0.0, "dynamics.propensity_max": 0.0,
                    "dynamics.first_post_rate": 0.0, "dynamics.welcome_boost": 0.0,
-                   "dynamics.welcome_commitment": 0.0, "dynamics.reply_prob": 0.05,
+                   "dynamics.welcome_commitment": 0.0, "dynamics.welcome_rate": 0.0, "dynamics.reply_prob": 0.05,
                    "dynamics.habituation": 0.8, "dynamics.reply_reward": 0.3, "dynamics.seed_members_lurk": True}
 
 

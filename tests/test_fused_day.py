@@ -29,6 +29,7 @@ CASES = {
                         "dynamics.welcome_commitment": 0.3},
     "participation_floor": {"dynamics.lurker_share": 0.8, "dynamics.propensity_sd": 2.0,
                             "dynamics.first_post_rate": 0.05, "dynamics.welcome_boost": 0.3,
+                            "dynamics.welcome_rate": 0.2,
                             "dynamics.chatter_conversion": 0.2, "community.chatter_share": 0.3,
                             "roles.regular.taste": {"mean": 0.3, "sd": 0.05}},
     "no_replies": {"dynamics.reply_prob": 0.0, "dynamics.message_noise": 0.0, "dynamics.wom_reach": 0.0},

@@ -95,6 +95,27 @@ def test_the_welcome_raises_propensity_and_commitment():
     assert (a.state.commitment[w] >= 2.0 - 1e-6).all()
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_an_answered_lurker_becomes_an_occasional_poster(fused):
+    """welcome_rate: a welcomed newcomer's propensity is at least welcome_rate (then the boost);
+    an unanswered lurker stays at 0, and posters above the floor only get the boost."""
+    w, boost = 0.05, 0.5
+    over = _small(**{"dynamics.lurker_share": 0.9, "dynamics.first_post_rate": 0.2,
+                     "dynamics.welcome_rate": w, "dynamics.welcome_boost": boost})
+    m = qs.CommunityModel(rng=11, **over)
+    m.fused = fused
+    base = m.state.propensity.copy()  # drawn at the start for everyone (prospects too)
+    m.run_for(40)
+    st = m.state
+    newc = (st.entry_path != EntryPath.SEED) & (st.first_post_step >= 1)
+    welcomed, lurker = newc & st.first_replied, base == 0
+    assert (welcomed & lurker).any() and (newc & ~st.first_replied & lurker).any()
+    expect = np.maximum(base, np.float32(w)) * np.float32(1 + boost)
+    unchanged = ~np.isin(st.role, (Role.CHATTER,))  # chatter conversion resets a propensity
+    assert np.allclose(st.propensity[welcomed & unchanged], expect[welcomed & unchanged], rtol=1e-6)
+    assert (st.propensity[newc & ~st.first_replied & lurker & unchanged] == 0).all()
+
+
 def test_lurkers_read_trust_buy_and_leave_like_members():
     """Propensity enters only the posting rate: lurkers read, gain trust, buy rungs, leave."""
     import pathlib

@@ -53,7 +53,7 @@ CASES = {
     "dynamics": {**_all_policies(), "dynamics.tie_decay": 0.02, "dynamics.contagion_window": 3,
                  "dynamics.lurker_share": 0.4, "dynamics.propensity_sd": 1.0, "dynamics.welcome_boost": 0.5,
                  "dynamics.welcome_commitment": 0.3, "dynamics.chatter_conversion": 0.1,
-                 "dynamics.first_post_rate": 0.05, "community.chatter_share": 0.3},
+                 "dynamics.first_post_rate": 0.05, "dynamics.welcome_rate": 0.2, "community.chatter_share": 0.3},
     "ladder_paid_broadcast": {"monetization.ladder": {"gradual": False, "rungs": [
         {"name": "promo", "price": 5.0, "value": 3.0, "channel": "broadcast", "cadence": 3},
         {"name": "vip", "price": 50.0, "value": 90.0, "min_trust": 0.5, "cadence": 4}]},

@@ -279,6 +279,7 @@ class CommunityModel(mesa.Model):
         # posting propensity differs from 1 only with the participation keys or a graph that sets it
         self._propensity_on = bool(self.p.lurker_share > 0 or self.p.propensity_sd > 0
                                    or self.p.welcome_boost > 0 or self.p.first_post_rate > 0
+                                   or self.p.welcome_rate > 0
                                    or np.any(self.state.propensity != 1))
         self.policies = build_policies(cfg)  # imports user classes (plug-ins), if any
         for fam in self.policies.values():
@@ -525,6 +526,8 @@ class CommunityModel(mesa.Model):
         st.first_post_step[first] = t
         welcomed = first[replies[first] > 0]
         st.first_replied[welcomed] = True
+        if p.welcome_rate > 0:  # an answered lurker becomes an occasional poster
+            st.propensity[welcomed] = np.maximum(st.propensity[welcomed], np.float32(p.welcome_rate))
         if p.welcome_boost > 0:
             st.propensity[welcomed] *= np.float32(1.0 + p.welcome_boost)
         if p.welcome_commitment > 0:
@@ -819,7 +822,7 @@ class CommunityModel(mesa.Model):
         segments.bookkeeping_segment(
             self._generator_handle(), ids, ctx.post_counts, received, int(self.steps), st.first_post_step,
             st.return_step, st.first_replied, st.propensity, st.commitment, float(p.welcome_boost),
-            float(p.welcome_commitment), st.posts, st.posts_yesterday, st.replies_yesterday, st.last_post, st.heard,
+            float(p.welcome_commitment), float(p.welcome_rate), st.posts, st.posts_yesterday, st.replies_yesterday, st.last_post, st.heard,
             np.asarray(unhappy, np.int64), g.indptr, g.indices, float(p.wom_reach))
         return True
 
@@ -1008,7 +1011,7 @@ class CommunityModel(mesa.Model):
                    float(p.welcome_boost), float(p.welcome_commitment), float(p.wom_reach))
         members = np.array(members + (float(p.trust_weak), float(p.trust_strong), float(p.strong_evidence),
                                       GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95,
-                                      float(p.first_post_rate)), dtype=np.float64)
+                                      float(p.first_post_rate), float(p.welcome_rate)), dtype=np.float64)
         arrivals = (p.wom_memory, float(p.referral_trust), float(p.referral_rate))
         joining = (int(com.group_cap), float(com.leader_tie_share), com.structure == "pyramid",
                    np.float32(p.strong_tie))

@@ -604,16 +604,18 @@ def _depart(ids, reason, t, status, leave_step, leave_reason, leaves_today, indp
 
 @njit
 def _feedback_one(i, rec, t, first_post_step, return_step, first_replied, propensity, commitment, welcome_boost,
-                  welcome_commitment):
+                  welcome_commitment, welcome_rate):
     """``CommunityModel._newcomer_feedback`` for one member ``i`` who posted today and
     received ``rec`` replies: a first post is recorded, and a reply on one's first posting day
-    is a welcome (``propensity *= 1 + welcome_boost``, ``commitment += welcome_commitment``);
-    a later posting day is the newcomer's return."""
+    is a welcome (``propensity = max(propensity, welcome_rate) * (1 + welcome_boost)``,
+    ``commitment += welcome_commitment``); a later posting day is the newcomer's return."""
     fp = first_post_step[i]
     if fp < 0:
         first_post_step[i] = t
         if rec > 0:
             first_replied[i] = True
+            if propensity[i] < welcome_rate:  # an answered lurker becomes an occasional poster
+                propensity[i] = np.float32(welcome_rate)
             if welcome_boost > 0:
                 propensity[i] *= np.float32(1.0 + welcome_boost)
             if welcome_commitment > 0:
@@ -624,17 +626,18 @@ def _feedback_one(i, rec, t, first_post_step, return_step, first_replied, propen
 
 @njit
 def _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
-                       commitment, welcome_boost, welcome_commitment):
+                       commitment, welcome_boost, welcome_commitment, welcome_rate):
     """:func:`_feedback_one` for today's posters among ``ids`` (``counts[i] > 0``)."""
     for i in ids:
         if counts[i] > 0:
             _feedback_one(i, received[i], t, first_post_step, return_step, first_replied, propensity, commitment,
-                          welcome_boost, welcome_commitment)
+                          welcome_boost, welcome_commitment, welcome_rate)
 
 
 @njit
 def _close_members(ids, counts, received, t, first_post_step, return_step, first_replied, propensity, commitment,
-                   welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday, last_post):
+                   welcome_boost, welcome_commitment, welcome_rate, posts, posts_yesterday, replies_yesterday,
+                   last_post):
     """Stage *bookkeeping* in one pass over ``ids``: :func:`_newcomer_feedback` then
     :func:`~qunsim.kernels.record.end_of_day` (posts, yesterday's posts and replies received,
     last post), member by member: the two touch different arrays and read only ``counts``
@@ -645,7 +648,7 @@ def _close_members(ids, counts, received, t, first_post_step, return_step, first
         rec = received[i]
         if c > 0:
             _feedback_one(i, rec, t, first_post_step, return_step, first_replied, propensity, commitment,
-                          welcome_boost, welcome_commitment)
+                          welcome_boost, welcome_commitment, welcome_rate)
             last_post[i] = t
         posts[i] += c
         posts_yesterday[i] = min(c, 32767)
@@ -686,6 +689,7 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                    commit_sunk, commit_tier, commit_ties, commit_identity, hazard_base, hazard_max, hazard_slope,
                    hazard_midpoint, grace_days, contagion, leader_loss, chatter_conversion, chatter_post_rate,
                    chatter_quality, chatter_warmth, welcome_boost, welcome_commitment, wom_reach, first_post_rate,
+                   welcome_rate,
                    # the record (kernels.record.record_day)
                    pending, n_edges, data, r, gh, gn, tier_weak, tier_strong, strong_evidence, joins, active0,
                    revenue_before, window, min_exposure, min_events, z):
@@ -822,7 +826,8 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                              warmth, propensity, propensity_on, chatter_post_rate, chatter_quality, chatter_warmth)
         # bookkeeping
         _close_members(ids, counts, received, t, first_post_step, return_step, first_replied, propensity, commitment,
-                       welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday, last_post)
+                       welcome_boost, welcome_commitment, welcome_rate, posts, posts_yesterday, replies_yesterday,
+                       last_post)
     # word of mouth: unhappy leavers tell their ties, then people online
     n_unhappy = len(unhappy_before) + len(conta_ids) + len(diss_ids)
     if n_unhappy > 0 and wom_reach > 0:
@@ -852,7 +857,7 @@ PARAMS = ("newcomer_days", "answer_base", "answer_halfsat", "chatter_contagion",
           "hazard_max", "hazard_slope", "hazard_midpoint", "grace_days", "contagion", "leader_loss",
           "chatter_conversion", "chatter_post_rate", "chatter_quality", "chatter_warmth", "welcome_boost",
           "welcome_commitment", "wom_reach", "trust_weak", "trust_strong", "strong_evidence",
-          "gresham_min_exposure", "gresham_min_events", "z95", "first_post_rate")
+          "gresham_min_exposure", "gresham_min_events", "z95", "first_post_rate", "welcome_rate")
 
 
 @njit
@@ -889,7 +894,7 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
         weight, np.int64(P[0]), P[1], P[2], P[3], P[4], P[5], P[6], P[7], P[8], P[9], P[10], P[11], P[12], P[13],
         P[14], P[15], P[16], P[17], P[18], P[19], P[20], P[21], P[22], P[23], P[24], P[25], P[26], P[27],
         P[28] != 0.0, P[29], P[30], np.float32(P[31]), np.float32(P[32]), np.float32(P[33]), P[34], P[35], P[36],
-        P[43], pending, n_edges, data, r, gh, gn, P[37], P[38], P[39], joins, active0, revenue_before, window,
+        P[43], P[44], pending, n_edges, data, r, gh, gn, P[37], P[38], P[39], joins, active0, revenue_before, window,
         P[40], P[41], P[42])
     (recorded, q, chat, ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta,
      diss) = out

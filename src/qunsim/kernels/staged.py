@@ -303,14 +303,14 @@ def churn_segment(h, ids, t, read_utility, spam_read, received, extra_utility, e
 
 @njit
 def bookkeeping_segment(h, ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
-                        commitment, welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday,
-                        last_post, heard, unhappy, indptr, indices, wom_reach):
+                        commitment, welcome_boost, welcome_commitment, welcome_rate, posts, posts_yesterday,
+                        replies_yesterday, last_post, heard, unhappy, indptr, indices, wom_reach):
     """Stage *bookkeeping* (first posts, returns and welcomes of today's posters; posts,
     yesterday's posts and replies, last post: ``kernels.record.end_of_day``), then word of
     mouth: each unhappy leaver of the day (``unhappy``) tells up to ``floor(wom_reach)`` of its
     ties (one uniform per telling), and ``Poisson`` of the rest reach people drawn from the
     whole population (``kernels.arrivals.spread_word_of_mouth``)."""
     _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
-                       commitment, welcome_boost, welcome_commitment)
+                       commitment, welcome_boost, welcome_commitment, welcome_rate)
     end_of_day(ids, counts, received, posts, posts_yesterday, replies_yesterday, last_post, t)
     word_of_mouth(generator_from(h), unhappy, heard, indptr, indices, wom_reach)
