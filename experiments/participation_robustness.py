@@ -132,7 +132,7 @@ def _install(settings: dict, cond: dict) -> None:
 def _anchors(smoke: bool, cond: dict) -> dict:
     import qunsim as qs
     from qunsim.validation import load_anchors, mean_ci
-    from qunsim.validation.participation import anchor_values, participation, run_recording_first_days
+    from qunsim.validation.participation import participation
 
     n, steps = 5, 365  # the smoke validation's runs (the full one has 10 seeds)
     base = 40_000 if cond["fresh"] else 10_000
@@ -140,8 +140,10 @@ def _anchors(smoke: bool, cond: dict) -> dict:
     runs = []
     for s in range(n):
         m = qs.CommunityModel(rng=base + s, **over)
-        first_days = run_recording_first_days(m, steps)
-        runs.append(anchor_values(participation(m, first_day_posts=first_days)))
+        m.run_for(steps)
+        r = participation(m)
+        r["reply_effect"] = r["return_replied"] - r["return_unreplied"]
+        runs.append(r)
     bands = {a["id"]: a["band"] for a in load_anchors()}
     out = {}
     for k in PARTICIPATION:

@@ -12,7 +12,7 @@ import qunsim as qs
 from qunsim.model import _capped_lognormal_mean, _propensity_scale, draw_propensity
 from qunsim.state import EntryPath, Role
 from qunsim.validation import load_anchors, mean_ci, participation_settings
-from qunsim.validation.participation import anchor_values, participation, run_recording_first_days
+from qunsim.validation.participation import participation
 
 
 @given(L=hs.floats(0.0, 0.9), sd=hs.floats(0.0, 3.0), cap=hs.one_of(hs.just(0.0), hs.floats(2.0, 200.0)),
@@ -63,11 +63,10 @@ def test_experts_chatters_and_owner_never_lurk():
 
 
 def test_a_lurkers_first_post_is_their_only_one():
-    """Everyone lurks (propensity 0) and a welcome does not draw them in (``welcome_rate`` 0):
-    newcomers post only through the first-post floor, so no regular or contributor newcomer
-    ever posts on a second day; with a high floor most post once."""
+    """Everyone lurks (propensity 0): newcomers post only through the first-post floor, so no
+    regular or contributor newcomer ever posts on a second day; with a high floor most post once."""
     over = _small(**{"dynamics.lurker_share": 1.0, "dynamics.first_post_rate": 1.0,
-                     "dynamics.chatter_conversion": 0.0, "dynamics.welcome_rate": 0.0})
+                     "dynamics.chatter_conversion": 0.0})
     m = qs.CommunityModel(rng=5, **over)
     m.run_for(120)
     st = m.state
@@ -140,8 +139,10 @@ def _runs(seeds, steps=365):
     rows = []
     for s in seeds:
         m = qs.CommunityModel(rng=s, **{"run.agent_views": False, **participation_settings()})
-        first_days = run_recording_first_days(m, steps)
-        rows.append(anchor_values(participation(m, first_day_posts=first_days)))
+        m.run_for(steps)
+        r = participation(m)
+        r["reply_effect"] = r["return_replied"] - r["return_unreplied"]
+        rows.append(r)
     return rows
 
 
@@ -253,6 +254,7 @@ def test_single_post_first_days_are_recorded_and_measured():
     """run_recording_first_days records each member's post count on the first posting day; the
     newcomer measures on single-post first days are the posting-day measures restricted to
     them (equal to them when every first posting day had one post)."""
+    from qunsim.validation.participation import run_recording_first_days
 
     m = qs.CommunityModel(rng=3, **{"community.n_prospects": 3000, "run.agent_views": False})
     first = run_recording_first_days(m, 120)

@@ -51,9 +51,8 @@ def test_participation_measures_on_a_hand_set_state():
 
 
 def test_lurkers_read_buy_and_leave_like_members():
-    # welcome_rate 0: an answered lurker stays a lurker (with it, a reply draws them in)
     m = qs.CommunityModel(rng=4, **{"community.n_prospects": 3000, "run.agent_views": False,
-                                    "dynamics.lurker_share": 0.6, "dynamics.welcome_rate": 0.0})
+                                    "dynamics.lurker_share": 0.6})
     m.run_for(120)
     st = m.state
     ever = st.join_step >= 0

@@ -27,7 +27,7 @@ import numpy as np
 
 from qunsim.state import EntryPath, Role
 
-__all__ = ["participation", "content_shares", "run_recording_first_days", "anchor_values"]
+__all__ = ["participation", "content_shares", "run_recording_first_days"]
 
 
 def content_shares(posts: np.ndarray, tops=(0.01, 0.1)) -> list[float]:
@@ -96,21 +96,6 @@ def participation(model, window: int = 30, first_day_posts: np.ndarray | None = 
         "n_replied": n_rep,
         "n_unreplied": n_unrep,
     } | ({} if first_day_posts is None else _single_post(newc, ripe, ret, rep, np.asarray(first_day_posts)))
-
-
-def anchor_values(r: dict) -> dict:
-    """The participation anchors' values (ids of ``qunsim/data/anchors.toml``) from a
-    :func:`participation` result with the single-post measures: the newcomer anchors on
-    first posting days with one post (Joyce & Kraut's unit), and the same on every first
-    posting day under ``day_``-prefixed keys (reported, not anchors)."""
-    out = {k: r[k] for k in ("never_posted", "top1_share", "top10_share")}
-    out |= {"newcomer_reply_rate": r["single_reply_rate"], "return_unreplied": r["single_return_unreplied"],
-            "return_replied": r["single_return_replied"],
-            "reply_effect": r["single_return_replied"] - r["single_return_unreplied"],
-            "single_post_share": r["single_post_share"],
-            "day_newcomer_reply_rate": r["newcomer_reply_rate"], "day_return_unreplied": r["return_unreplied"],
-            "day_return_replied": r["return_replied"], "day_reply_effect": r["return_replied"] - r["return_unreplied"]}
-    return out
 
 
 def _single_post(newc, ripe, ret, rep, first_day_posts) -> dict:
