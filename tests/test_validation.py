@@ -87,6 +87,14 @@ def test_validate_smoke_package_anchors(tmp_path, capsys):
               "return_replied", "reply_effect", "freemium_conversion", "granovetter_riot", "group_cap",
               "stable_relationships"):
         assert recs[k]["status"] == "pass", recs[k]
+    # the newcomer anchors carry the same measure on single-post first days (reported only)
+    for k in ("newcomer_reply_rate", "return_unreplied", "return_replied", "reply_effect"):
+        sp = recs[k]["single_post"]
+        assert sp["n"] == recs[k]["measured"]["n"] and sp["lo"] <= sp["mean"] <= sp["hi"]
+        assert "single-post first days" in recs[k]["detail"]
+    assert "single_post" not in recs["never_posted"]
+    # on one post the return is lower (the selection of multi-post days removed)
+    assert recs["return_replied"]["single_post"]["mean"] < recs["return_replied"]["measured"]["mean"]
     page = (out / "validation.html").read_text()
     assert "van Mierlo" in page and "figures/anchors.png" in page
     assert (out / "figures" / "anchors.png").stat().st_size > 10_000
