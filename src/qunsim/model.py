@@ -822,8 +822,9 @@ class CommunityModel(mesa.Model):
         segments.bookkeeping_segment(
             self._generator_handle(), ids, ctx.post_counts, received, int(self.steps), st.first_post_step,
             st.return_step, st.first_replied, st.propensity, st.commitment, float(p.welcome_boost),
-            float(p.welcome_commitment), float(p.welcome_rate), st.posts, st.posts_yesterday, st.replies_yesterday, st.last_post, st.heard,
-            np.asarray(unhappy, np.int64), g.indptr, g.indices, float(p.wom_reach))
+            float(p.welcome_commitment), float(p.welcome_rate), st.posts, st.posts_yesterday,
+            st.replies_yesterday, st.last_post, st.heard, np.asarray(unhappy, np.int64), g.indptr, g.indices,
+            float(p.wom_reach))
         return True
 
     def _generator_handle(self):
