@@ -353,10 +353,14 @@ class Person(mesa.Agent):
         if p.reply_reward > 0 and newcomer:
             mult *= 1.0 + p.reply_reward * min(self.replies_yesterday, 3)
         # participation: the member's propensity on the role's rate; a newcomer who has not
-        # posted yet posts at least first_post_rate a day
+        # posted yet posts at least first_post_rate a day, and one whose first post got a reply
+        # posts at least welcome_rate a day until posting again (for newcomer_days after it)
         rate = self.post_rate * self.propensity
         if p.first_post_rate > 0 and newcomer and self.first_post_step < 0:
             rate = max(rate, p.first_post_rate)
+        if (p.welcome_rate > 0 and self.entry_path != P_SEED and self.first_replied and self.return_step < 0
+                and 0 <= self.first_post_step < t and t - self.first_post_step <= p.newcomer_days):
+            rate = max(rate, p.welcome_rate)
         self.posts_today = int(m.rng.poisson(rate * mult))
         for _ in range(self.posts_today):
             q, w = self.quality, self.warmth
@@ -424,14 +428,14 @@ class Person(mesa.Agent):
 
     def newcomer_feedback(self, t: int) -> None:
         """Called on a posting day: the first one is recorded, and a reply that day is a
-        welcome (propensity = max(propensity, welcome_rate) * (1 + welcome_boost), commitment +=
-        welcome_commitment); the next posting day is the return."""
+        welcome (propensity *= 1 + welcome_boost, commitment += welcome_commitment); the next
+        posting day is the return."""
         p = self.model.p
         if self.first_post_step < 0:
             self.first_post_step = t
             if self.replies_today > 0:
                 self.first_replied = True
-                self.propensity = max(self.propensity, p.welcome_rate) * (1.0 + p.welcome_boost)
+                self.propensity *= 1.0 + p.welcome_boost
                 self.commitment += p.welcome_commitment
         elif self.first_post_step < t and self.return_step < 0:
             self.return_step = t

@@ -15,7 +15,7 @@ import numpy as np
 
 from qunsim import stats as qstats
 
-__all__ = ["study_main", "print_cells_and_effects",
+__all__ = ["study_main", "print_cells_and_effects", "parse_dynamics_sets",
     "mean_ci",
     "diff_ci",
     "paired_ci",
@@ -172,3 +172,26 @@ def study_main(doc: str, run, report=print_cells_and_effects, *, drop: Sequence[
     if a.json:
         a.json.write_text(json.dumps({k: v for k, v in res.items() if k not in drop}, indent=1))
     print(f"figure: {res['figure']}  ({res['seconds']:.0f}s)")
+
+
+def parse_dynamics_sets(items: Sequence[str]) -> dict:
+    """``--set dynamics.KEY=VALUE`` arguments as dotted overrides (TOML values); a clear
+    ``SystemExit`` for anything else.
+
+    >>> parse_dynamics_sets(["dynamics.welcome_rate=0.01", "dynamics.seed_members_lurk=true"])
+    {'dynamics.welcome_rate': 0.01, 'dynamics.seed_members_lurk': True}
+    """
+    import tomllib
+
+    import qunsim.config as C
+
+    extra = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep or not key.startswith("dynamics.") or key.split(".", 1)[1] not in C.Dynamics.model_fields:
+            raise SystemExit(f"--set {item!r}: expected dynamics.KEY=VALUE with KEY a [dynamics] key")
+        try:
+            extra[key] = tomllib.loads(f"v = {val}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise SystemExit(f"--set {item!r}: {val!r} is not a TOML value (a number, true or false)") from None
+    return extra

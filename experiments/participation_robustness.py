@@ -313,19 +313,9 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="dynamics.KEY=VALUE",
                     help="a [dynamics] value on top of the settings (repeatable; TOML values), for trying a calibration")
     a = ap.parse_args()
-    import tomllib
+    from _validation import parse_dynamics_sets
 
-    import qunsim.config as C
-
-    extra = {}
-    for item in a.set:
-        key, sep, val = item.partition("=")
-        if not sep or not key.startswith("dynamics.") or key.split(".", 1)[1] not in C.Dynamics.model_fields:
-            raise SystemExit(f"--set {item!r}: expected dynamics.KEY=VALUE with KEY a [dynamics] key")
-        try:
-            extra[key] = tomllib.loads(f"v = {val}")["v"]
-        except tomllib.TOMLDecodeError:
-            raise SystemExit(f"--set {item!r}: {val!r} is not a TOML value (a number, true or false)") from None
+    extra = parse_dynamics_sets(a.set)
     only = [x.strip() for x in a.only.split(",")] if a.only else None
     if only:
         bad = sorted(set(only) - set(STUDIES) - {"anchors"})

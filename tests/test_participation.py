@@ -96,24 +96,35 @@ def test_the_welcome_raises_propensity_and_commitment():
 
 
 @pytest.mark.parametrize("fused", [True, False])
-def test_an_answered_lurker_becomes_an_occasional_poster(fused):
-    """welcome_rate: a welcomed newcomer's propensity is at least welcome_rate (then the boost);
-    an unanswered lurker stays at 0, and posters above the floor only get the boost."""
-    w, boost = 0.05, 0.5
+def test_a_reply_invites_an_answered_lurker_back_once(fused):
+    """welcome_rate: a newcomer whose first post got a reply posts at least welcome_rate a day
+    until posting again, for newcomer_days after the first post; the propensity only gets the
+    boost. An answered lurker comes back (once: their propensity is still 0), an unanswered one
+    does not."""
+    w, boost, days = 0.5, 0.5, 14
     over = _small(**{"dynamics.lurker_share": 0.9, "dynamics.first_post_rate": 0.2,
-                     "dynamics.welcome_rate": w, "dynamics.welcome_boost": boost})
+                     "dynamics.welcome_rate": w, "dynamics.welcome_boost": boost,
+                     "dynamics.newcomer_days": days, "dynamics.chatter_conversion": 0.0})
     m = qs.CommunityModel(rng=11, **over)
     m.fused = fused
     base = m.state.propensity.copy()  # drawn at the start for everyone (prospects too)
-    m.run_for(40)
+    steps = 90
+    m.run_for(steps)
     st = m.state
-    newc = (st.entry_path != EntryPath.SEED) & (st.first_post_step >= 1)
-    welcomed, lurker = newc & st.first_replied, base == 0
-    assert (welcomed & lurker).any() and (newc & ~st.first_replied & lurker).any()
-    expect = np.maximum(base, np.float32(w)) * np.float32(1 + boost)
-    unchanged = ~np.isin(st.role, (Role.CHATTER,))  # chatter conversion resets a propensity
-    assert np.allclose(st.propensity[welcomed & unchanged], expect[welcomed & unchanged], rtol=1e-6)
-    assert (st.propensity[newc & ~st.first_replied & lurker & unchanged] == 0).all()
+    ripe = (st.entry_path != EntryPath.SEED) & (st.first_post_step >= 1) & (st.first_post_step < steps - days - 1)
+    lurker = base == 0
+    welcomed, ignored = ripe & st.first_replied & lurker, ripe & ~st.first_replied & lurker
+    assert welcomed.sum() >= 5 and ignored.sum() >= 5
+    # the propensity is the drawn one times the boost (welcome_rate does not touch it)
+    assert np.allclose(st.propensity[ripe & st.first_replied], base[ripe & st.first_replied] * np.float32(1 + boost))
+    assert (st.propensity[lurker & ~st.first_replied] == 0).all()
+    # P(no post in 14 days at 0.5 a day) = e^-7 < 0.001: nearly all answered lurkers come back,
+    # within the window, and never post after that day; no unanswered lurker comes back
+    back = welcomed & (st.return_step >= 0)
+    assert back.sum() >= welcomed.sum() - 1
+    assert (st.return_step[back] - st.first_post_step[back] <= days + 1).all()
+    assert (st.last_post[back] == st.return_step[back]).all()
+    assert (st.return_step[ignored] < 0).all()
 
 
 def test_lurkers_read_trust_buy_and_leave_like_members():

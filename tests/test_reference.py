@@ -396,3 +396,28 @@ def test_reference_comparison_detects_a_changed_rule(paired_same_rules):
     catches gross rule errors; the kernel tests above catch the fine ones.)"""
     mean, se = _paired({"dynamics.hazard_max": 0.25}, seeds=SEEDS[:8])
     assert np.any(np.abs(mean) > 4 * se), (mean, se)
+
+
+def test_reference_welcome_invites_an_answered_lurker_back_once():
+    """The per-agent reference's welcome (``welcome_rate``, posts a day) agrees with the
+    engine's mechanism test (test_participation.py): an answered lurker posts again once, in
+    the window after the first post, and an unanswered one never does."""
+    days = 14
+    over = {"community.n_seed": 40, "community.n_prospects": 2000, "run.agent_views": False,
+            "dynamics.lurker_share": 0.9, "dynamics.first_post_rate": 0.2, "dynamics.welcome_rate": 0.5,
+            "dynamics.newcomer_days": days, "dynamics.chatter_conversion": 0.0}
+    src = qs.CommunityModel(rng=11, **over)
+    base = src.state.propensity.copy()
+    ref = R.ReferenceModel(src, rng=11)
+    steps = 90
+    ref.run_for(steps)
+    ripe = [x for x in ref.people if x.entry_path != R.P_SEED and 1 <= x.first_post_step < steps - days - 1
+            and base[x.index] == 0]
+    welcomed = [x for x in ripe if x.first_replied]
+    ignored = [x for x in ripe if not x.first_replied]
+    assert len(welcomed) >= 5 and len(ignored) >= 5
+    back = [x for x in welcomed if x.return_step >= 0]
+    assert len(back) >= len(welcomed) - 1  # P(no post in 14 days at 0.5 a day) = e^-7
+    assert all(x.return_step - x.first_post_step <= days + 1 for x in back)
+    assert all(x.propensity == 0 for x in ripe)  # the boost multiplies 0: a lurker still
+    assert all(x.return_step < 0 for x in ignored)

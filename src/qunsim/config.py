@@ -347,7 +347,7 @@ class Dynamics(_Strict):
     propensity_max: float = Field(default=60.0, ge=0, le=1_000)  # cap on a propensity (a superuser posts at most this x their role's rate); 0 = none
     welcome_boost: float = Field(default=0.2, ge=0, le=1_000)  # propensity *= 1 + b when one's first post gets a reply
     welcome_commitment: float = Field(default=0.3, ge=0, le=1_000)  # commitment += c when one's first post gets a reply
-    welcome_rate: float = Field(default=0.0, ge=0, le=1_000)  # an answered newcomer's propensity is at least this (x the role's rate) before the boost: an answered lurker becomes an occasional poster; 0 = off
+    welcome_rate: float = Field(default=0.0, ge=0, le=MAX_DAILY_RATE)  # a newcomer whose first post got a reply posts at least this a day until they post again, for newcomer_days after it (posts a day; the reply invites an answer back, lurker or not); 0 = off
     first_post_rate: float = Field(default=0.012, ge=0, le=MAX_DAILY_RATE)  # a newcomer's floor rate until their first post (posts a day)
     seed_members_lurk: bool = False  # false: the seed members (the founding core the owner invited) post at their role's rate
     newcomer_days: int = Field(default=14, ge=0, le=MAX_STEPS)

@@ -501,15 +501,18 @@ class CommunityModel(mesa.Model):
         st.propensity[can] = x
 
     def _participation_rate(self, ids: np.ndarray) -> np.ndarray:
-        """Today's base posting rates (population-wide): ``post_rate * propensity``, and a
+        """Today's base posting rates (population-wide): ``post_rate * propensity``; a
         newcomer who has not posted yet, in their first ``newcomer_days`` (not a seed member),
         posts at least ``first_post_rate`` a day: their first question or introduction, which even
-        a lurker makes now and then (Joyce & Kraut 2006's newcomers all posted once).
+        a lurker makes now and then (Joyce & Kraut 2006's newcomers all posted once); and one whose
+        first post got a reply posts at least ``welcome_rate`` a day until they post again, for
+        ``newcomer_days`` after it: the reply invites an answer back.
         :func:`~qunsim.kernels.day.participation_rate` computes it; the fused day calls it too."""
         st, p = self.state, self.p
         return day_kernels.participation_rate(ids, st.post_rate, st.propensity, st.first_post_step, st.entry_path,
                                               st.join_step, self.steps, int(p.newcomer_days),
-                                              float(p.first_post_rate))
+                                              float(p.first_post_rate), st.first_replied, st.return_step,
+                                              float(p.welcome_rate))
 
     def _newcomer_feedback(self, posters: np.ndarray, replies: np.ndarray, t: int) -> None:
         """Record first posts and returns; a reply on one's first posting day is a welcome:
@@ -526,8 +529,6 @@ class CommunityModel(mesa.Model):
         st.first_post_step[first] = t
         welcomed = first[replies[first] > 0]
         st.first_replied[welcomed] = True
-        if p.welcome_rate > 0:  # an answered lurker becomes an occasional poster
-            st.propensity[welcomed] = np.maximum(st.propensity[welcomed], np.float32(p.welcome_rate))
         if p.welcome_boost > 0:
             st.propensity[welcomed] *= np.float32(1.0 + p.welcome_boost)
         if p.welcome_commitment > 0:
@@ -822,7 +823,7 @@ class CommunityModel(mesa.Model):
         segments.bookkeeping_segment(
             self._generator_handle(), ids, ctx.post_counts, received, int(self.steps), st.first_post_step,
             st.return_step, st.first_replied, st.propensity, st.commitment, float(p.welcome_boost),
-            float(p.welcome_commitment), float(p.welcome_rate), st.posts, st.posts_yesterday,
+            float(p.welcome_commitment), st.posts, st.posts_yesterday,
             st.replies_yesterday, st.last_post, st.heard, np.asarray(unhappy, np.int64), g.indptr, g.indices,
             float(p.wom_reach))
         return True
@@ -1150,7 +1151,7 @@ class CommunityModel(mesa.Model):
                 st.join_step, st.entry_path, st.replies_yesterday, self._yesterday_q, self._yesterday_chat,
                 int(self.steps), int(p.newcomer_days), float(p.answer_base), float(p.answer_halfsat),
                 float(p.chatter_contagion), float(p.reply_reward), float(p.first_post_rate), st.quality, st.warmth,
-                float(p.message_noise), alone)
+                float(p.message_noise), alone, st.first_replied, st.return_step, float(p.welcome_rate))
             ctx.post_counts = counts
             if alone:
                 ctx.messages = Messages(*m)

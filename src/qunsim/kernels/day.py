@@ -187,19 +187,28 @@ def numpy_sum(a):
 # ------------------------------------------------------------------------------ posting rates
 @njit
 def participation_rate(ids, post_rate, propensity, first_post_step, entry_path, join_step, t, newcomer_days,
-                       first_post_rate):
+                       first_post_rate, first_replied, return_step, welcome_rate):
     """Today's base posting rates, float32[n] (both orchestrations): ``post_rate *
-    propensity``, and a newcomer who has not posted yet, in their first ``newcomer_days``
-    (not a seed member), posts at least ``first_post_rate`` a day."""
+    propensity``; a newcomer (not a seed member) who has not posted yet, in their first
+    ``newcomer_days``, posts at least ``first_post_rate`` a day; and one whose first post got a
+    reply and who has not posted again, in the ``newcomer_days`` after that first post, posts at
+    least ``welcome_rate`` a day (the reply invites an answer back, lurker or not)."""
     n = len(post_rate)
     rate = np.empty(n, np.float32)
     for i in range(n):
         rate[i] = post_rate[i] * propensity[i]
-    if first_post_rate > 0:
+    if first_post_rate > 0 or welcome_rate > 0:
         floor = np.float32(first_post_rate)
+        back = np.float32(welcome_rate)
         for i in ids:
-            if first_post_step[i] < 0 and entry_path[i] != 1 and t - join_step[i] <= newcomer_days:
-                rate[i] = max(rate[i], floor)
+            if entry_path[i] == 1:
+                continue
+            fp = first_post_step[i]
+            if fp < 0:
+                if t - join_step[i] <= newcomer_days:
+                    rate[i] = max(rate[i], floor)
+            elif first_replied[i] and return_step[i] < 0 and fp < t and t - fp <= newcomer_days:
+                rate[i] = max(rate[i], back)
     return rate
 
 
@@ -604,18 +613,16 @@ def _depart(ids, reason, t, status, leave_step, leave_reason, leaves_today, indp
 
 @njit
 def _feedback_one(i, rec, t, first_post_step, return_step, first_replied, propensity, commitment, welcome_boost,
-                  welcome_commitment, welcome_rate):
+                  welcome_commitment):
     """``CommunityModel._newcomer_feedback`` for one member ``i`` who posted today and
     received ``rec`` replies: a first post is recorded, and a reply on one's first posting day
-    is a welcome (``propensity = max(propensity, welcome_rate) * (1 + welcome_boost)``,
-    ``commitment += welcome_commitment``); a later posting day is the newcomer's return."""
+    is a welcome (``first_replied``; ``propensity *= 1 + welcome_boost``, ``commitment +=
+    welcome_commitment``); a later posting day is the newcomer's return."""
     fp = first_post_step[i]
     if fp < 0:
         first_post_step[i] = t
         if rec > 0:
             first_replied[i] = True
-            if propensity[i] < welcome_rate:  # an answered lurker becomes an occasional poster
-                propensity[i] = np.float32(welcome_rate)
             if welcome_boost > 0:
                 propensity[i] *= np.float32(1.0 + welcome_boost)
             if welcome_commitment > 0:
@@ -626,18 +633,17 @@ def _feedback_one(i, rec, t, first_post_step, return_step, first_replied, propen
 
 @njit
 def _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
-                       commitment, welcome_boost, welcome_commitment, welcome_rate):
+                       commitment, welcome_boost, welcome_commitment):
     """:func:`_feedback_one` for today's posters among ``ids`` (``counts[i] > 0``)."""
     for i in ids:
         if counts[i] > 0:
             _feedback_one(i, received[i], t, first_post_step, return_step, first_replied, propensity, commitment,
-                          welcome_boost, welcome_commitment, welcome_rate)
+                          welcome_boost, welcome_commitment)
 
 
 @njit
 def _close_members(ids, counts, received, t, first_post_step, return_step, first_replied, propensity, commitment,
-                   welcome_boost, welcome_commitment, welcome_rate, posts, posts_yesterday, replies_yesterday,
-                   last_post):
+                   welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday, last_post):
     """Stage *bookkeeping* in one pass over ``ids``: :func:`_newcomer_feedback` then
     :func:`~qunsim.kernels.record.end_of_day` (posts, yesterday's posts and replies received,
     last post), member by member: the two touch different arrays and read only ``counts``
@@ -648,7 +654,7 @@ def _close_members(ids, counts, received, t, first_post_step, return_step, first
         rec = received[i]
         if c > 0:
             _feedback_one(i, rec, t, first_post_step, return_step, first_replied, propensity, commitment,
-                          welcome_boost, welcome_commitment, welcome_rate)
+                          welcome_boost, welcome_commitment)
             last_post[i] = t
         posts[i] += c
         posts_yesterday[i] = min(c, 32767)
@@ -724,7 +730,7 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
         # posting: Poisson(mu_i) posts, member by member
         if propensity_on:
             rate = participation_rate(ids, post_rate, propensity, first_post_step, entry_path, join_step, t,
-                                      newcomer_days, first_post_rate)
+                                      newcomer_days, first_post_rate, first_replied, return_step, welcome_rate)
         else:
             rate = post_rate
         counts = _draw_post_counts(rng, ids, n, role, rate, group, join_step, entry_path, replies_yesterday,
@@ -826,7 +832,7 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                              warmth, propensity, propensity_on, chatter_post_rate, chatter_quality, chatter_warmth)
         # bookkeeping
         _close_members(ids, counts, received, t, first_post_step, return_step, first_replied, propensity, commitment,
-                       welcome_boost, welcome_commitment, welcome_rate, posts, posts_yesterday, replies_yesterday,
+                       welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday,
                        last_post)
     # word of mouth: unhappy leavers tell their ties, then people online
     n_unhappy = len(unhappy_before) + len(conta_ids) + len(diss_ids)

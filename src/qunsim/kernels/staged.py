@@ -129,7 +129,7 @@ def _messages(rng, ids, counts, group, quality, warmth, role, message_noise):
 def posting_segment(h, ids, role, post_rate, propensity, propensity_on, first_post_step, group, join_step,
                     entry_path, replies_yesterday, qpa, chat, t, newcomer_days, answer_base, answer_halfsat,
                     chatter_contagion, reply_reward, first_post_rate, quality, warmth, message_noise,
-                    with_messages):
+                    with_messages, first_replied, return_step, welcome_rate):
     """Stage *posting*: each of today's members ``ids`` posts ``Poisson(mu_i)`` times
     (``kernels.posting.draw_posts``, the rate ``participation_rate`` when ``propensity_on``);
     with ``with_messages`` (no ``on_posting`` hook today) also the day's messages
@@ -141,7 +141,7 @@ def posting_segment(h, ids, role, post_rate, propensity, propensity_on, first_po
     rng = generator_from(h)
     if propensity_on:
         rate = participation_rate(ids, post_rate, propensity, first_post_step, entry_path, join_step, t,
-                                  newcomer_days, first_post_rate)
+                                  newcomer_days, first_post_rate, first_replied, return_step, welcome_rate)
     else:
         rate = post_rate
     mu = _posting_means(ids, role, rate, group, join_step, entry_path, replies_yesterday, qpa, chat, t,
@@ -303,14 +303,14 @@ def churn_segment(h, ids, t, read_utility, spam_read, received, extra_utility, e
 
 @njit
 def bookkeeping_segment(h, ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
-                        commitment, welcome_boost, welcome_commitment, welcome_rate, posts, posts_yesterday,
-                        replies_yesterday, last_post, heard, unhappy, indptr, indices, wom_reach):
+                        commitment, welcome_boost, welcome_commitment, posts, posts_yesterday, replies_yesterday,
+                        last_post, heard, unhappy, indptr, indices, wom_reach):
     """Stage *bookkeeping* (first posts, returns and welcomes of today's posters; posts,
     yesterday's posts and replies, last post: ``kernels.record.end_of_day``), then word of
     mouth: each unhappy leaver of the day (``unhappy``) tells up to ``floor(wom_reach)`` of its
     ties (one uniform per telling), and ``Poisson`` of the rest reach people drawn from the
     whole population (``kernels.arrivals.spread_word_of_mouth``)."""
     _newcomer_feedback(ids, counts, received, t, first_post_step, return_step, first_replied, propensity,
-                       commitment, welcome_boost, welcome_commitment, welcome_rate)
+                       commitment, welcome_boost, welcome_commitment)
     end_of_day(ids, counts, received, posts, posts_yesterday, replies_yesterday, last_post, t)
     word_of_mouth(generator_from(h), unhappy, heard, indptr, indices, wom_reach)
