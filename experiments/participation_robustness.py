@@ -78,18 +78,53 @@ def conditions(smoke: bool) -> list[dict]:
 def _perturbation(cond: dict, cfg) -> dict:
     """Dotted overrides that apply a condition's perturbation to a loaded config."""
     over: dict = {}
+    factors: dict = {}  # (role, attribute) -> factor on its mean and sd
     if "role_attr" in cond:
-        a, f = cond["role_attr"], cond["factor"]
-        for role, rp in cfg.roles.items():
-            d = rp[a] if isinstance(rp, dict) else getattr(rp, a)
-            mean, sd = (d["mean"], d["sd"]) if isinstance(d, dict) else (d.mean, d.sd)
-            over[f"roles.{role}.{a}"] = {"mean": float(mean) * f, "sd": float(sd) * f}
+        for role in cfg.roles:
+            factors[(role, cond["role_attr"])] = cond["factor"]
+    for key, f in cond.get("scale", {}).items():  # --scale roles.ROLE.ATTR=F, on top
+        _, role, a = key.split(".")
+        if role in cfg.roles:
+            factors[(role, a)] = factors.get((role, a), 1.0) * f
+    for (role, a), f in factors.items():
+        rp = cfg.roles[role]
+        d = rp[a] if isinstance(rp, dict) else getattr(rp, a)
+        mean, sd = (d["mean"], d["sd"]) if isinstance(d, dict) else (d.mean, d.sd)
+        over[f"roles.{role}.{a}"] = {"mean": float(mean) * f, "sd": float(sd) * f}
     if "population" in cond:
         f = cond["population"]
         com = cfg.community
         over["community.n_seed"] = max(1, int(round(com.n_seed * f)))
         over["community.n_prospects"] = int(round(com.n_prospects * f))
     return over
+
+
+def parse_role_scales(items) -> dict:
+    """``--scale roles.ROLE.ATTR=FACTOR`` arguments as ``{"roles.ROLE.ATTR": factor}``; a clear
+    ``SystemExit`` for an unknown role or attribute or a factor that is not a positive number.
+
+    >>> parse_role_scales(["roles.chatter.post_rate=0.75"])
+    {'roles.chatter.post_rate': 0.75}
+    """
+    import qunsim.config as C
+    from qunsim.state import ROLE_ORDER
+
+    out = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        parts = key.split(".")
+        if (not sep or len(parts) != 3 or parts[0] != "roles" or parts[1] not in ROLE_ORDER
+                or parts[2] not in C.RoleParams.model_fields):
+            raise SystemExit(f"--scale {item!r}: expected roles.ROLE.ATTR=FACTOR with ROLE one of "
+                             f"{list(ROLE_ORDER)} and ATTR a role attribute")
+        try:
+            f = float(val)
+        except ValueError:
+            f = float("nan")
+        if not (f > 0 and f < float("inf")):
+            raise SystemExit(f"--scale {item!r}: the factor must be a positive number")
+        out[key] = f
+    return out
 
 
 def _install(settings: dict, cond: dict) -> None:
@@ -106,7 +141,7 @@ def _install(settings: dict, cond: dict) -> None:
     C.Dynamics.model_rebuild(force=True)
     C.ScenarioModel.model_fields["dynamics"].default = C.Dynamics()
     C.ScenarioModel.model_rebuild(force=True)
-    if "role_attr" in cond or "population" in cond:
+    if "role_attr" in cond or "population" in cond or cond.get("scale"):
         load = M.load_config
 
         def perturbed(config=None, overrides=None):
@@ -208,11 +243,14 @@ def run_condition(args: tuple) -> dict:
 
 def run(smoke: bool = False, settings: str = "default", workers: int = 1,
         out: Path = ROOT / "docs" / "figures", figure: bool = True, partial: str | Path | None = None,
-        only: list[str] | None = None, names: list[str] | None = None, extra: dict | None = None) -> dict:
+        only: list[str] | None = None, names: list[str] | None = None, extra: dict | None = None,
+        scale: dict | None = None) -> dict:
     """Run every condition; return per-condition anchors (mean, CI, band, pass) and SF verdicts.
 
     ``only`` (e.g. ``["SF3", "anchors"]``) restricts the checks, ``names`` the conditions (for
-    iterating on one study); the full run uses neither."""
+    iterating on one study); the full run uses neither. ``extra``: ``[dynamics]`` values on
+    top of the settings; ``scale``: ``{"roles.ROLE.ATTR": factor}``, a role attribute's mean
+    and sd scaled in every scenario, in every condition (on top of its own perturbation)."""
     from qunsim.validation import everyone_posts
 
     sett = everyone_posts() if settings == "everyone_posts" else {}
@@ -224,6 +262,8 @@ def run(smoke: bool = False, settings: str = "default", workers: int = 1,
             raise SystemExit(f"--conditions: unknown condition(s) {unknown}; expected some of "
                              f"{[c['name'] for c in conds]}")
         conds = [c for c in conds if c["name"] in names]
+    if scale:
+        conds = [{**c, "scale": dict(scale)} for c in conds]
     jobs = [(smoke, sett, c, None, only) for c in conds]
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: the patches never leak, no fork of threads
     if workers > 1:
@@ -312,10 +352,13 @@ def main() -> None:
     ap.add_argument("--no-figure", action="store_true", help="do not draw the summary figure")
     ap.add_argument("--set", action="append", default=[], metavar="dynamics.KEY=VALUE",
                     help="a [dynamics] value on top of the settings (repeatable; TOML values), for trying a calibration")
+    ap.add_argument("--scale", action="append", default=[], metavar="roles.ROLE.ATTR=FACTOR",
+                    help="scale a role attribute's mean and sd in every scenario (repeatable), for trying a calibration")
     a = ap.parse_args()
     from _validation import parse_dynamics_sets
 
     extra = parse_dynamics_sets(a.set)
+    scale = parse_role_scales(a.scale)
     only = [x.strip() for x in a.only.split(",")] if a.only else None
     if only:
         bad = sorted(set(only) - set(STUDIES) - {"anchors"})
@@ -323,7 +366,8 @@ def main() -> None:
             raise SystemExit(f"--only: unknown check(s) {bad}; expected some of {['anchors', *STUDIES]}")
     names = [x.strip() for x in a.conditions.split(",")] if a.conditions else None
     res = run(a.smoke, a.settings, a.workers, Path(a.out), figure=not a.no_figure,
-              partial=f"{a.json}.partial" if a.json else None, only=only, names=names, extra=extra)
+              partial=f"{a.json}.partial" if a.json else None, only=only, names=names, extra=extra,
+              scale=scale)
     for r in res["conditions"]:
         an = " ".join(f"{k}={v['mean']:.2f}{'' if v['pass'] else '(FAIL)'}" for k, v in r["anchors"].items())
         st = " ".join(f"{k}:{'ok' if v['pass'] else 'FAIL[' + '; '.join(v['failed']) + ']'}"

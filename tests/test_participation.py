@@ -283,3 +283,37 @@ def test_single_post_first_days_are_recorded_and_measured():
         base = r["newcomer_reply_rate"] if k == "reply_rate" else r[k]
         assert everyone_once[f"single_{k}"] == pytest.approx(base)
     assert "single_post_share" not in participation(m)  # without the counts: the measures as before
+
+
+def test_robustness_scale_option_scales_a_role_attribute_on_top_of_the_condition():
+    """``--scale roles.ROLE.ATTR=F`` scales that role's mean and sd in every scenario, on top of
+    the condition's own perturbation (post rates x0.8 and chatters' x0.75 make 0.6 for chatters,
+    0.8 for the others); an unknown role or attribute or a bad factor is a one-line error."""
+    import pathlib
+    import subprocess
+    import sys
+
+    exp = pathlib.Path(__file__).resolve().parents[1] / "experiments"
+    sys.path.insert(0, str(exp))
+    try:
+        import participation_robustness as R
+    finally:
+        sys.path.remove(str(exp))
+    cfg = qs.load_config()
+    cond = {"role_attr": "post_rate", "factor": 0.8, "scale": R.parse_role_scales(["roles.chatter.post_rate=0.75"])}
+    over = R._perturbation(cond, cfg)
+    ch, reg = cfg.roles["chatter"].post_rate, cfg.roles["regular"].post_rate
+    assert over["roles.chatter.post_rate"]["mean"] == pytest.approx(ch.mean * 0.6)
+    assert over["roles.chatter.post_rate"]["sd"] == pytest.approx(ch.sd * 0.6)
+    assert over["roles.regular.post_rate"]["mean"] == pytest.approx(reg.mean * 0.8)
+    only = R._perturbation({"scale": {"roles.chatter.post_rate": 0.75}}, cfg)
+    assert set(only) == {"roles.chatter.post_rate"}
+    assert cfg.override(only).roles["chatter"].post_rate.mean == pytest.approx(ch.mean * 0.75)
+    script = exp / "participation_robustness.py"
+    for arg, msg in (("roles.chater.post_rate=0.5", "expected roles.ROLE.ATTR=FACTOR"),
+                     ("roles.chatter.speed=0.5", "expected roles.ROLE.ATTR=FACTOR"),
+                     ("roles.chatter.post_rate=-1", "must be a positive number"),
+                     ("roles.chatter.post_rate=x", "must be a positive number")):
+        bad = subprocess.run([sys.executable, str(script), "--smoke", "--no-figure", "--scale", arg],
+                             capture_output=True, text=True, timeout=300)
+        assert bad.returncode != 0 and msg in bad.stderr and "Traceback" not in bad.stderr, (arg, bad.stderr)
