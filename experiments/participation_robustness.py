@@ -176,9 +176,7 @@ def _anchors(smoke: bool, cond: dict) -> dict:
     for s in range(n):
         m = qs.CommunityModel(rng=base + s, **over)
         m.run_for(steps)
-        r = participation(m)
-        r["reply_effect"] = r["return_replied"] - r["return_unreplied"]
-        runs.append(r)
+        runs.append(participation(m))
     bands = {a["id"]: a["band"] for a in load_anchors()}
     out = {}
     for k in PARTICIPATION:

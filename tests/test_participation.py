@@ -152,7 +152,6 @@ def _runs(seeds, steps=365):
         m = qs.CommunityModel(rng=s, **{"run.agent_views": False, **participation_settings()})
         m.run_for(steps)
         r = participation(m)
-        r["reply_effect"] = r["return_replied"] - r["return_unreplied"]
         rows.append(r)
     return rows
 
@@ -279,7 +278,7 @@ def test_single_post_first_days_are_recorded_and_measured():
     assert r["single_post_share"] == pytest.approx((first[newc] == 1).mean())
     assert r["single_reply_rate"] == pytest.approx(st.first_replied[newc & (first == 1)].mean())
     everyone_once = participation(m, first_day_posts=np.where(first >= 1, 1, first))
-    for k in ("reply_rate", "return_replied", "return_unreplied"):
+    for k in ("reply_rate", "return_replied", "return_unreplied", "reply_effect"):
         base = r["newcomer_reply_rate"] if k == "reply_rate" else r[k]
         assert everyone_once[f"single_{k}"] == pytest.approx(base)
     assert "single_post_share" not in participation(m)  # without the counts: the measures as before

@@ -44,9 +44,13 @@ def test_participation_measures_on_a_hand_set_state():
     st.posts[:] = 0
     st.posts[ever[0]] = 99
     st.posts[ever[1]] = 1
+    st.role[ever[0]], st.role[ever[1]] = qs.Role.REGULAR, qs.Role.CHATTER
+    st.initial_role[ever[0]], st.initial_role[ever[1]] = qs.Role.REGULAR, qs.Role.REGULAR
     r = participation(m)
     assert r["never_posted"] == pytest.approx(1 - 2 / len(ever))
     assert r["top1_share"] == pytest.approx(0.99)
+    assert r["chatter_post_share"] == pytest.approx(0.01)  # the one post of a (converted) chatter
+    assert r["reply_effect"] == pytest.approx(r["return_replied"] - r["return_unreplied"], nan_ok=True)
     assert content_shares(np.array([5, 5, 0, 0]), tops=(0.5,)) == [1.0]
 
 

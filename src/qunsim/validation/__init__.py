@@ -125,8 +125,6 @@ def _participation_runs(smoke: bool, seeds: int | None) -> tuple[list[dict], lis
         act = st.status == qs.Status.ACTIVE
         r["strong_ties_p99"] = float(np.percentile(st.strong_ties[act], 99)) if act.any() else 0.0
         r["largest_group"] = biggest[0]
-        r["reply_effect"] = r["return_replied"] - r["return_unreplied"]
-        r["single_reply_effect"] = r["single_return_replied"] - r["single_return_unreplied"]
         r["seed"] = 10_000 + s
         r["steps"] = steps
         rows.append(r)

@@ -9,7 +9,10 @@ All read a model's member arrays (``model.state``) after a run:
   (newcomers: members who joined after day 0 and posted);
 - ``return_replied``, ``return_unreplied``: share of those newcomers who posted again within
   ``window`` days of their first post, by whether the first post got a reply (Joyce & Kraut
-  2006); only first posts at least ``window`` days before the end count.
+  2006); only first posts at least ``window`` days before the end count; ``reply_effect``
+  their difference;
+- ``chatter_post_share``: share of all posts written by members who are chatters now (what
+  most dilutes the superusers' share).
 
 The model counts replies by day, so the unit above is a newcomer's first *posting day*. A
 newcomer who posts several times that day is likelier to get a reply and, posting more
@@ -17,8 +20,9 @@ readily, likelier to come back: the difference between the return rates mixes th
 effect with that selection. Joyce & Kraut's unit is one first post. Given every member's post
 count on their first posting day (:func:`run_recording_first_days`), :func:`participation`
 also reports the three newcomer measures on the first posting days with exactly one post
-(``single_reply_rate``, ``single_return_replied``, ``single_return_unreplied``; and
-``single_post_share``, the share of newcomers' first posting days with one post).
+(``single_reply_rate``, ``single_return_replied``, ``single_return_unreplied``,
+``single_reply_effect``; and ``single_post_share``, the share of newcomers' first posting days
+with one post).
 """
 
 from __future__ import annotations
@@ -84,6 +88,10 @@ def participation(model, window: int = 30, first_day_posts: np.ndarray | None = 
     ret = (st.return_step >= 0) & (st.return_step - st.first_post_step <= window)
     rep = st.first_replied
     n_rep, n_unrep = int((ripe & rep).sum()), int((ripe & ~rep).sum())
+    ret_rep = float(ret[ripe & rep].mean()) if n_rep else float("nan")
+    ret_unrep = float(ret[ripe & ~rep].mean()) if n_unrep else float("nan")
+    total = float(posts.sum())
+    chat = float(posts[st.role[people] == Role.CHATTER].sum())
     return {
         "members": int(people.sum()),
         "never_posted": float((posts == 0).mean()) if len(posts) else float("nan"),
@@ -91,8 +99,10 @@ def participation(model, window: int = 30, first_day_posts: np.ndarray | None = 
         "top10_share": top10,
         "newcomer_posters": int(newc.sum()),
         "newcomer_reply_rate": float(rep[newc].mean()) if newc.any() else float("nan"),
-        "return_replied": float(ret[ripe & rep].mean()) if n_rep else float("nan"),
-        "return_unreplied": float(ret[ripe & ~rep].mean()) if n_unrep else float("nan"),
+        "return_replied": ret_rep,
+        "return_unreplied": ret_unrep,
+        "reply_effect": ret_rep - ret_unrep,
+        "chatter_post_share": chat / total if total > 0 else float("nan"),
         "n_replied": n_rep,
         "n_unreplied": n_unrep,
     } | ({} if first_day_posts is None else _single_post(newc, ripe, ret, rep, np.asarray(first_day_posts)))
@@ -104,7 +114,10 @@ def _single_post(newc, ripe, ret, rep, first_day_posts) -> dict:
     one[:len(first_day_posts)] = first_day_posts[:len(newc)] == 1
     n1, r1 = newc & one, ripe & one
     nan = float("nan")
+    back = float(ret[r1 & rep].mean()) if (r1 & rep).any() else nan
+    not_back = float(ret[r1 & ~rep].mean()) if (r1 & ~rep).any() else nan
     return {"single_post_share": float(n1.sum() / newc.sum()) if newc.any() else nan,
             "single_reply_rate": float(rep[n1].mean()) if n1.any() else nan,
-            "single_return_replied": float(ret[r1 & rep].mean()) if (r1 & rep).any() else nan,
-            "single_return_unreplied": float(ret[r1 & ~rep].mean()) if (r1 & ~rep).any() else nan}
+            "single_return_replied": back,
+            "single_return_unreplied": not_back,
+            "single_reply_effect": back - not_back}
