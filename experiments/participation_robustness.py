@@ -304,6 +304,43 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+ANCHOR_HEADS = ("never posted", "top 1%", "top 10%", "reply rate", "return, no reply", "return, reply", "effect")
+
+
+def anchor_markdown(res: dict) -> str:
+    """The participation anchors of a run as a markdown table: mean [95% CI] per condition,
+    ✘ where the mean is outside the band (the table docs/validation.md shows).
+
+    >>> rec = {"condition": "c", "anchors": {k: {"mean": 0.5, "lo": 0.4, "hi": 0.6, "pass": k != "reply_effect"}
+    ...                                      for k in PARTICIPATION}}
+    >>> print(anchor_markdown({"conditions": [rec]}).splitlines()[-1])
+    | c | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] ✘ |
+    """
+    lines = ["| condition | " + " | ".join(ANCHOR_HEADS) + " |", "|---|" + "---|" * len(ANCHOR_HEADS)]
+    for r in res["conditions"]:
+        a = r["anchors"]
+        cells = [f"{a[k]['mean']:.2f} [{a[k]['lo']:.2f}, {a[k]['hi']:.2f}]{'' if a[k]['pass'] else ' ✘'}"
+                 for k in PARTICIPATION]
+        lines.append(f"| {r['condition']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def cell_counts(res: dict) -> str:
+    """How many anchor x condition and study x condition cells pass, in one line.
+
+    >>> recs = [{"anchors": {"a": {"pass": True}, "b": {"pass": False}},
+    ...          "studies": {"SF1": {"pass": True}, "SF2": {"pass": True}}}] * 2
+    >>> cell_counts({"conditions": recs})
+    'anchors: 2 of 4 cells pass; studies: 4 of 4 cells pass'
+    """
+    out = []
+    for part, key in (("anchors", "anchors"), ("studies", "studies")):
+        cells = [v["pass"] for r in res["conditions"] for v in r.get(key, {}).values()]
+        if cells:
+            out.append(f"{part}: {sum(cells)} of {len(cells)} cells pass")
+    return "; ".join(out)
+
+
 def _figure(res: dict, out: Path) -> Path:
     import matplotlib
 
@@ -371,8 +408,11 @@ def main() -> None:
         st = " ".join(f"{k}:{'ok' if v['pass'] else 'FAIL[' + '; '.join(v['failed']) + ']'}"
                       for k, v in r.get("studies", {}).items())
         print(f"{r['condition']:18s} {an}\n{'':18s} {st} ({r['seconds']:.0f}s)", flush=True)
-    if "studies" in res["conditions"][0]:
+    if res["conditions"][0]["anchors"]:
+        print(anchor_markdown(res))
+    if res["conditions"][0].get("studies"):
         print(markdown(res))
+    print(cell_counts(res))
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
 

@@ -161,7 +161,7 @@ def test_statistics_helpers():
     assert v.leave_hazard(m, ["chatter"], 20) == (0.0, 20.0)
 
 
-@pytest.mark.parametrize("name", ["_validation", "sf9_lifecycle"])
+@pytest.mark.parametrize("name", ["_validation", "sf9_lifecycle", "participation_robustness"])
 def test_experiment_doctests(name):
     import doctest
 
