@@ -195,3 +195,49 @@ def parse_dynamics_sets(items: Sequence[str]) -> dict:
         except tomllib.TOMLDecodeError:
             raise SystemExit(f"--set {item!r}: {val!r} is not a TOML value (a number, true or false)") from None
     return extra
+
+
+def parse_role_scales(items: Sequence[str]) -> dict:
+    """``--scale roles.ROLE.ATTR=FACTOR`` arguments as ``{"roles.ROLE.ATTR": factor}``; a clear
+    ``SystemExit`` for an unknown role or attribute or a factor that is not a positive number.
+
+    >>> parse_role_scales(["roles.chatter.post_rate=0.75"])
+    {'roles.chatter.post_rate': 0.75}
+    """
+    import qunsim.config as C
+    from qunsim.state import ROLE_ORDER
+
+    out = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        parts = key.split(".")
+        if (not sep or len(parts) != 3 or parts[0] != "roles" or parts[1] not in ROLE_ORDER
+                or parts[2] not in C.RoleParams.model_fields):
+            raise SystemExit(f"--scale {item!r}: expected roles.ROLE.ATTR=FACTOR with ROLE one of "
+                             f"{list(ROLE_ORDER)} and ATTR a role attribute")
+        try:
+            f = float(val)
+        except ValueError:
+            f = float("nan")
+        if not (f > 0 and f < float("inf")):
+            raise SystemExit(f"--scale {item!r}: the factor must be a positive number")
+        out[key] = f
+    return out
+
+
+def scaled_roles(scale: dict, goal: str = "knowledge") -> dict:
+    """Dotted overrides for the default scenario's roles with ``scale`` (from
+    :func:`parse_role_scales`) applied: each attribute's mean and sd times its factor.
+
+    >>> scaled_roles({"roles.regular.need": 0.9})
+    {'roles.regular.need': {'mean': 5.8500000000000005, 'sd': 1.8}}
+    """
+    from qunsim.config import default_roles
+
+    roles = default_roles(goal)
+    out = {}
+    for key, f in scale.items():
+        _, role, attr = key.split(".")
+        d = roles[role][attr]
+        out[key] = {"mean": float(d["mean"]) * f, "sd": float(d["sd"]) * f}
+    return out

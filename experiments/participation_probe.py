@@ -1,8 +1,9 @@
 """Participation probe: the participation measures of the default scenario at a trial calibration.
 
 For trying a participation setting before a full robustness run: ``N`` seeds × 365 days of
-the default scenario (the validation's runs, seeds 10,000+), each setting given by ``--set
-dynamics.KEY=VALUE`` on top of the defaults, and for each the mean [95% CI] over seeds of
+the default scenario (the validation's runs, seeds 10,000+), the setting given by ``--set
+dynamics.KEY=VALUE`` and ``--scale roles.ROLE.ATTR=FACTOR`` (a role attribute's mean and sd
+scaled) on top of the defaults, and for it the mean [95% CI] over seeds of
 
 * the content measures: never posted, top-1% and top-10% shares, and the share of all posts
   written by chatters (灌水; what most dilutes the superusers' share);
@@ -14,8 +15,8 @@ dynamics.KEY=VALUE`` on top of the defaults, and for each the mean [95% CI] over
 ``--compare`` runs the defaults first, on the same seeds, and reports each setting's paired
 differences from them.
 
-Run: ``python experiments/participation_probe.py --set dynamics.welcome_rate=0.01 --seeds 20
-[--compare] [--workers 2] [--json FILE]``. 20 seeds take about 2.5 minutes on 2 workers.
+Run: ``python experiments/participation_probe.py --set dynamics.welcome_rate=0.01
+[--scale roles.regular.need=0.9] --seeds 20 [--compare] [--workers 2] [--json FILE]``. 20 seeds take about 2.5 minutes on 2 workers.
 """
 
 from __future__ import annotations
@@ -70,11 +71,13 @@ def summarise(rows: list[dict], base: list[dict] | None = None) -> dict:
 
 
 def main() -> None:
-    from _validation import fmt_ci, parse_dynamics_sets
+    from _validation import fmt_ci, parse_dynamics_sets, parse_role_scales, scaled_roles
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", action="append", default=[], metavar="dynamics.KEY=VALUE",
                     help="a [dynamics] value on top of the defaults (repeatable; TOML values)")
+    ap.add_argument("--scale", action="append", default=[], metavar="roles.ROLE.ATTR=FACTOR",
+                    help="a role attribute's mean and sd scaled, on top of the defaults (repeatable)")
     ap.add_argument("--seeds", type=int, default=10, help="runs (seeds 10,000 + i); default 10")
     ap.add_argument("--steps", type=int, default=365)
     ap.add_argument("--compare", action="store_true", help="also run the defaults and report paired differences")
@@ -83,7 +86,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.seeds < 2 or a.steps < 31:
         raise SystemExit("--seeds must be at least 2 and --steps at least 31 (the 30-day return window)")
-    over = parse_dynamics_sets(a.set)
+    over = {**parse_dynamics_sets(a.set), **scaled_roles(parse_role_scales(a.scale))}
     seeds = [10_000 + i for i in range(a.seeds)]
     base = probe({}, seeds, a.workers, a.steps) if a.compare and over else None
     rows = probe(over, seeds, a.workers, a.steps)

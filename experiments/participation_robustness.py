@@ -99,34 +99,6 @@ def _perturbation(cond: dict, cfg) -> dict:
     return over
 
 
-def parse_role_scales(items) -> dict:
-    """``--scale roles.ROLE.ATTR=FACTOR`` arguments as ``{"roles.ROLE.ATTR": factor}``; a clear
-    ``SystemExit`` for an unknown role or attribute or a factor that is not a positive number.
-
-    >>> parse_role_scales(["roles.chatter.post_rate=0.75"])
-    {'roles.chatter.post_rate': 0.75}
-    """
-    import qunsim.config as C
-    from qunsim.state import ROLE_ORDER
-
-    out = {}
-    for item in items:
-        key, sep, val = item.partition("=")
-        parts = key.split(".")
-        if (not sep or len(parts) != 3 or parts[0] != "roles" or parts[1] not in ROLE_ORDER
-                or parts[2] not in C.RoleParams.model_fields):
-            raise SystemExit(f"--scale {item!r}: expected roles.ROLE.ATTR=FACTOR with ROLE one of "
-                             f"{list(ROLE_ORDER)} and ATTR a role attribute")
-        try:
-            f = float(val)
-        except ValueError:
-            f = float("nan")
-        if not (f > 0 and f < float("inf")):
-            raise SystemExit(f"--scale {item!r}: the factor must be a positive number")
-        out[key] = f
-    return out
-
-
 def _install(settings: dict, cond: dict) -> None:
     """In this process: participation settings as the [dynamics] defaults, the condition's
     perturbation on every config a model loads, and fresh seeds for the studies."""
@@ -390,7 +362,7 @@ def main() -> None:
     ap.add_argument("--scale", action="append", default=[], metavar="roles.ROLE.ATTR=FACTOR",
                     help="scale a role attribute's mean and sd in every scenario (repeatable), for trying a calibration")
     a = ap.parse_args()
-    from _validation import parse_dynamics_sets
+    from _validation import parse_dynamics_sets, parse_role_scales
 
     extra = parse_dynamics_sets(a.set)
     scale = parse_role_scales(a.scale)

@@ -296,10 +296,11 @@ def test_robustness_scale_option_scales_a_role_attribute_on_top_of_the_condition
     sys.path.insert(0, str(exp))
     try:
         import participation_robustness as R
+        from _validation import parse_role_scales
     finally:
         sys.path.remove(str(exp))
     cfg = qs.load_config()
-    cond = {"role_attr": "post_rate", "factor": 0.8, "scale": R.parse_role_scales(["roles.chatter.post_rate=0.75"])}
+    cond = {"role_attr": "post_rate", "factor": 0.8, "scale": parse_role_scales(["roles.chatter.post_rate=0.75"])}
     over = R._perturbation(cond, cfg)
     ch, reg = cfg.roles["chatter"].post_rate, cfg.roles["regular"].post_rate
     assert over["roles.chatter.post_rate"]["mean"] == pytest.approx(ch.mean * 0.6)

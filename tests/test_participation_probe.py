@@ -33,10 +33,31 @@ def test_the_probe_pairs_its_comparison_by_seed(tmp_path):
     assert "top1_share" in r.stdout and "vs default" in r.stdout
 
 
+def test_the_probe_scales_a_role_attribute(tmp_path):
+    """``--scale roles.ROLE.ATTR=F``: the setting records the scaled mean and sd of the
+    default role table, and a factor of 1 reproduces the defaults' runs exactly while half the
+    regulars' need changes them."""
+    out = tmp_path / "probe.json"
+    r = _run("--scale", "roles.regular.need=0.5", "--seeds", "2", "--steps", "60", "--compare",
+             "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())
+    assert res["settings"] == {"roles.regular.need": {"mean": 3.25, "sd": 1.0}}
+    assert res["runs"] != res["default_runs"]
+    same = tmp_path / "same.json"
+    r = _run("--scale", "roles.regular.need=1", "--seeds", "2", "--steps", "60", "--compare",
+             "--json", str(same))
+    assert r.returncode == 0, r.stderr
+    res = json.loads(same.read_text())
+    assert res["runs"] == res["default_runs"]
+
+
 @pytest.mark.parametrize("args, message", [
     (("--set", "dynamics.no_such_key=1"), "expected dynamics.KEY=VALUE"),
     (("--set", "dynamics.welcome_rate=abc"), "is not a TOML value"),
     (("--seeds", "1"), "--seeds must be at least 2"),
+    (("--scale", "roles.regulars.need=0.9"), "expected roles.ROLE.ATTR=FACTOR"),
+    (("--scale", "roles.regular.need=0"), "must be a positive number"),
 ])
 def test_the_probe_refuses_bad_input_clearly(args, message):
     r = _run(*args)
