@@ -16,7 +16,8 @@ scaled) on top of the defaults, and for it the mean [95% CI] over seeds of
 differences from them.
 
 Run: ``python experiments/participation_probe.py --set dynamics.welcome_rate=0.01
-[--scale roles.regular.need=0.9] --seeds 20 [--compare] [--workers 2] [--json FILE]``. 20 seeds take about 2.5 minutes on 2 workers.
+[--scale roles.regular.need=0.9] --seeds 20 [--compare] [--workers 2] [--json FILE]``. 20 seeds
+take about 2.5 minutes on 2 workers.
 """
 
 from __future__ import annotations
