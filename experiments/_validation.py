@@ -225,19 +225,23 @@ def parse_role_scales(items: Sequence[str]) -> dict:
     return out
 
 
-def scaled_roles(scale: dict, goal: str = "knowledge") -> dict:
-    """Dotted overrides for the default scenario's roles with ``scale`` (from
-    :func:`parse_role_scales`) applied: each attribute's mean and sd times its factor.
+def scaled_roles(scale: dict, roles=None) -> dict:
+    """Dotted overrides that scale role attributes: ``scale`` is ``{"roles.ROLE.ATTR":
+    factor}`` (:func:`parse_role_scales`), each attribute's mean and sd times its factor, read
+    from ``roles`` (a loaded config's ``roles``: tables or ``RoleParams``; by default the
+    knowledge community's default role table).
 
     >>> scaled_roles({"roles.regular.need": 0.9})
     {'roles.regular.need': {'mean': 5.8500000000000005, 'sd': 1.8}}
     """
     from qunsim.config import default_roles
 
-    roles = default_roles(goal)
+    roles = default_roles("knowledge") if roles is None else roles
     out = {}
     for key, f in scale.items():
         _, role, attr = key.split(".")
-        d = roles[role][attr]
-        out[key] = {"mean": float(d["mean"]) * f, "sd": float(d["sd"]) * f}
+        rp = roles[role]
+        d = rp[attr] if isinstance(rp, dict) else getattr(rp, attr)
+        mean, sd = (d["mean"], d["sd"]) if isinstance(d, dict) else (d.mean, d.sd)
+        out[key] = {"mean": float(mean) * f, "sd": float(sd) * f}
     return out

@@ -77,20 +77,16 @@ def conditions(smoke: bool) -> list[dict]:
 
 def _perturbation(cond: dict, cfg) -> dict:
     """Dotted overrides that apply a condition's perturbation to a loaded config."""
-    over: dict = {}
-    factors: dict = {}  # (role, attribute) -> factor on its mean and sd
+    from _validation import scaled_roles
+
+    factors: dict = {}  # "roles.ROLE.ATTR" -> factor on its mean and sd
     if "role_attr" in cond:
         for role in cfg.roles:
-            factors[(role, cond["role_attr"])] = cond["factor"]
+            factors[f"roles.{role}.{cond['role_attr']}"] = cond["factor"]
     for key, f in cond.get("scale", {}).items():  # --scale roles.ROLE.ATTR=F, on top
-        _, role, a = key.split(".")
-        if role in cfg.roles:
-            factors[(role, a)] = factors.get((role, a), 1.0) * f
-    for (role, a), f in factors.items():
-        rp = cfg.roles[role]
-        d = rp[a] if isinstance(rp, dict) else getattr(rp, a)
-        mean, sd = (d["mean"], d["sd"]) if isinstance(d, dict) else (d.mean, d.sd)
-        over[f"roles.{role}.{a}"] = {"mean": float(mean) * f, "sd": float(sd) * f}
+        if key.split(".")[1] in cfg.roles:
+            factors[key] = factors.get(key, 1.0) * f
+    over = scaled_roles(factors, cfg.roles)
     if "population" in cond:
         f = cond["population"]
         com = cfg.community
@@ -306,8 +302,8 @@ def cell_counts(res: dict) -> str:
     'anchors: 2 of 4 cells pass; studies: 4 of 4 cells pass'
     """
     out = []
-    for part, key in (("anchors", "anchors"), ("studies", "studies")):
-        cells = [v["pass"] for r in res["conditions"] for v in r.get(key, {}).values()]
+    for part in ("anchors", "studies"):
+        cells = [v["pass"] for r in res["conditions"] for v in r.get(part, {}).values()]
         if cells:
             out.append(f"{part}: {sum(cells)} of {len(cells)} cells pass")
     return "; ".join(out)
