@@ -167,3 +167,23 @@ def test_experiment_doctests(name):
 
     res = doctest.testmod(load(name))
     assert res.attempted > 0 and res.failed == 0
+
+
+def test_sf9_reads_the_spell_sequence_not_the_first_appearances():
+    # a launch dip (a decline spell before growth), then growth, maturity and the decline:
+    # summary["phases_seen"] lists each phase once (introduction|decline|growth|maturity),
+    # so reading it made this run fail; its spells contain the four phases in order
+    import types
+
+    import pandas as pd
+
+    sf9 = load("sf9_lifecycle")
+    phase = ["introduction"] * 10 + ["decline"] * 20 + ["growth"] * 30 + ["maturity"] * 40 + ["decline"] * 25
+    ts = pd.DataFrame({"step": range(len(phase)), "phase": phase, "active": range(len(phase))})
+    m = sf9.measure(types.SimpleNamespace(timeseries=ts, summary={"phases_seen": "introduction|decline|growth|maturity"}))
+    assert m["passes"]
+    assert m["phases_seen"] == "introduction|decline|growth|maturity|decline"
+    assert m["start"] == {"introduction": 0.0, "growth": 30.0, "maturity": 60.0, "decline": 100.0}
+    # without the late decline the run does not pass, and the dip is not its decline
+    m = sf9.measure(types.SimpleNamespace(timeseries=ts.iloc[:100], summary={}))
+    assert not m["passes"] and math.isnan(m["start"]["decline"])
