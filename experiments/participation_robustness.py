@@ -59,6 +59,10 @@ STUDIES = {"SF1": "sf1_gresham", "SF2": "sf2_goal_fit", "SF3": "sf3_mix", "SF4":
            "SF9": "sf9_lifecycle"}
 PARTICIPATION = ("never_posted", "top1_share", "top10_share", "newcomer_reply_rate", "return_unreplied",
                  "return_replied", "reply_effect")
+# the newcomer anchors measured on first posting days with one post (Joyce & Kraut's unit),
+# reported beside the anchors (measured on every first posting day), against the same bands
+SINGLE_POST = {"newcomer_reply_rate": "single_reply_rate", "return_unreplied": "single_return_unreplied",
+               "return_replied": "single_return_replied", "reply_effect": "single_reply_effect"}
 FRESH = 5_000  # added to every study seed in the fresh-seed conditions
 ROLE_ATTRS = {"attention": "attention", "need": "need", "post rates": "post_rate"}
 
@@ -132,10 +136,13 @@ def _install(settings: dict, cond: dict) -> None:
         V.seed_list = fresh
 
 
-def _anchors(smoke: bool, cond: dict) -> dict:
+def _anchors(smoke: bool, cond: dict) -> tuple[dict, dict]:
+    """The anchors (mean [95% CI], band, pass) and, reported beside them, the four newcomer
+    measures on first posting days with one post (Joyce & Kraut's unit; :data:`SINGLE_POST`)
+    against the same bands."""
     import qunsim as qs
     from qunsim.validation import load_anchors, mean_ci
-    from qunsim.validation.participation import participation
+    from qunsim.validation.participation import participation, run_recording_first_days
 
     n, steps = 5, 365  # the smoke validation's runs (the full one has 10 seeds)
     base = 40_000 if cond["fresh"] else 10_000
@@ -143,15 +150,17 @@ def _anchors(smoke: bool, cond: dict) -> dict:
     runs = []
     for s in range(n):
         m = qs.CommunityModel(rng=base + s, **over)
-        m.run_for(steps)
-        runs.append(participation(m))
+        first_days = run_recording_first_days(m, steps)  # the same run as run_for(steps)
+        runs.append(participation(m, first_day_posts=first_days))
     bands = {a["id"]: a["band"] for a in load_anchors()}
-    out = {}
-    for k in PARTICIPATION:
-        ci = mean_ci([r[k] for r in runs])
-        lo, hi = bands[k]
-        out[k] = {**ci, "band": [lo, hi], "pass": bool(math.isfinite(ci["mean"]) and lo <= ci["mean"] <= hi)}
-    return out
+
+    def cell(key, band):
+        ci = mean_ci([r[key] for r in runs])
+        lo, hi = band
+        return {**ci, "band": [lo, hi], "pass": bool(math.isfinite(ci["mean"]) and lo <= ci["mean"] <= hi)}
+
+    return ({k: cell(k, bands[k]) for k in PARTICIPATION},
+            {k: cell(key, bands[k]) for k, key in SINGLE_POST.items()})
 
 
 def _compact(x, depth: int = 0):
@@ -197,7 +206,9 @@ def run_condition(args: tuple) -> dict:
     anchors = only is None or "anchors" in only
     import os
 
-    rec = {"condition": cond["name"], "pid": os.getpid(), "anchors": _anchors(smoke, cond) if anchors else {}}
+    rec = {"condition": cond["name"], "pid": os.getpid(), "anchors": {}, "single_post": {}}
+    if anchors:
+        rec["anchors"], rec["single_post"] = _anchors(smoke, cond)
     if not smoke:
         import tempfile
 
@@ -293,6 +304,31 @@ def anchor_markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+SINGLE_HEADS = ("reply rate", "return, no reply", "return, reply", "effect")
+
+
+def single_post_markdown(res: dict) -> str:
+    """The newcomer measures on single first posts (Joyce & Kraut's unit), in the form of
+    :func:`anchor_markdown`: mean [95% CI], ✘ outside the anchor's band (reported, not
+    counted as anchor cells).
+
+    >>> rec = {"condition": "c", "single_post": {k: {"mean": 0.1, "lo": 0.0, "hi": 0.2, "pass": k != "reply_effect"}
+    ...                                          for k in SINGLE_POST}}
+    >>> print(single_post_markdown({"conditions": [rec]}).splitlines()[-1])
+    | c | 0.10 [0.00, 0.20] | 0.10 [0.00, 0.20] | 0.10 [0.00, 0.20] | 0.10 [0.00, 0.20] ✘ |
+    """
+    lines = ["| condition (single first posts) | " + " | ".join(SINGLE_HEADS) + " |",
+             "|---|" + "---|" * len(SINGLE_HEADS)]
+    for r in res["conditions"]:
+        a = r.get("single_post") or {}
+        if not a:
+            continue
+        cells = [f"{a[k]['mean']:.2f} [{a[k]['lo']:.2f}, {a[k]['hi']:.2f}]{'' if a[k]['pass'] else ' ✘'}"
+                 for k in SINGLE_POST]
+        lines.append(f"| {r['condition']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def cell_counts(res: dict) -> str:
     """How many anchor x condition and study x condition cells pass, in one line.
 
@@ -302,10 +338,11 @@ def cell_counts(res: dict) -> str:
     'anchors: 2 of 4 cells pass; studies: 4 of 4 cells pass'
     """
     out = []
-    for part in ("anchors", "studies"):
+    for part, label in (("anchors", "anchors"), ("studies", "studies"),
+                        ("single_post", "newcomer measures on single first posts (reported)")):
         cells = [v["pass"] for r in res["conditions"] for v in r.get(part, {}).values()]
         if cells:
-            out.append(f"{part}: {sum(cells)} of {len(cells)} cells pass")
+            out.append(f"{label}: {sum(cells)} of {len(cells)} cells pass")
     return "; ".join(out)
 
 
@@ -378,6 +415,7 @@ def main() -> None:
         print(f"{r['condition']:18s} {an}\n{'':18s} {st} ({r['seconds']:.0f}s)", flush=True)
     if res["conditions"][0]["anchors"]:
         print(anchor_markdown(res))
+        print(single_post_markdown(res))
     if res["conditions"][0].get("studies"):
         print(markdown(res))
     print(cell_counts(res))
