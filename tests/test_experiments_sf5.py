@@ -52,5 +52,5 @@ def test_sf5_writes_figure_and_results(sf5):
     res, out = sf5
     assert (out / "sf5_ladder.png").stat().st_size > 10_000
     saved = json.loads((out / "sf5_ladder.json").read_text())
-    assert saved["replicates"] == 20 and saved["steps"] == 365 and saved["smoke"] is True
+    assert saved["replicates"] == 40 and saved["steps"] == 365 and saved["smoke"] is True
     assert set(saved["by_strategy"]) == {"gradual_ladder", "hard_sell"}
