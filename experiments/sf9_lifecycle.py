@@ -38,9 +38,10 @@ PHASE_COLORS = {"introduction": "#d9ecff", "growth": "#d8f5d0", "maturity": "#ff
 def spells(phase_curve) -> list[str]:
     """The run's sequence of phases, one entry per spell (consecutive days with one label).
 
-    Not ``summary["phases_seen"]``, which lists each phase once, at its first appearance: a
-    run whose launch dips (a *decline* spell before growth) and that later grows, matures
-    and declines would read ``introduction|decline|growth|maturity`` there, and fail.
+    What ``summary["phases_seen"]`` holds now; before, it listed each phase once, at its first
+    appearance, and a run whose launch dips (a *decline* spell before growth) and that later
+    grows, matures and declines read ``introduction|decline|growth|maturity`` there, and
+    failed. The study reads the phase column itself.
 
     >>> spells(["introduction"] * 3 + ["decline"] * 2 + ["growth", "maturity", "decline"])
     ['introduction', 'decline', 'growth', 'maturity', 'decline']

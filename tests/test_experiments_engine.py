@@ -171,7 +171,7 @@ def test_experiment_doctests(name):
 
 def test_sf9_reads_the_spell_sequence_not_the_first_appearances():
     # a launch dip (a decline spell before growth), then growth, maturity and the decline:
-    # summary["phases_seen"] lists each phase once (introduction|decline|growth|maturity),
+    # summary["phases_seen"] listed each phase once (introduction|decline|growth|maturity),
     # so reading it made this run fail; its spells contain the four phases in order
     import types
 

@@ -6,6 +6,7 @@ documented neutral value.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -444,7 +445,10 @@ def summarize(ts: pd.DataFrame, members: pd.DataFrame) -> dict:
     exposure);
     ``mean_gresham_index`` averages the windowed index over the days it was estimable.
     ``min_active`` (the fewest active members on any day after the first) feeds collapse
-    definitions "at any time".
+    definitions "at any time". ``phases_seen`` is the run's sequence of lifecycle spells, one
+    entry per spell (``introduction|decline|growth|maturity|decline`` for a launch dip before
+    growth); before, each phase was listed once at its first appearance, which hid a decline
+    after an early dip.
     """
     from qunsim.registry import per_30_days
 
@@ -452,7 +456,7 @@ def summarize(ts: pd.DataFrame, members: pd.DataFrame) -> dict:
         return {}
     last = ts.iloc[-1]
     n_steps = max(len(ts) - 1, 1)
-    phases = list(dict.fromkeys(ts["phase"].tolist()))
+    phases = [ph for ph, _ in itertools.groupby(ts["phase"].tolist())]  # the sequence of spells
     joined = members[members["join_step"] >= 0]
     later = ts.iloc[1:] if len(ts) > 1 else ts
     days = float(later["active"].sum()) if len(ts) > 1 else 0.0
