@@ -284,6 +284,21 @@ def markdown(res: dict) -> str:
 
 
 ANCHOR_HEADS = ("never posted", "top 1%", "top 10%", "reply rate", "return, no reply", "return, reply", "effect")
+SINGLE_HEADS = ("reply rate", "return, no reply", "return, reply", "effect")
+
+
+def _ci_table(res: dict, part: str, keys, heads, label: str = "condition") -> str:
+    """A markdown table of ``res["conditions"][i][part]``: mean [95% CI] of each of ``keys``
+    per condition, ✘ where the mean is outside the band (conditions without ``part`` left out)."""
+    lines = [f"| {label} | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    for r in res["conditions"]:
+        a = r.get(part) or {}
+        if not a:
+            continue
+        cells = [f"{a[k]['mean']:.2f} [{a[k]['lo']:.2f}, {a[k]['hi']:.2f}]{'' if a[k]['pass'] else ' ✘'}"
+                 for k in keys]
+        lines.append(f"| {r['condition']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def anchor_markdown(res: dict) -> str:
@@ -295,16 +310,7 @@ def anchor_markdown(res: dict) -> str:
     >>> print(anchor_markdown({"conditions": [rec]}).splitlines()[-1])
     | c | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] | 0.50 [0.40, 0.60] ✘ |
     """
-    lines = ["| condition | " + " | ".join(ANCHOR_HEADS) + " |", "|---|" + "---|" * len(ANCHOR_HEADS)]
-    for r in res["conditions"]:
-        a = r["anchors"]
-        cells = [f"{a[k]['mean']:.2f} [{a[k]['lo']:.2f}, {a[k]['hi']:.2f}]{'' if a[k]['pass'] else ' ✘'}"
-                 for k in PARTICIPATION]
-        lines.append(f"| {r['condition']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-SINGLE_HEADS = ("reply rate", "return, no reply", "return, reply", "effect")
+    return _ci_table(res, "anchors", PARTICIPATION, ANCHOR_HEADS)
 
 
 def single_post_markdown(res: dict) -> str:
@@ -317,16 +323,7 @@ def single_post_markdown(res: dict) -> str:
     >>> print(single_post_markdown({"conditions": [rec]}).splitlines()[-1])
     | c | 0.10 [0.00, 0.20] | 0.10 [0.00, 0.20] | 0.10 [0.00, 0.20] | 0.10 [0.00, 0.20] ✘ |
     """
-    lines = ["| condition (single first posts) | " + " | ".join(SINGLE_HEADS) + " |",
-             "|---|" + "---|" * len(SINGLE_HEADS)]
-    for r in res["conditions"]:
-        a = r.get("single_post") or {}
-        if not a:
-            continue
-        cells = [f"{a[k]['mean']:.2f} [{a[k]['lo']:.2f}, {a[k]['hi']:.2f}]{'' if a[k]['pass'] else ' ✘'}"
-                 for k in SINGLE_POST]
-        lines.append(f"| {r['condition']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return _ci_table(res, "single_post", SINGLE_POST, SINGLE_HEADS, "condition (single first posts)")
 
 
 def cell_counts(res: dict) -> str:

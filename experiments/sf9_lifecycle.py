@@ -4,7 +4,9 @@ decline.
 Claim: with the default calibration (configs/knowledge_community.toml) a
 community is introduced by its seed members, grows, matures and declines within three years.
 Each run's time series is labelled by ``qunsim.metrics.lifecycle_phases`` (the ``phase``
-column); a run *passes* when its sequence of spells (:func:`spells`) contains introduction,
+column); a run *passes* when its sequence of spells (``qunsim.metrics.lifecycle_spells``;
+before, the study read ``summary["phases_seen"]`` when that listed each phase once, at its first
+appearance, and a launch dip before growth made a run fail) contains introduction,
 growth, maturity and decline in this order. We report the share of passing seeds (Wilson 95%
 CI), the day each phase starts in that order (:func:`ordered_starts`; t 95% CIs), and the peak
 and final size.
@@ -16,7 +18,6 @@ community is still mature on day 730 at most seeds, and declines in the third ye
 
 from __future__ import annotations
 
-import itertools
 import sys
 import time
 from pathlib import Path
@@ -27,26 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _validation import fmt_ci, mean_ci, savefig, seed_list, setup_matplotlib, study_main, wilson_ci  # noqa: E402
 
 import qunsim as qs  # noqa: E402
+from qunsim.metrics import lifecycle_spells  # noqa: E402
 
 FIGURE = "sf9_lifecycle.png"
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "knowledge_community.toml"
 ORDER = ("introduction", "growth", "maturity", "decline")
 PHASE_COLORS = {"introduction": "#d9ecff", "growth": "#d8f5d0", "maturity": "#fff3c4",
                 "decline": "#ffd9d2", "death": "#bbbbbb"}
-
-
-def spells(phase_curve) -> list[str]:
-    """The run's sequence of phases, one entry per spell (consecutive days with one label).
-
-    What ``summary["phases_seen"]`` holds now; before, it listed each phase once, at its first
-    appearance, and a run whose launch dips (a *decline* spell before growth) and that later
-    grows, matures and declines read ``introduction|decline|growth|maturity`` there, and
-    failed. The study reads the phase column itself.
-
-    >>> spells(["introduction"] * 3 + ["decline"] * 2 + ["growth", "maturity", "decline"])
-    ['introduction', 'decline', 'growth', 'maturity', 'decline']
-    """
-    return [p for p, _ in itertools.groupby(phase_curve)]
 
 
 def in_order(phases: list[str], order=ORDER) -> bool:
@@ -56,7 +44,7 @@ def in_order(phases: list[str], order=ORDER) -> bool:
     True
     >>> in_order(["introduction", "growth", "decline", "maturity"])
     False
-    >>> in_order(spells(["introduction", "decline", "growth", "maturity", "decline"]))
+    >>> in_order(lifecycle_spells(["introduction", "decline", "growth", "maturity", "decline"]))
     True
     """
     it = iter(phases)
@@ -85,7 +73,7 @@ def ordered_starts(phase_curve, steps, order=ORDER) -> dict:
 def measure(res: qs.RunResult) -> dict:
     ts = res.timeseries
     ph = ts["phase"].to_numpy()
-    seq = spells(ph.tolist())
+    seq = lifecycle_spells(ph.tolist())  # what summary['phases_seen'] holds, from the column
     return {"passes": in_order(seq), "phases_seen": "|".join(seq),
             "start": ordered_starts(ph.tolist(), ts["step"].to_numpy().tolist()),
             "peak_active": float(ts["active"].max()),

@@ -23,6 +23,7 @@ __all__ = [
     "metcalfe_value",
     "trust_counts",
     "lifecycle_phases",
+    "lifecycle_spells",
     "gresham_estimate",
     "PHASES",
     "summarize",
@@ -115,6 +116,18 @@ def trust_counts(levels: np.ndarray, active: np.ndarray) -> dict[str, int]:
     """Active members by trust level (none / weak / strong)."""
     c = np.bincount(levels[active].astype(np.int64), minlength=3)
     return {f"trust_{lvl.name.lower()}": int(c[lvl]) for lvl in TrustLevel}
+
+
+def lifecycle_spells(phases) -> list[str]:
+    """A run's sequence of lifecycle spells from its daily labels (:func:`lifecycle_phases`):
+    one entry per run of consecutive days with one label, so a phase that comes back (a
+    launch dip labelled *decline* before growth, then the decline after maturity) is listed
+    each time. ``summary["phases_seen"]`` joins them with ``|``.
+
+    >>> lifecycle_spells(["introduction"] * 3 + ["decline"] * 2 + ["growth", "maturity", "decline"])
+    ['introduction', 'decline', 'growth', 'maturity', 'decline']
+    """
+    return [ph for ph, _ in itertools.groupby(phases)]
 
 
 def lifecycle_phases(active: np.ndarray, window: int = 30, grow_in: float = 0.10,
@@ -456,7 +469,7 @@ def summarize(ts: pd.DataFrame, members: pd.DataFrame) -> dict:
         return {}
     last = ts.iloc[-1]
     n_steps = max(len(ts) - 1, 1)
-    phases = [ph for ph, _ in itertools.groupby(ts["phase"].tolist())]  # the sequence of spells
+    phases = lifecycle_spells(ts["phase"].tolist())
     joined = members[members["join_step"] >= 0]
     later = ts.iloc[1:] if len(ts) > 1 else ts
     days = float(later["active"].sum()) if len(ts) > 1 else 0.0
