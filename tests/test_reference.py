@@ -421,3 +421,26 @@ def test_reference_welcome_invites_an_answered_lurker_back_once():
     assert all(x.return_step - x.first_post_step <= days + 1 for x in back)
     assert all(x.propensity == 0 for x in ripe)  # the boost multiplies 0: a lurker still
     assert all(x.return_step < 0 for x in ignored)
+
+
+def test_reference_follow_up_brings_a_lurker_back_once_reply_or_not():
+    """The per-agent reference's follow-up (``follow_up_rate``, posts a day) agrees with the
+    engine's mechanism test (test_participation.py): a lurker who posted once posts again
+    once, in the window after the first post, answered or not."""
+    days = 14
+    over = {"community.n_seed": 40, "community.n_prospects": 2000, "run.agent_views": False,
+            "dynamics.lurker_share": 0.9, "dynamics.first_post_rate": 0.2, "dynamics.follow_up_rate": 0.5,
+            "dynamics.welcome_rate": 0.0, "dynamics.welcome_boost": 0.0,
+            "dynamics.newcomer_days": days, "dynamics.chatter_conversion": 0.0}
+    src = qs.CommunityModel(rng=11, **over)
+    base = src.state.propensity.copy()
+    ref = R.ReferenceModel(src, rng=11)
+    steps = 90
+    ref.run_for(steps)
+    ripe = [x for x in ref.people if x.entry_path != R.P_SEED and 1 <= x.first_post_step < steps - days - 1
+            and base[x.index] == 0 and (x.leave_step < 0 or x.leave_step > x.first_post_step + days + 1)]
+    for grp in ([x for x in ripe if x.first_replied], [x for x in ripe if not x.first_replied]):
+        assert len(grp) >= 5
+        back = [x for x in grp if x.return_step >= 0]
+        assert len(back) >= len(grp) - 1  # P(no post in 14 days at 0.5 a day) = e^-7
+        assert all(x.return_step - x.first_post_step <= days + 1 for x in back)

@@ -348,8 +348,10 @@ class Dynamics(_Strict):
     welcome_boost: float = Field(default=0.2, ge=0, le=1_000)  # propensity *= 1 + b when one's first post gets a reply
     welcome_commitment: float = Field(default=0.3, ge=0, le=1_000)  # commitment += c when one's first post gets a reply
     welcome_rate: float = Field(default=0.0, ge=0, le=MAX_DAILY_RATE)  # a newcomer whose first post got a reply posts at least this a day until they post again, for newcomer_days after it (posts a day; the reply invites an answer back, lurker or not); 0 = off
+    follow_up_rate: float = Field(default=0.0, ge=0, le=MAX_DAILY_RATE)  # a newcomer who has posted once posts at least this a day until they post again, for newcomer_days after that first post, reply or not (they follow up on their question or introduction; posts a day); 0 = off
     first_post_rate: float = Field(default=0.012, ge=0, le=MAX_DAILY_RATE)  # a newcomer's floor rate until their first post (posts a day)
     seed_members_lurk: bool = False  # false: the seed members (the founding core the owner invited) post at their role's rate
+    founder_commitment: float = Field(default=0.0, ge=0, le=1_000)  # commitment of the seed members (the founding core the owner invited personally); 0 = none
     newcomer_days: int = Field(default=14, ge=0, le=MAX_STEPS)
     message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's
     # 4. reading

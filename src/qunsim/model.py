@@ -279,7 +279,7 @@ class CommunityModel(mesa.Model):
         # posting propensity differs from 1 only with the participation keys or a graph that sets it
         self._propensity_on = bool(self.p.lurker_share > 0 or self.p.propensity_sd > 0
                                    or self.p.welcome_boost > 0 or self.p.first_post_rate > 0
-                                   or self.p.welcome_rate > 0
+                                   or self.p.welcome_rate > 0 or self.p.follow_up_rate > 0
                                    or np.any(self.state.propensity != 1))
         self.policies = build_policies(cfg)  # imports user classes (plug-ins), if any
         for fam in self.policies.values():
@@ -387,6 +387,8 @@ class CommunityModel(mesa.Model):
         self.leaders = np.flatnonzero(st.role == Role.OWNER)
         self.n_groups = max(com.n_groups, int(np.ceil(len(seeds) / com.group_cap)))
         self._join(seeds, EntryPath.SEED, seed_round=True)
+        if self.p.founder_commitment > 0:  # invited personally by the owner (Kraut & Resnick 2012)
+            st.commitment[seeds] += np.float32(self.p.founder_commitment)
 
     def _draw_roles(self, n: int, user_roles) -> np.ndarray:
         com = self.config.community
@@ -506,13 +508,15 @@ class CommunityModel(mesa.Model):
         posts at least ``first_post_rate`` a day: their first question or introduction, which even
         a lurker makes now and then (Joyce & Kraut 2006's newcomers all posted once); and one whose
         first post got a reply posts at least ``welcome_rate`` a day until they post again, for
-        ``newcomer_days`` after it: the reply invites an answer back.
+        ``newcomer_days`` after it: the reply invites an answer back; and with ``follow_up_rate``
+        one who has posted once posts at least that a day until they post again, for the same
+        days, reply or not: they follow up on their question.
         :func:`~qunsim.kernels.day.participation_rate` computes it; the fused day calls it too."""
         st, p = self.state, self.p
         return day_kernels.participation_rate(ids, st.post_rate, st.propensity, st.first_post_step, st.entry_path,
                                               st.join_step, self.steps, int(p.newcomer_days),
                                               float(p.first_post_rate), st.first_replied, st.return_step,
-                                              float(p.welcome_rate))
+                                              float(p.welcome_rate), float(p.follow_up_rate))
 
     def _newcomer_feedback(self, posters: np.ndarray, replies: np.ndarray, t: int) -> None:
         """Record first posts and returns; a reply on one's first posting day is a welcome:
@@ -1013,7 +1017,8 @@ class CommunityModel(mesa.Model):
                    float(p.welcome_boost), float(p.welcome_commitment), float(p.wom_reach))
         members = np.array(members + (float(p.trust_weak), float(p.trust_strong), float(p.strong_evidence),
                                       GRESHAM_MIN_EXPOSURE, float(GRESHAM_MIN_EVENTS), Z95,
-                                      float(p.first_post_rate), float(p.welcome_rate)), dtype=np.float64)
+                                      float(p.first_post_rate), float(p.welcome_rate),
+                                      float(p.follow_up_rate)), dtype=np.float64)
         arrivals = (p.wom_memory, float(p.referral_trust), float(p.referral_rate))
         joining = (int(com.group_cap), float(com.leader_tie_share), com.structure == "pyramid",
                    np.float32(p.strong_tie))
@@ -1151,7 +1156,8 @@ class CommunityModel(mesa.Model):
                 st.join_step, st.entry_path, st.replies_yesterday, self._yesterday_q, self._yesterday_chat,
                 int(self.steps), int(p.newcomer_days), float(p.answer_base), float(p.answer_halfsat),
                 float(p.chatter_contagion), float(p.reply_reward), float(p.first_post_rate), st.quality, st.warmth,
-                float(p.message_noise), alone, st.first_replied, st.return_step, float(p.welcome_rate))
+                float(p.message_noise), alone, st.first_replied, st.return_step, float(p.welcome_rate),
+                float(p.follow_up_rate))
             ctx.post_counts = counts
             if alone:
                 ctx.messages = Messages(*m)

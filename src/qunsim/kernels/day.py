@@ -187,19 +187,21 @@ def numpy_sum(a):
 # ------------------------------------------------------------------------------ posting rates
 @njit
 def participation_rate(ids, post_rate, propensity, first_post_step, entry_path, join_step, t, newcomer_days,
-                       first_post_rate, first_replied, return_step, welcome_rate):
+                       first_post_rate, first_replied, return_step, welcome_rate, follow_up_rate):
     """Today's base posting rates, float32[n] (both orchestrations): ``post_rate *
     propensity``; a newcomer (not a seed member) who has not posted yet, in their first
-    ``newcomer_days``, posts at least ``first_post_rate`` a day; and one whose first post got a
-    reply and who has not posted again, in the ``newcomer_days`` after that first post, posts at
-    least ``welcome_rate`` a day (the reply invites an answer back, lurker or not)."""
+    ``newcomer_days``, posts at least ``first_post_rate`` a day; and one who has posted once and
+    not again, in the ``newcomer_days`` after that first post, posts at least ``follow_up_rate`` a
+    day (they follow up on their question, reply or not), and at least ``welcome_rate`` if the
+    first post got a reply (the reply invites an answer back, lurker or not)."""
     n = len(post_rate)
     rate = np.empty(n, np.float32)
     for i in range(n):
         rate[i] = post_rate[i] * propensity[i]
-    if first_post_rate > 0 or welcome_rate > 0:
+    if first_post_rate > 0 or welcome_rate > 0 or follow_up_rate > 0:
         floor = np.float32(first_post_rate)
         back = np.float32(welcome_rate)
+        follow = np.float32(follow_up_rate)
         for i in ids:
             if entry_path[i] == 1:
                 continue
@@ -207,8 +209,8 @@ def participation_rate(ids, post_rate, propensity, first_post_step, entry_path, 
             if fp < 0:
                 if t - join_step[i] <= newcomer_days:
                     rate[i] = max(rate[i], floor)
-            elif first_replied[i] and return_step[i] < 0 and fp < t and t - fp <= newcomer_days:
-                rate[i] = max(rate[i], back)
+            elif return_step[i] < 0 and fp < t and t - fp <= newcomer_days:
+                rate[i] = max(rate[i], max(back, follow) if first_replied[i] else follow)
     return rate
 
 
@@ -695,7 +697,7 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
                    commit_sunk, commit_tier, commit_ties, commit_identity, hazard_base, hazard_max, hazard_slope,
                    hazard_midpoint, grace_days, contagion, leader_loss, chatter_conversion, chatter_post_rate,
                    chatter_quality, chatter_warmth, welcome_boost, welcome_commitment, wom_reach, first_post_rate,
-                   welcome_rate,
+                   welcome_rate, follow_up_rate,
                    # the record (kernels.record.record_day)
                    pending, n_edges, data, r, gh, gn, tier_weak, tier_strong, strong_evidence, joins, active0,
                    revenue_before, window, min_exposure, min_events, z):
@@ -730,7 +732,8 @@ def members_stages(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_before, 
         # posting: Poisson(mu_i) posts, member by member
         if propensity_on:
             rate = participation_rate(ids, post_rate, propensity, first_post_step, entry_path, join_step, t,
-                                      newcomer_days, first_post_rate, first_replied, return_step, welcome_rate)
+                                      newcomer_days, first_post_rate, first_replied, return_step, welcome_rate,
+                                      follow_up_rate)
         else:
             rate = post_rate
         counts = _draw_post_counts(rng, ids, n, role, rate, group, join_step, entry_path, replies_yesterday,
@@ -863,7 +866,8 @@ PARAMS = ("newcomer_days", "answer_base", "answer_halfsat", "chatter_contagion",
           "hazard_max", "hazard_slope", "hazard_midpoint", "grace_days", "contagion", "leader_loss",
           "chatter_conversion", "chatter_post_rate", "chatter_quality", "chatter_warmth", "welcome_boost",
           "welcome_commitment", "wom_reach", "trust_weak", "trust_strong", "strong_evidence",
-          "gresham_min_exposure", "gresham_min_events", "z95", "first_post_rate", "welcome_rate")
+          "gresham_min_exposure", "gresham_min_events", "z95", "first_post_rate", "welcome_rate",
+          "follow_up_rate")
 
 
 @njit
@@ -900,7 +904,7 @@ def members_day_packed(h, t, n_groups, yesterday_q, yesterday_chat, unhappy_befo
         weight, np.int64(P[0]), P[1], P[2], P[3], P[4], P[5], P[6], P[7], P[8], P[9], P[10], P[11], P[12], P[13],
         P[14], P[15], P[16], P[17], P[18], P[19], P[20], P[21], P[22], P[23], P[24], P[25], P[26], P[27],
         P[28] != 0.0, P[29], P[30], np.float32(P[31]), np.float32(P[32]), np.float32(P[33]), P[34], P[35], P[36],
-        P[43], P[44], pending, n_edges, data, r, gh, gn, P[37], P[38], P[39], joins, active0, revenue_before, window,
+        P[43], P[44], P[45], pending, n_edges, data, r, gh, gn, P[37], P[38], P[39], joins, active0, revenue_before, window,
         P[40], P[41], P[42])
     (recorded, q, chat, ids, author, mgroup, spam, k, value, info, buried, read_u, new_keys, new_counts, conta,
      diss) = out

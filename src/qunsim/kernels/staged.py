@@ -129,7 +129,7 @@ def _messages(rng, ids, counts, group, quality, warmth, role, message_noise):
 def posting_segment(h, ids, role, post_rate, propensity, propensity_on, first_post_step, group, join_step,
                     entry_path, replies_yesterday, qpa, chat, t, newcomer_days, answer_base, answer_halfsat,
                     chatter_contagion, reply_reward, first_post_rate, quality, warmth, message_noise,
-                    with_messages, first_replied, return_step, welcome_rate):
+                    with_messages, first_replied, return_step, welcome_rate, follow_up_rate):
     """Stage *posting*: each of today's members ``ids`` posts ``Poisson(mu_i)`` times
     (``kernels.posting.draw_posts``, the rate ``participation_rate`` when ``propensity_on``);
     with ``with_messages`` (no ``on_posting`` hook today) also the day's messages
@@ -141,7 +141,8 @@ def posting_segment(h, ids, role, post_rate, propensity, propensity_on, first_po
     rng = generator_from(h)
     if propensity_on:
         rate = participation_rate(ids, post_rate, propensity, first_post_step, entry_path, join_step, t,
-                                  newcomer_days, first_post_rate, first_replied, return_step, welcome_rate)
+                                  newcomer_days, first_post_rate, first_replied, return_step, welcome_rate,
+                                  follow_up_rate)
     else:
         rate = post_rate
     mu = _posting_means(ids, role, rate, group, join_step, entry_path, replies_yesterday, qpa, chat, t,

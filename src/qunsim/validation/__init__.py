@@ -44,7 +44,8 @@ def load_anchors() -> list[dict]:
 
 
 PARTICIPATION_KEYS = ("lurker_share", "lurker_rate", "propensity_sd", "propensity_max", "first_post_rate",
-                      "welcome_boost", "welcome_commitment", "welcome_rate", "seed_members_lurk")
+                      "welcome_boost", "welcome_commitment", "welcome_rate", "follow_up_rate",
+                      "seed_members_lurk")
 
 
 def participation_settings() -> dict:
