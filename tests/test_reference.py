@@ -398,27 +398,37 @@ def test_reference_comparison_detects_a_changed_rule(paired_same_rules):
     assert np.any(np.abs(mean) > 4 * se), (mean, se)
 
 
-def test_reference_welcome_invites_an_answered_lurker_back_once():
-    """The per-agent reference's welcome (``welcome_rate``, posts a day) agrees with the
-    engine's mechanism test (test_participation.py): an answered lurker posts again once, in
-    the window after the first post, and an unanswered one never does."""
-    days = 14
+DAYS = 14  # newcomer_days of the two floor tests below
+
+
+def _lurkers_after_first_post(extra: dict, stayed: bool = False) -> list:
+    """The reference's non-founding lurkers whose first post came early enough for a whole
+    window after it (``stayed``: and who were members all that window), run 90 days at a
+    first-post floor of 0.2 a day with the floors in ``extra``."""
     over = {"community.n_seed": 40, "community.n_prospects": 2000, "run.agent_views": False,
-            "dynamics.lurker_share": 0.9, "dynamics.first_post_rate": 0.2, "dynamics.welcome_rate": 0.5,
-            "dynamics.newcomer_days": days, "dynamics.chatter_conversion": 0.0}
+            "dynamics.lurker_share": 0.9, "dynamics.first_post_rate": 0.2,
+            "dynamics.newcomer_days": DAYS, "dynamics.chatter_conversion": 0.0, **extra}
     src = qs.CommunityModel(rng=11, **over)
     base = src.state.propensity.copy()
     ref = R.ReferenceModel(src, rng=11)
     steps = 90
     ref.run_for(steps)
-    ripe = [x for x in ref.people if x.entry_path != R.P_SEED and 1 <= x.first_post_step < steps - days - 1
-            and base[x.index] == 0]
+    return [x for x in ref.people if x.entry_path != R.P_SEED and 1 <= x.first_post_step < steps - DAYS - 1
+            and base[x.index] == 0
+            and (not stayed or x.leave_step < 0 or x.leave_step > x.first_post_step + DAYS + 1)]
+
+
+def test_reference_welcome_invites_an_answered_lurker_back_once():
+    """The per-agent reference's welcome (``welcome_rate``, posts a day) agrees with the
+    engine's mechanism test (test_participation.py): an answered lurker posts again once, in
+    the window after the first post, and an unanswered one never does."""
+    ripe = _lurkers_after_first_post({"dynamics.welcome_rate": 0.5})
     welcomed = [x for x in ripe if x.first_replied]
     ignored = [x for x in ripe if not x.first_replied]
     assert len(welcomed) >= 5 and len(ignored) >= 5
     back = [x for x in welcomed if x.return_step >= 0]
     assert len(back) >= len(welcomed) - 1  # P(no post in 14 days at 0.5 a day) = e^-7
-    assert all(x.return_step - x.first_post_step <= days + 1 for x in back)
+    assert all(x.return_step - x.first_post_step <= DAYS + 1 for x in back)
     assert all(x.propensity == 0 for x in ripe)  # the boost multiplies 0: a lurker still
     assert all(x.return_step < 0 for x in ignored)
 
@@ -427,20 +437,10 @@ def test_reference_follow_up_brings_a_lurker_back_once_reply_or_not():
     """The per-agent reference's follow-up (``follow_up_rate``, posts a day) agrees with the
     engine's mechanism test (test_participation.py): a lurker who posted once posts again
     once, in the window after the first post, answered or not."""
-    days = 14
-    over = {"community.n_seed": 40, "community.n_prospects": 2000, "run.agent_views": False,
-            "dynamics.lurker_share": 0.9, "dynamics.first_post_rate": 0.2, "dynamics.follow_up_rate": 0.5,
-            "dynamics.welcome_rate": 0.0, "dynamics.welcome_boost": 0.0,
-            "dynamics.newcomer_days": days, "dynamics.chatter_conversion": 0.0}
-    src = qs.CommunityModel(rng=11, **over)
-    base = src.state.propensity.copy()
-    ref = R.ReferenceModel(src, rng=11)
-    steps = 90
-    ref.run_for(steps)
-    ripe = [x for x in ref.people if x.entry_path != R.P_SEED and 1 <= x.first_post_step < steps - days - 1
-            and base[x.index] == 0 and (x.leave_step < 0 or x.leave_step > x.first_post_step + days + 1)]
+    ripe = _lurkers_after_first_post({"dynamics.follow_up_rate": 0.5, "dynamics.welcome_rate": 0.0,
+                                      "dynamics.welcome_boost": 0.0}, stayed=True)
     for grp in ([x for x in ripe if x.first_replied], [x for x in ripe if not x.first_replied]):
         assert len(grp) >= 5
         back = [x for x in grp if x.return_step >= 0]
         assert len(back) >= len(grp) - 1  # P(no post in 14 days at 0.5 a day) = e^-7
-        assert all(x.return_step - x.first_post_step <= days + 1 for x in back)
+        assert all(x.return_step - x.first_post_step <= DAYS + 1 for x in back)
