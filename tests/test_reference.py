@@ -398,7 +398,7 @@ def test_reference_comparison_detects_a_changed_rule(paired_same_rules):
     assert np.any(np.abs(mean) > 4 * se), (mean, se)
 
 
-DAYS = 14  # newcomer_days of the two floor tests below
+FLOOR_DAYS = 14  # newcomer_days of the two floor tests below
 
 
 def _lurkers_after_first_post(extra: dict, stayed: bool = False) -> list:
@@ -407,15 +407,15 @@ def _lurkers_after_first_post(extra: dict, stayed: bool = False) -> list:
     first-post floor of 0.2 a day with the floors in ``extra``."""
     over = {"community.n_seed": 40, "community.n_prospects": 2000, "run.agent_views": False,
             "dynamics.lurker_share": 0.9, "dynamics.first_post_rate": 0.2,
-            "dynamics.newcomer_days": DAYS, "dynamics.chatter_conversion": 0.0, **extra}
+            "dynamics.newcomer_days": FLOOR_DAYS, "dynamics.chatter_conversion": 0.0, **extra}
     src = qs.CommunityModel(rng=11, **over)
     base = src.state.propensity.copy()
     ref = R.ReferenceModel(src, rng=11)
     steps = 90
     ref.run_for(steps)
-    return [x for x in ref.people if x.entry_path != R.P_SEED and 1 <= x.first_post_step < steps - DAYS - 1
+    return [x for x in ref.people if x.entry_path != R.P_SEED and 1 <= x.first_post_step < steps - FLOOR_DAYS - 1
             and base[x.index] == 0
-            and (not stayed or x.leave_step < 0 or x.leave_step > x.first_post_step + DAYS + 1)]
+            and (not stayed or x.leave_step < 0 or x.leave_step > x.first_post_step + FLOOR_DAYS + 1)]
 
 
 def test_reference_welcome_invites_an_answered_lurker_back_once():
@@ -428,7 +428,7 @@ def test_reference_welcome_invites_an_answered_lurker_back_once():
     assert len(welcomed) >= 5 and len(ignored) >= 5
     back = [x for x in welcomed if x.return_step >= 0]
     assert len(back) >= len(welcomed) - 1  # P(no post in 14 days at 0.5 a day) = e^-7
-    assert all(x.return_step - x.first_post_step <= DAYS + 1 for x in back)
+    assert all(x.return_step - x.first_post_step <= FLOOR_DAYS + 1 for x in back)
     assert all(x.propensity == 0 for x in ripe)  # the boost multiplies 0: a lurker still
     assert all(x.return_step < 0 for x in ignored)
 
@@ -443,4 +443,4 @@ def test_reference_follow_up_brings_a_lurker_back_once_reply_or_not():
         assert len(grp) >= 5
         back = [x for x in grp if x.return_step >= 0]
         assert len(back) >= len(grp) - 1  # P(no post in 14 days at 0.5 a day) = e^-7
-        assert all(x.return_step - x.first_post_step <= DAYS + 1 for x in back)
+        assert all(x.return_step - x.first_post_step <= FLOOR_DAYS + 1 for x in back)
