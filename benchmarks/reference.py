@@ -353,18 +353,15 @@ class Person(mesa.Agent):
         if p.reply_reward > 0 and newcomer:
             mult *= 1.0 + p.reply_reward * min(self.replies_yesterday, 3)
         # participation: the member's propensity on the role's rate; a newcomer who has not
-        # posted yet posts at least first_post_rate a day, and one whose first post got a reply
-        # posts at least welcome_rate a day until posting again (for newcomer_days after it);
-        # with follow_up_rate, one who has posted once posts at least that, reply or not
+        # posted yet posts at least first_post_rate a day, and one who has posted once posts at
+        # least follow_up_rate a day until posting again (for newcomer_days after it), at least
+        # welcome_rate too if that first post got a reply
         rate = self.post_rate * self.propensity
         if p.first_post_rate > 0 and newcomer and self.first_post_step < 0:
             rate = max(rate, p.first_post_rate)
-        if (p.welcome_rate > 0 and self.entry_path != P_SEED and self.first_replied and self.return_step < 0
+        if (self.entry_path != P_SEED and self.return_step < 0
                 and 0 <= self.first_post_step < t and t - self.first_post_step <= p.newcomer_days):
-            rate = max(rate, p.welcome_rate)
-        if (p.follow_up_rate > 0 and self.entry_path != P_SEED and self.return_step < 0
-                and 0 <= self.first_post_step < t and t - self.first_post_step <= p.newcomer_days):
-            rate = max(rate, p.follow_up_rate)
+            rate = max(rate, p.follow_up_rate, p.welcome_rate if self.first_replied else 0.0)
         self.posts_today = int(m.rng.poisson(rate * mult))
         for _ in range(self.posts_today):
             q, w = self.quality, self.warmth
