@@ -188,6 +188,29 @@ def test_founders_commitment_damps_only_the_seed_members_leaving():
     assert left[0.0] >= 10 and left[20.0] <= left[0.0] / 3, left
 
 
+@pytest.mark.parametrize("floor", [0.0, 0.25, 0.6])
+def test_founders_post_at_least_their_floor_and_a_few_are_superusers(floor):
+    """founder_floor: each seed member who could lurk (contributors and regulars) gets
+    floor + (1 - floor) * y with y the posters' capped lognormal of mean 1, drawn after the
+    members' draws (theirs are unchanged); the seed experts and chatters stay at 1.
+    Statistics: 3,000 founders, the tolerance four standard errors of their mean."""
+    from qunsim.state import EntryPath, Role
+
+    kw = {"community.n_seed": 3000, "community.n_prospects": 400, "run.agent_views": False}
+    at_rate = qs.CommunityModel(rng=7, **kw, **{"dynamics.founder_floor": 1.0}).state
+    st = qs.CommunityModel(rng=7, **kw, **{"dynamics.founder_floor": floor}).state
+    seed = st.entry_path == EntryPath.SEED
+    can = seed & np.isin(st.role, (Role.CONTRIBUTOR, Role.REGULAR))
+    x = st.propensity[can].astype(float)
+    assert can.sum() > 1500 and (at_rate.propensity[seed] == 1).all()
+    assert x.min() >= floor - 1e-6 and (st.propensity[seed & ~can] == 1).all()
+    cap = qs.CommunityModel(rng=7, **kw).p.propensity_max
+    assert x.max() <= floor + (1 - floor) * cap + 1e-3 and (x > 10).sum() >= 10  # superusers
+    assert abs(x.mean() - 1.0) < 4 * x.std() / np.sqrt(len(x))
+    # the members outside the founding core drew exactly what they draw without the floor
+    np.testing.assert_array_equal(st.propensity[~seed], at_rate.propensity[~seed])
+
+
 def test_lurkers_read_trust_buy_and_leave_like_members():
     """Propensity enters only the posting rate: lurkers read, gain trust, buy rungs, leave."""
     import pathlib

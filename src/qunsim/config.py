@@ -351,6 +351,7 @@ class Dynamics(_Strict):
     follow_up_rate: float = Field(default=0.0, ge=0, le=MAX_DAILY_RATE)  # a newcomer who has posted once posts at least this a day until they post again, for newcomer_days after that first post, reply or not (they follow up on their question or introduction; posts a day); 0 = off
     first_post_rate: float = Field(default=0.012, ge=0, le=MAX_DAILY_RATE)  # a newcomer's floor rate until their first post (posts a day)
     seed_members_lurk: bool = False  # false: the seed members (the founding core the owner invited) post at their role's rate
+    founder_floor: float = Field(default=1.0, ge=0, le=1)  # the seed members (who do not lurk) post at least this x their role's rate; the rest of their volume is drawn heavy-tailed (mean 1 in all): a few founders are superusers; 1 = all at their role's rate
     founder_commitment: float = Field(default=0.0, ge=0, le=1_000)  # commitment of the seed members (the founding core the owner invited personally); 0 = none
     newcomer_days: int = Field(default=14, ge=0, le=MAX_STEPS)
     message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's

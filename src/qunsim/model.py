@@ -483,9 +483,13 @@ class CommunityModel(mesa.Model):
         over these members is 1: the expected volume of content stays what the role rates
         say, only who writes it changes. With both knobs at 0 nothing is drawn (all 1).
 
-        The seed members, whom the owner invited to found the community, post at their role's
-        rate by default: with a lurker majority among them a community's launch would turn on
-        whether one of its fifty founders happens to be a superuser.
+        The seed members, whom the owner invited to found the community, do not lurk: with a
+        lurker majority among them a community's launch would turn on whether one of its fifty
+        founders happens to be a superuser. With ``founder_floor`` = 1 they post at their role's
+        rate; below 1 each founder's propensity is ``founder_floor + (1 - founder_floor) * y``,
+        ``y`` a lognormal with the posters' log-sd and cap and mean 1 (no lurkers), drawn after
+        the members' (so the members' draws do not change with it): every founder posts at least
+        the floor, a few are superusers, and their mean is still 1.
         """
         p, st, rng = self.p, self.state, self.rng
         if p.lurker_share <= 0 and p.propensity_sd <= 0:
@@ -497,10 +501,17 @@ class CommunityModel(mesa.Model):
         if not p.seed_members_lurk:
             lurk[seeds] = False
         can = np.flatnonzero(lurk)
-        if not len(can):
-            return
-        x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng, p.propensity_max)
-        st.propensity[can] = x
+        if len(can):
+            x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng, p.propensity_max)
+            st.propensity[can] = x
+        if not p.seed_members_lurk and p.founder_floor < 1:
+            # the founders do not lurk, but some of them are the superusers: each posts at least
+            # founder_floor x their role's rate, and the rest of their volume (mean 1 - floor) is
+            # drawn heavy-tailed, so the founders' expected volume is what their roles say
+            f = np.asarray(seeds)[~np.isin(st.role[seeds], _NO_PROPENSITY)]
+            if len(f):
+                y = draw_propensity(len(f), 0.0, 0.0, p.propensity_sd, rng, p.propensity_max)
+                st.propensity[f] = (p.founder_floor + (1 - p.founder_floor) * y).astype(np.float32)
 
     def _participation_rate(self, ids: np.ndarray) -> np.ndarray:
         """Today's base posting rates (population-wide): ``post_rate * propensity``; a
