@@ -468,6 +468,17 @@ class Person(mesa.Agent):
         prob = p.chatter_conversion * (1.0 - self.taste) * share
         return m.rng.random() < prob and self.taste < 0.5
 
+    def turn_chatter(self, ch) -> None:
+        """Become a chatter: at least a chatter's posting rate and warmth, at most its quality,
+        and the larger of one's own volume and a chatter's rate (a lurker posts like a chatter;
+        a superuser keeps their volume, not eight times it)."""
+        own = self.post_rate * self.propensity
+        self.role = CHATTER
+        self.post_rate = max(self.post_rate, ch.post_rate.mean)
+        self.propensity = max(own / self.post_rate if self.post_rate > 0 else 0.0, 1.0)
+        self.quality = min(self.quality, ch.quality.mean)
+        self.warmth = max(self.warmth, ch.warmth.mean)
+
 
 class ReferenceModel(mesa.Model):
     """Per-agent reference of :class:`qunsim.CommunityModel` (the core day, no policies).
@@ -654,11 +665,7 @@ class ReferenceModel(mesa.Model):
             ch = self.chatter_means
             for x in [y for y in members if y.role == REGULAR and y.status == ACTIVE]:
                 if x.imitate_chatter():
-                    x.role = CHATTER
-                    x.propensity = max(x.propensity, 1.0)  # a chatter posts like one, lurker or not
-                    x.post_rate = max(x.post_rate, ch.post_rate.mean)
-                    x.quality = min(x.quality, ch.quality.mean)
-                    x.warmth = max(x.warmth, ch.warmth.mean)
+                    x.turn_chatter(ch)
         # bookkeeping for tomorrow
         for x in self.people:
             x.replies_yesterday = 0

@@ -2,6 +2,7 @@
 post, the welcome, and the default calibration against the participation anchors."""
 
 import math
+import types
 
 import numpy as np
 import pytest
@@ -209,6 +210,69 @@ def test_founders_post_at_least_their_floor_and_a_few_are_superusers(floor):
     assert abs(x.mean() - 1.0) < 4 * x.std() / np.sqrt(len(x))
     # the members outside the founding core drew exactly what they draw without the floor
     np.testing.assert_array_equal(st.propensity[~seed], at_rate.propensity[~seed])
+
+
+def _conversion_setup():
+    """A small community whose first two active regulars (a superuser at 40x, a lurker) have
+    only chatters among their active ties and no taste for information: at conversion rate 1
+    both turn chatter today, in every implementation."""
+    import copy
+
+    m = qs.CommunityModel(rng=11, **{"community.n_seed": 80, "community.n_prospects": 300,
+                                     "dynamics.chatter_conversion": 1.0})
+    m.run_for(5)
+    st, g = m.state, m.social
+    act = st.active_ids()
+    on = np.zeros(st.n, bool)
+    on[act] = True
+    ties = {i: set(g.indices[g.indptr[i]:g.indptr[i + 1]].tolist()) for i in act}
+    regs = [i for i in act if st.role[i] == Role.REGULAR and on[list(ties[i])].any()]
+    a = regs[0]
+    b = next(i for i in regs[1:] if i not in ties[a] and a not in ties[i])
+    for i in (a, b):
+        nb = [j for j in g.indices[g.indptr[i]:g.indptr[i + 1]] if j not in (a, b)]
+        st.role[nb] = Role.CHATTER
+        st.taste[i] = 0.0
+        st.post_rate[i] = 0.25
+    st.propensity[a], st.propensity[b] = 40.0, 0.0
+    return m, a, b, copy.deepcopy
+
+
+def test_a_chatter_convert_keeps_their_volume_or_posts_like_a_chatter():
+    """Chatter conversion: a regular who turns chatter posts the larger of their own volume
+    (post_rate x propensity before) and a chatter's rate, in the staged stage, in the compiled
+    kernel (the fused day's and the churn segment's) and in the per-agent reference; before,
+    a superuser convert kept their propensity at the chatter's rate (eight times their volume)."""
+    import sys
+    from pathlib import Path
+
+    from qunsim.kernels import day
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from reference import Person
+
+    m, a, b, copy = _conversion_setup()
+    ch = m.config.roles["chatter"]
+    cp = float(np.float32(ch.post_rate.mean))
+    assert cp > 0.25 * 4  # the chatter's rate is well above the regulars' one
+    staged, compiled = copy(m), copy(m)
+    staged._stage_chatter_conversion(staged.state.active_ids())
+    s = compiled.state
+    day.convert_chatters(compiled.rng, s.active_ids(), s.role, s.status, s.taste, compiled.social.indptr,
+                         compiled.social.indices, 1.0, s.post_rate, s.quality, s.warmth, s.propensity,
+                         True, ch.post_rate.mean, ch.quality.mean, ch.warmth.mean)
+    for st in (staged.state, compiled.state):
+        assert st.role[a] == Role.CHATTER and st.role[b] == Role.CHATTER
+        assert st.post_rate[a] == pytest.approx(cp) and st.post_rate[b] == pytest.approx(cp)
+        assert st.post_rate[a] * st.propensity[a] == pytest.approx(0.25 * 40.0, rel=1e-6)  # own volume
+        assert st.propensity[b] == 1.0  # a lurker convert posts like a chatter
+    np.testing.assert_array_equal(staged.state.propensity, compiled.state.propensity)
+    for pr, prop, want in ((0.25, 40.0, 10.0 / cp), (0.25, 0.0, 1.0), (3.0, 2.0, 2.0)):
+        x = types.SimpleNamespace(post_rate=pr, propensity=prop, role=Role.REGULAR, quality=0.9, warmth=0.1)
+        Person.turn_chatter(x, ch)
+        assert x.role == Role.CHATTER and x.post_rate == max(pr, ch.post_rate.mean)
+        assert x.propensity == pytest.approx(want, rel=1e-6)
+        assert x.quality == min(0.9, ch.quality.mean) and x.warmth == max(0.1, ch.warmth.mean)
 
 
 def test_lurkers_read_trust_buy_and_leave_like_members():

@@ -1289,7 +1289,8 @@ class CommunityModel(mesa.Model):
         """Stage *chatter conversion* ("one starts, others follow",
         :func:`~qunsim.kernels.neighbours.chatter_candidates`): converted regulars take the
         chatter role and at least the chatter role's mean posting rate and warmth, at most its
-        mean quality."""
+        mean quality; with participation on, their propensity is rescaled so that they post
+        the larger of their own volume and a chatter's rate."""
         st, p = self.state, self.p
         if p.chatter_conversion <= 0:
             return
@@ -1301,11 +1302,16 @@ class CommunityModel(mesa.Model):
         if len(conv):
             ch = self.config.roles["chatter"]
             st.role[conv] = Role.CHATTER
-            st.post_rate[conv] = np.maximum(st.post_rate[conv], ch.post_rate.mean)
+            own = st.post_rate[conv] * st.propensity[conv]  # what they posted a day before
+            st.post_rate[conv] = np.maximum(st.post_rate[conv], np.float32(ch.post_rate.mean))
             st.quality[conv] = np.minimum(st.quality[conv], ch.quality.mean)
             st.warmth[conv] = np.maximum(st.warmth[conv], ch.warmth.mean)
-            if self._propensity_on:  # a regular who turns chatter posts like one, lurker or not
-                st.propensity[conv] = np.maximum(st.propensity[conv], np.float32(1.0))
+            if self._propensity_on:
+                # a regular who turns chatter posts like one, lurker or not, and a superuser
+                # convert keeps their own volume (not eight times it at a chatter's rate)
+                pr = st.post_rate[conv]
+                rel = np.divide(own, pr, out=np.zeros_like(own), where=pr > 0)
+                st.propensity[conv] = np.maximum(rel, np.float32(1.0))
 
     def _stage_bookkeeping(self, ctx: K.StepContext, ids: np.ndarray) -> None:
         """Stage *bookkeeping* (:func:`~qunsim.kernels.record.end_of_day`): posts, yesterday's

@@ -1165,7 +1165,9 @@ def convert_chatters(rng, ids, role, status, taste, indptr, indices, rate, post_
     active regular among ``ids`` (in their order; none drawn when there is none), the
     converts of :func:`~qunsim.kernels.neighbours.chatter_candidates` become chatters with at
     least a chatter's posting rate and warmth, at most a chatter's quality and, with
-    participation on, a propensity of at least 1 (a chatter posts like one, lurker or not)."""
+    participation on, a propensity of at least 1 (a chatter posts like one, lurker or not),
+    rescaled to the new rate: a convert posts the larger of what they posted before and a
+    chatter's rate (a superuser regular who turns chatter does not post eight times as much)."""
     reg = np.empty(len(ids), np.int64)
     n_reg = 0
     for i in ids:
@@ -1181,11 +1183,12 @@ def convert_chatters(rng, ids, role, status, taste, indptr, indices, rate, post_
     cp, cq, cw = np.float32(chatter_post_rate), np.float32(chatter_quality), np.float32(chatter_warmth)
     for i in conv:
         role[i] = _CHATTER
+        own = post_rate[i] * propensity[i]  # what they posted a day before
         post_rate[i] = max(post_rate[i], cp)
         quality[i] = min(quality[i], cq)
         warmth[i] = max(warmth[i], cw)
         if propensity_on:
-            propensity[i] = max(propensity[i], np.float32(1.0))
+            propensity[i] = max(own / post_rate[i] if post_rate[i] > 0 else np.float32(0.0), np.float32(1.0))
 
 
 @njit
