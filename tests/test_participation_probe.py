@@ -17,14 +17,14 @@ def _run(*args):
 
 
 def test_the_probe_pairs_its_comparison_by_seed(tmp_path):
-    """A setting equal to the default (welcome_rate 0) compared with the defaults on the same
+    """A setting equal to the default (founder_floor 1) compared with the defaults on the same
     seeds: the same runs, so every paired difference is exactly 0; the JSON reads back."""
     out = tmp_path / "probe.json"
-    r = _run("--set", "dynamics.welcome_rate=0", "--seeds", "2", "--steps", "60", "--compare",
+    r = _run("--set", "dynamics.founder_floor=1.0", "--seeds", "2", "--steps", "60", "--compare",
              "--json", str(out))
     assert r.returncode == 0, r.stderr
     res = json.loads(out.read_text())
-    assert res["settings"] == {"dynamics.welcome_rate": 0} and res["seeds"] == [10_000, 10_001]
+    assert res["settings"] == {"dynamics.founder_floor": 1.0} and res["seeds"] == [10_000, 10_001]
     assert res["runs"] == res["default_runs"]
     for k, rec in res["measures"].items():
         d = rec["vs_default"]
