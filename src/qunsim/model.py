@@ -490,9 +490,13 @@ class CommunityModel(mesa.Model):
         ``y`` a lognormal with the posters' log-sd and cap and mean 1 (no lurkers), drawn after
         the members' (so the members' draws do not change with it): every founder posts at least
         the floor, a few are superusers, and their mean is still 1.
+
+        With ``chatter_propensity_sd`` > 0 the chatters (灌水), who never lurk, draw a lognormal
+        with that log-sd, capped at ``propensity_max`` and of mean 1, after everyone else's
+        draws: their volume is what their role says, but a few of them write most of it.
         """
         p, st, rng = self.p, self.state, self.rng
-        if p.lurker_share <= 0 and p.propensity_sd <= 0:
+        if p.lurker_share <= 0 and p.propensity_sd <= 0 and p.chatter_propensity_sd <= 0:
             return
         # experts (大咖) answer at their role's rate (its Gamma sd is their heterogeneity: a
         # lurking expert would leave a small community without answers) and chatters (灌水)
@@ -501,7 +505,7 @@ class CommunityModel(mesa.Model):
         if not p.seed_members_lurk:
             lurk[seeds] = False
         can = np.flatnonzero(lurk)
-        if len(can):
+        if len(can) and (p.lurker_share > 0 or p.propensity_sd > 0):
             x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng, p.propensity_max)
             st.propensity[can] = x
         if not p.seed_members_lurk and p.founder_floor < 1:
@@ -512,6 +516,9 @@ class CommunityModel(mesa.Model):
             if len(f):
                 y = draw_propensity(len(f), 0.0, 0.0, p.propensity_sd, rng, p.propensity_max)
                 st.propensity[f] = (p.founder_floor + (1 - p.founder_floor) * y).astype(np.float32)
+        if p.chatter_propensity_sd > 0:
+            c = np.flatnonzero(st.role == Role.CHATTER)
+            st.propensity[c] = draw_propensity(len(c), 0.0, 0.0, p.chatter_propensity_sd, rng, p.propensity_max)
 
     def _participation_rate(self, ids: np.ndarray) -> np.ndarray:
         """Today's base posting rates (population-wide): ``post_rate * propensity``; a
