@@ -484,3 +484,11 @@ def test_chatters_draw_a_heavy_tail_of_mean_one_and_nobody_else_changes(sd):
     top = x[: len(x) // 10].sum() / x.sum()
     assert top > (0.2 if sd == 0.5 else 0.45), top  # a lognormal top tenth holds Phi(sd - 1.28): 0.22 at sd 0.5, 0.59 at sd 1.5
     np.testing.assert_array_equal(st.propensity[~ch], off.propensity[~ch])
+    # the founding chatters follow the founders' rule: at founder_floor 1 they chat at their
+    # role's rate, below it at least the floor (and not all at it: the rest is the tail)
+    seed_ch = ch & (st.entry_path == EntryPath.SEED)
+    assert seed_ch.sum() >= 5 and (st.propensity[seed_ch] == 1).all()
+    fl = qs.CommunityModel(rng=5, **kw, **{"dynamics.chatter_propensity_sd": sd,
+                                          "dynamics.founder_floor": 0.5}).state
+    assert (fl.propensity[seed_ch] >= 0.5).all() and (fl.propensity[seed_ch] > 0.5).any()
+    assert (fl.propensity[seed_ch] != 1).any()

@@ -353,7 +353,7 @@ class Dynamics(_Strict):
     seed_members_lurk: bool = False  # false: the seed members (the founding core the owner invited) post at their role's rate
     founder_floor: float = Field(default=1.0, ge=0, le=1)  # the seed members (who do not lurk) post at least this x their role's rate; the rest of their volume is drawn heavy-tailed (mean 1 in all): a few founders are superusers; 1 = all at their role's rate
     founder_commitment: float = Field(default=0.0, ge=0, le=1_000)  # commitment of the seed members (the founding core the owner invited personally); 0 = none
-    chatter_propensity_sd: float = Field(default=0.0, ge=0, le=5)  # sd of log propensity among the chatters (mean 1, capped at propensity_max; none lurks): a few chatters write most of the chat; 0 = all at their role's rate
+    chatter_propensity_sd: float = Field(default=0.0, ge=0, le=5)  # sd of log propensity among the chatters (mean 1, capped at propensity_max; none lurks): a few chatters write most of the chat; the founding chatters follow founder_floor; 0 = all at their role's rate
     newcomer_days: int = Field(default=14, ge=0, le=MAX_STEPS)
     message_noise: float = Field(default=0.1, ge=0)  # sd of message quality/warmth around the author's
     # 4. reading

@@ -493,7 +493,12 @@ class CommunityModel(mesa.Model):
 
         With ``chatter_propensity_sd`` > 0 the chatters (灌水), who never lurk, draw a lognormal
         with that log-sd, capped at ``propensity_max`` and of mean 1, after everyone else's
-        draws: their volume is what their role says, but a few of them write most of it.
+        draws: their volume is what their role says, but a few of them write most of it. The
+        founding chatters follow the founders' rule (unless ``seed_members_lurk``): at
+        ``founder_floor`` 1 they chat at their role's rate, below it at least the floor, the rest
+        from the chatters' tail. A knowledge community founds with two or three chatters, and
+        with the tail among them its launch would turn on their draws: the sum of three
+        lognormals of mean 1 and log-sd 1 is below 3 nearly two times in three.
         """
         p, st, rng = self.p, self.state, self.rng
         if p.lurker_share <= 0 and p.propensity_sd <= 0 and p.chatter_propensity_sd <= 0:
@@ -517,8 +522,16 @@ class CommunityModel(mesa.Model):
                 y = draw_propensity(len(f), 0.0, 0.0, p.propensity_sd, rng, p.propensity_max)
                 st.propensity[f] = (p.founder_floor + (1 - p.founder_floor) * y).astype(np.float32)
         if p.chatter_propensity_sd > 0:
-            c = np.flatnonzero(st.role == Role.CHATTER)
+            chat = st.role == Role.CHATTER
+            founding = np.zeros(len(chat), bool)
+            if not p.seed_members_lurk:
+                founding[seeds] = True
+            c = np.flatnonzero(chat & ~founding)
             st.propensity[c] = draw_propensity(len(c), 0.0, 0.0, p.chatter_propensity_sd, rng, p.propensity_max)
+            f = np.flatnonzero(chat & founding)
+            if len(f) and p.founder_floor < 1:
+                y = draw_propensity(len(f), 0.0, 0.0, p.chatter_propensity_sd, rng, p.propensity_max)
+                st.propensity[f] = (p.founder_floor + (1 - p.founder_floor) * y).astype(np.float32)
 
     def _participation_rate(self, ids: np.ndarray) -> np.ndarray:
         """Today's base posting rates (population-wide): ``post_rate * propensity``; a
