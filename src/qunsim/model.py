@@ -503,35 +503,32 @@ class CommunityModel(mesa.Model):
         p, st, rng = self.p, self.state, self.rng
         if p.lurker_share <= 0 and p.propensity_sd <= 0 and p.chatter_propensity_sd <= 0:
             return
-        # experts (大咖) answer at their role's rate (its Gamma sd is their heterogeneity: a
-        # lurking expert would leave a small community without answers) and chatters (灌水)
-        # are by definition those who post a lot: neither lurks
-        lurk = ~np.isin(st.role, _NO_PROPENSITY)
+        founding = np.zeros(len(st.role), bool)  # the founders, unless they lurk like anyone
         if not p.seed_members_lurk:
-            lurk[seeds] = False
-        can = np.flatnonzero(lurk)
-        if len(can) and (p.lurker_share > 0 or p.propensity_sd > 0):
-            x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng, p.propensity_max)
-            st.propensity[can] = x
-        if not p.seed_members_lurk and p.founder_floor < 1:
+            founding[seeds] = True
+
+        def at_floor(ids: np.ndarray, sd: float) -> None:
             # the founders do not lurk, but some of them are the superusers: each posts at least
             # founder_floor x their role's rate, and the rest of their volume (mean 1 - floor) is
             # drawn heavy-tailed, so the founders' expected volume is what their roles say
-            f = np.asarray(seeds)[~np.isin(st.role[seeds], _NO_PROPENSITY)]
-            if len(f):
-                y = draw_propensity(len(f), 0.0, 0.0, p.propensity_sd, rng, p.propensity_max)
-                st.propensity[f] = (p.founder_floor + (1 - p.founder_floor) * y).astype(np.float32)
+            if len(ids) and p.founder_floor < 1:
+                y = draw_propensity(len(ids), 0.0, 0.0, sd, rng, p.propensity_max)
+                st.propensity[ids] = (p.founder_floor + (1 - p.founder_floor) * y).astype(np.float32)
+
+        # experts (大咖) answer at their role's rate (its Gamma sd is their heterogeneity: a
+        # lurking expert would leave a small community without answers) and chatters (灌水)
+        # are by definition those who post a lot: neither lurks
+        can = np.flatnonzero(~np.isin(st.role, _NO_PROPENSITY) & ~founding)
+        if len(can) and (p.lurker_share > 0 or p.propensity_sd > 0):
+            x = draw_propensity(len(can), p.lurker_share, p.lurker_rate, p.propensity_sd, rng, p.propensity_max)
+            st.propensity[can] = x
+        if not p.seed_members_lurk:
+            at_floor(np.asarray(seeds)[~np.isin(st.role[seeds], _NO_PROPENSITY)], p.propensity_sd)
         if p.chatter_propensity_sd > 0:
             chat = st.role == Role.CHATTER
-            founding = np.zeros(len(chat), bool)
-            if not p.seed_members_lurk:
-                founding[seeds] = True
             c = np.flatnonzero(chat & ~founding)
             st.propensity[c] = draw_propensity(len(c), 0.0, 0.0, p.chatter_propensity_sd, rng, p.propensity_max)
-            f = np.flatnonzero(chat & founding)
-            if len(f) and p.founder_floor < 1:
-                y = draw_propensity(len(f), 0.0, 0.0, p.chatter_propensity_sd, rng, p.propensity_max)
-                st.propensity[f] = (p.founder_floor + (1 - p.founder_floor) * y).astype(np.float32)
+            at_floor(np.flatnonzero(chat & founding), p.chatter_propensity_sd)
 
     def _participation_rate(self, ids: np.ndarray) -> np.ndarray:
         """Today's base posting rates (population-wide): ``post_rate * propensity``; a
