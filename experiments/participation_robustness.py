@@ -287,6 +287,20 @@ ANCHOR_HEADS = ("never posted", "top 1%", "top 10%", "reply rate", "return, no r
 SINGLE_HEADS = ("reply rate", "return, no reply", "return, reply", "effect")
 
 
+def _shown(rec: dict) -> str:
+    """An anchor cell's mean to two decimals, or three where two would round it onto the other
+    side of its band's edge (a 0.447 against a band from 0.45 shows as 0.447, not 0.45).
+
+    >>> _shown({"mean": 0.447, "band": [0.45, 0.95], "pass": False}), _shown({"mean": 0.51, "band": [0.45, 0.95], "pass": True})
+    ('0.447', '0.51')
+    """
+    two = f"{rec['mean']:.2f}"
+    band = rec.get("band")
+    if band and (band[0] <= float(two) <= band[1]) != bool(rec["pass"]):
+        return f"{rec['mean']:.3f}"
+    return two
+
+
 def _ci_table(res: dict, part: str, keys, heads, label: str = "condition") -> str:
     """A markdown table of ``res["conditions"][i][part]``: mean [95% CI] of each of ``keys``
     per condition, ✘ where the mean is outside the band (conditions without ``part`` left out)."""
@@ -295,7 +309,7 @@ def _ci_table(res: dict, part: str, keys, heads, label: str = "condition") -> st
         a = r.get(part) or {}
         if not a:
             continue
-        cells = [f"{a[k]['mean']:.2f} [{a[k]['lo']:.2f}, {a[k]['hi']:.2f}]{'' if a[k]['pass'] else ' ✘'}"
+        cells = [f"{_shown(a[k])} [{a[k]['lo']:.2f}, {a[k]['hi']:.2f}]{'' if a[k]['pass'] else ' ✘'}"
                  for k in keys]
         lines.append(f"| {r['condition']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -359,7 +373,7 @@ def _figure(res: dict, out: Path) -> Path:
     ax.imshow(grid, cmap=matplotlib.colors.ListedColormap(["#f2a3a3", "#a8dba8"]), vmin=0, vmax=1, aspect="auto")
     for i, r in enumerate(recs):
         for j, c in enumerate(cols):
-            txt = f"{r['anchors'][c]['mean']:.2f}" if c in r["anchors"] else \
+            txt = _shown(r["anchors"][c]) if c in r["anchors"] else \
                 f"{r['studies'][c]['criteria'] - len(r['studies'][c]['failed'])}/{r['studies'][c]['criteria']}"
             ax.text(j, i, txt, ha="center", va="center", fontsize=7)
     ax.set_xticks(range(len(cols)), [c.replace("_", "\n") for c in cols], fontsize=7)
