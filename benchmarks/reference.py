@@ -45,6 +45,7 @@ __all__ = [
     "ref_exposure_candidates",
     "ref_referral_candidates",
     "ref_spread_word_of_mouth",
+    "ref_content_low_quality",
     "ref_neighbor_counts",
     "ReferenceModel",
     "Person",
@@ -269,6 +270,23 @@ def ref_accept_probability(interest, heard, referred, *, accept, wom_weight):
 def ref_exposure_candidates(status, who):
     """Of the people ``who`` reached by content/ads (pre-drawn), those who are prospects."""
     return [int(x) for x in who if status[x] == PROSPECT]
+
+
+def ref_content_low_quality(history, memory):
+    """The low-quality share of all messages so far, the day ``age`` days before the last
+    weighing ``memory ** age``; ``history`` holds the days' rows (``messages`` and
+    ``low_quality``, a count, or ``low_quality_share``); 0 before any message."""
+    num = den = 0.0
+    weight = 1.0
+    for row in reversed(history):
+        m = float(row["messages"])
+        low = float(row["low_quality"]) if "low_quality" in row else float(row["low_quality_share"]) * m
+        num += weight * low
+        den += weight * m
+        weight *= memory
+        if weight == 0.0:
+            break
+    return num / den if den > 0 else 0.0
 
 
 def ref_referral_candidates(inviters, invites, neighbors, status, u):
@@ -685,6 +703,9 @@ class ReferenceModel(mesa.Model):
             x.heard *= p.wom_memory
         ramp = min(1.0, t / p.inflow_ramp) if p.inflow_ramp > 0 else 1.0
         rate = p.inflow * ramp * 0.5 ** ((t - 1) / p.inflow_halflife)
+        if getattr(p, "content_bounce", 0.0) > 0 and rate > 0:
+            # visitors who land on chatter or spam leave: the content so far, older days fading
+            rate *= 1.0 - p.content_bounce * ref_content_low_quality(self.history, p.content_memory)
         n = len(self.people)
         candidates: dict[int, bool] = {}  # person -> invited by a member (else exposed)
         inviters = [x for x in self.people if x.status == ACTIVE and x.trust >= p.referral_trust
@@ -755,6 +776,8 @@ class ReferenceModel(mesa.Model):
 
     def _row(self, t: int, n_messages: int) -> dict:
         act = [x for x in self.people if x.status == ACTIVE]
-        return {"step": t, "active": len(act), "messages": n_messages,
+        low = sum(1 for msg in getattr(self, "messages", ()) if msg[4] or self.people[msg[0]].role == CHATTER) \
+            if n_messages else 0
+        return {"step": t, "active": len(act), "messages": n_messages, "low_quality": low,
                 "joins": getattr(self, "joins_today", 0), "leaves": getattr(self, "leaves_today", 0),
                 "trust_mean": sum(x.trust for x in act) / len(act) if act else 0.0}

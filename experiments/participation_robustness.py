@@ -99,6 +99,27 @@ def _perturbation(cond: dict, cfg) -> dict:
     return over
 
 
+def restated_defaults(cfg, settings: dict, old: dict) -> dict:
+    """Of the ``settings`` (dotted ``[dynamics]`` values replacing the engine's defaults), those
+    a loaded config still has at the old default: a scenario file that restates a default
+    (configs/knowledge_community.toml writes out ``inflow`` and ``referral_rate``) follows the
+    new value, as it would if the default and the file were changed together; a value a
+    scenario sets on purpose (SF4's ``inflow`` 8) is kept.
+
+    >>> import qunsim as qs
+    >>> cfg = qs.load_config().override({"dynamics.inflow": 8.0})
+    >>> restated_defaults(cfg, {"dynamics.inflow": 7.0, "dynamics.referral_rate": 0.02},
+    ...                   {"dynamics.inflow": 3.0, "dynamics.referral_rate": 0.05})
+    {'dynamics.referral_rate': 0.02}
+    """
+    out = {}
+    for k, v in settings.items():
+        cur = getattr(cfg.dynamics, k.split(".", 1)[1])
+        if cur == old[k] and cur != v:
+            out[k] = v
+    return out
+
+
 def _install(settings: dict, cond: dict) -> None:
     """In this process: participation settings as the [dynamics] defaults, the condition's
     perturbation on every config a model loads, and fresh seeds for the studies."""
@@ -108,19 +129,23 @@ def _install(settings: dict, cond: dict) -> None:
     if getattr(M, "_qunsim_robustness_installed", False):  # patches would stack up
         raise RuntimeError("participation_robustness: a condition was already installed in this process")
     M._qunsim_robustness_installed = True
+    old = {k: C.Dynamics.model_fields[k.split(".", 1)[1]].default for k in settings}
     for k, v in settings.items():
         C.Dynamics.model_fields[k.split(".", 1)[1]].default = v
     C.Dynamics.model_rebuild(force=True)
     C.ScenarioModel.model_fields["dynamics"].default = C.Dynamics()
     C.ScenarioModel.model_rebuild(force=True)
-    if "role_attr" in cond or "population" in cond or cond.get("scale"):
+    perturb = "role_attr" in cond or "population" in cond or cond.get("scale")
+    if perturb or settings:
         load = M.load_config
 
         def perturbed(config=None, overrides=None):
             cfg = load(config, overrides)
             if getattr(cfg, "_qunsim_perturbed", False):
                 return cfg
-            cfg = cfg.override(_perturbation(cond, cfg))
+            cfg = cfg.override(restated_defaults(cfg, settings, old))
+            if perturb:
+                cfg = cfg.override(_perturbation(cond, cfg))
             object.__setattr__(cfg, "_qunsim_perturbed", True)
             return cfg
 

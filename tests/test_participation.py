@@ -383,6 +383,28 @@ def test_robustness_conditions_never_share_a_process():
     assert "refused: participation_robustness: a condition was already installed" in out.stdout
 
 
+def test_robustness_settings_reach_scenario_files_that_restate_a_default():
+    """A ``--set`` value replaces the engine's default, and a scenario file that writes the old
+    default out (configs/knowledge_community.toml: ``inflow = 3.0``) follows it, as the SF
+    studies' runs must; a value a study sets on purpose (SF4's inflow 8) is kept."""
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import participation_robustness as R\n"
+            "import qunsim.model as M\n"
+            "R._install({'dynamics.inflow': 7.0, 'dynamics.referral_rate': 0.02}, R.conditions(False)[0])\n"
+            "k = M.load_config(sys.argv[2]).dynamics\n"
+            "d = M.load_config(None, {'dynamics.inflow': 8.0}).dynamics\n"
+            "print(k.inflow, k.referral_rate, d.inflow, d.referral_rate, M.load_config().dynamics.inflow)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(root / "experiments"),
+                          str(root / "configs" / "knowledge_community.toml")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["7.0", "0.02", "8.0", "0.02", "7.0"]
+
+
 def test_robustness_set_gives_values_and_refuses_bad_keys():
     """``--set dynamics.KEY=VALUE`` tries a value on top of the settings (TOML values); a key
     that is not a [dynamics] key or a value that is not TOML is a one-line error, not a run."""

@@ -354,14 +354,17 @@ KW = {"community.n_seed": 120, "community.n_prospects": 600, "run.agent_views": 
 DAYS, SEEDS = 50, range(1, 17)
 
 
-def _paired(ref_overrides: dict | None = None, seeds=SEEDS):
+def _paired(ref_overrides: dict | None = None, seeds=SEEDS, both: dict | None = None):
     """Per seed: (vectorized - reference) for mean active over the run, final active and
     total messages, and for mean trust over the run; both models start from the population
-    built with that seed."""
+    built with that seed (``both``: overrides of both models; ``ref_overrides``: of the
+    reference only)."""
     diffs = []
+    both = both or {}
     for seed in seeds:
-        vec = qs.CommunityModel(rng=seed, **KW)
-        ref = R.ReferenceModel(qs.CommunityModel(rng=seed, **KW, **(ref_overrides or {})), rng=10_000 + seed)
+        vec = qs.CommunityModel(rng=seed, **KW, **both)
+        ref = R.ReferenceModel(qs.CommunityModel(rng=seed, **KW, **{**both, **(ref_overrides or {})}),
+                               rng=10_000 + seed)
         vec.run_for(DAYS)
         ref.run_for(DAYS)
         ts = vec.timeseries()
@@ -395,6 +398,18 @@ def test_reference_comparison_detects_a_changed_rule(paired_same_rules):
     replies twice as likely, move the statistics by 2-4 standard errors only: this comparison
     catches gross rule errors; the kernel tests above catch the fine ones.)"""
     mean, se = _paired({"dynamics.hazard_max": 0.25}, seeds=SEEDS[:8])
+    assert np.any(np.abs(mean) > 4 * se), (mean, se)
+
+
+def test_reference_model_matches_with_content_channels_that_follow_the_content():
+    """The same comparison with every content-channel visitor who lands on chatter leaving
+    (``content_bounce`` 1) in a chattier community (chatter share 0.2), on eight seeds; its
+    power check: the same, with the reference left without the bounce, fails."""
+    both = {"dynamics.content_bounce": 1.0, "community.chatter_share": 0.2}
+    mean, se = _paired(seeds=SEEDS[:8], both=both)
+    assert np.all(se > 0)
+    assert np.all(np.abs(mean) <= 4 * se), (mean, se)
+    mean, se = _paired({"dynamics.content_bounce": 0.0}, seeds=SEEDS[:8], both=both)
     assert np.any(np.abs(mean) > 4 * se), (mean, se)
 
 

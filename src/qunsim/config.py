@@ -327,6 +327,8 @@ class Dynamics(_Strict):
     inflow: float = Field(default=3.0, ge=0, le=MAX_INFLOW)  # exogenous exposures a day at t = 0
     inflow_halflife: float = Field(default=240.0, gt=0)  # days for exogenous exposure to halve
     inflow_ramp: float = Field(default=60.0, ge=0)  # days for content channels to build their audience
+    content_bounce: float = Field(default=0.0, ge=0, le=1)  # share of content-channel visitors who land on a low-quality message (chatter, spam) and leave without considering: exposure *= 1 - content_bounce x the low-quality share of the content (docs/model.md); 0 = off
+    content_memory: float = Field(default=0.99, ge=0, le=1)  # daily persistence of the content visitors land on (a day's messages weigh content_memory ** age); 0 = yesterday's only
     accept: float = Field(default=0.6, ge=0, le=1)  # a prospect's base chance to join when exposed
     referral_rate: float = Field(default=0.05, ge=0, le=MAX_DAILY_RATE)  # invitations a day by a trusting member
     referral_trust: float = Field(default=0.8, ge=0, le=1)  # trust needed to invite

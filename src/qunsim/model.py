@@ -1019,10 +1019,27 @@ class CommunityModel(mesa.Model):
         self._count_basis = basis
 
     def _inflow_rate(self, t: int) -> float:
-        """Expected people reached by content/ads on day ``t`` (ramp up, then halving)."""
+        """Expected people reached by content/ads on day ``t`` (ramp up, then halving), less
+        those who land on low-quality content and leave (``content_bounce``: times
+        ``1 - content_bounce x`` the low-quality share of the days recorded so far, each
+        weighted by ``content_memory ** age``; :func:`~qunsim.kernels.content_low_quality`)."""
         p = self.p
         ramp = min(1.0, t / p.inflow_ramp) if p.inflow_ramp > 0 else 1.0
-        return p.inflow * ramp * 0.5 ** ((t - 1) / p.inflow_halflife)
+        rate = p.inflow * ramp * 0.5 ** ((t - 1) / p.inflow_halflife)
+        if p.content_bounce > 0 and rate > 0:
+            rate *= 1.0 - p.content_bounce * self.content_low_quality()
+        return rate
+
+    def content_low_quality(self) -> float:
+        """The low-quality share of the content a content-channel visitor lands on today: the
+        recorded days' messages weighted by ``dynamics.content_memory ** age`` (yesterday's
+        at age 0), and of them the share by chatters or spam (0 before any message)."""
+        mc = self.metrics
+        if mc.n == 0:
+            return 0.0
+        rows = mc.data[:mc.n]
+        return K.content_low_quality(rows[:, mc._index["messages"]], rows[:, mc._index["low_quality_share"]],
+                                     float(self.p.content_memory))
 
     def _fused_constants(self) -> tuple:
         """The parameters the fused day passes to compiled code, read once from the config

@@ -9,6 +9,7 @@ when none does (see docs/model.md). Set ``NUMBA_DISABLE_JIT=1`` to run them as p
 
 from qunsim.kernels.arrivals import (
     accept_probability,
+    content_low_quality,
     exposure_candidates,
     inviters,
     referral_candidates,
@@ -59,6 +60,7 @@ __all__ = [
     "referral_candidates",
     "accept_probability",
     "spread_word_of_mouth",
+    "content_low_quality",
 ]
 
 

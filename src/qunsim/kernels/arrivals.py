@@ -10,7 +10,7 @@ from qunsim.kernels.trust import trust_value
 from qunsim.state import Status
 
 __all__ = ["exposure_candidates", "referral_candidates", "accept_probability", "spread_word_of_mouth",
-           "inviters"]
+           "inviters", "content_low_quality"]
 
 _PROSPECT, _ACTIVE, _SPAMMER = int(Status.PROSPECT), int(Status.ACTIVE), 5
 
@@ -24,6 +24,34 @@ def exposure_candidates(status: np.ndarray, rate: float, rng: np.random.Generato
         return np.empty(0, np.int64)
     who = rng.integers(0, n, m)
     return who[status[who] == Status.PROSPECT]
+
+
+def content_low_quality(messages: np.ndarray, low_share: np.ndarray, memory: float) -> float:
+    """The low-quality share of the content a content-channel visitor lands on: the days'
+    messages so far (oldest first), each day's weighted by ``memory ** age`` (age 0 =
+    the last day), and of them the share by chatters or spam; 0 before any message.
+
+    ``messages`` and ``low_share`` are the metrics' daily ``messages`` and
+    ``low_quality_share`` columns. Days older than ``memory ** age < 1e-12`` are left out
+    (they weigh nothing).
+
+    >>> import numpy as np
+    >>> content_low_quality(np.array([10.0, 0.0, 30.0]), np.array([0.0, 0.0, 0.5]), 0.5)
+    0.46153846153846156
+    >>> content_low_quality(np.zeros(3), np.zeros(3), 0.9)
+    0.0
+    """
+    n = len(messages)
+    if memory <= 0.0:
+        lo = n - 1
+    elif memory < 1.0:
+        lo = max(0, n - 1 - int(np.log(1e-12) / np.log(memory)))
+    else:
+        lo = 0
+    m = np.asarray(messages[lo:], np.float64)
+    w = float(memory) ** np.arange(len(m) - 1, -1, -1, dtype=np.float64) * m
+    tot = float(w.sum())
+    return float(np.dot(w, low_share[lo:]) / tot) if tot > 0 else 0.0
 
 
 @njit
