@@ -180,6 +180,9 @@ def parse_dynamics_sets(items: Sequence[str]) -> dict:
 
     >>> parse_dynamics_sets(["dynamics.welcome_rate=0.01", "dynamics.seed_members_lurk=true"])
     {'dynamics.welcome_rate': 0.01, 'dynamics.seed_members_lurk': True}
+    >>> parse_dynamics_sets(["dynamics.content_bounce=3"])
+    Traceback (most recent call last):
+    SystemExit: --set 'dynamics.content_bounce=3': invalid config (defaults): `dynamics.content_bounce` must be less than or equal to 1, got 3
     """
     import tomllib
 
@@ -194,6 +197,10 @@ def parse_dynamics_sets(items: Sequence[str]) -> dict:
             extra[key] = tomllib.loads(f"v = {val}")["v"]
         except tomllib.TOMLDecodeError:
             raise SystemExit(f"--set {item!r}: {val!r} is not a TOML value (a number, true or false)") from None
+        try:
+            C.load_config().override({key: extra[key]})
+        except C.ConfigError as e:
+            raise SystemExit(f"--set {item!r}: {e}") from None
     return extra
 
 
