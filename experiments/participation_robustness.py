@@ -282,7 +282,7 @@ def run(smoke: bool = False, settings: str = "default", workers: int = 1,
                 Path(partial).write_text(json.dumps({"settings": settings, "conditions": recs}, indent=1,
                                                     default=float), encoding="utf-8")
     res = {"claim": "participation robustness", "smoke": smoke, "settings": settings,
-           "participation_settings": sett, "conditions": recs}
+           "participation_settings": sett, "extra": dict(extra or {}), "conditions": recs}
     if recs[0]["anchors"]:
         res["anchors_pass_everywhere"] = {k: all(r["anchors"][k]["pass"] for r in recs) for k in PARTICIPATION}
     if not smoke:
@@ -403,7 +403,10 @@ def _figure(res: dict, out: Path) -> Path:
             ax.text(j, i, txt, ha="center", va="center", fontsize=7)
     ax.set_xticks(range(len(cols)), [c.replace("_", "\n") for c in cols], fontsize=7)
     ax.set_yticks(range(len(recs)), [r["condition"] for r in recs], fontsize=8)
-    ax.set_title(f"participation robustness ({res['settings']} settings): green = inside band / all criteria hold",
+    extra = res.get("extra") or {}
+    shown = "" if not extra else " + " + ", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in extra.items())
+    sep = "\n" if extra else " "
+    ax.set_title(f"participation robustness ({res['settings']} settings{shown}):{sep}green = inside band / all criteria hold",
                  fontsize=9)
     fig.tight_layout()
     out.mkdir(parents=True, exist_ok=True)
