@@ -2,7 +2,8 @@
 
 SF1's size claim (experiments/sf1_gresham.py) on its own: the unmoderated ``baseline`` and
 ``chatty`` conditions of SF1 over the same seeds, with optional ``[dynamics]`` values and a
-role attribute scaled in every role (the robustness conditions' perturbations). Reports the
+role attribute scaled in every role or the population scaled (founders and prospects: the
+robustness conditions' perturbations). Reports the
 paired difference chatty − baseline (mean over seeds with a paired t 95% CI) of four sizes:
 the mean over the run, the last day, day 300 (the smoke design's horizon) and the peak.
 
@@ -50,7 +51,12 @@ def _one(job: tuple) -> dict:
     cfg = qs.load_config(CONFIG).override({**extra, **CONDITIONS[condition]})
     if perturb:
         attr, f = perturb
-        cfg = cfg.override(scaled_roles({f"roles.{r}.{attr}": f for r in cfg.roles}, cfg.roles))
+        if attr == "population":  # the founders and the prospects, as the robustness study's condition
+            com = cfg.community
+            cfg = cfg.override({"community.n_seed": max(1, int(round(com.n_seed * f))),
+                                "community.n_prospects": int(round(com.n_prospects * f))})
+        else:
+            cfg = cfg.override(scaled_roles({f"roles.{r}.{attr}": f for r in cfg.roles}, cfg.roles))
     return sizes(qs.simulate(cfg, rng=seed, steps=steps))
 
 
@@ -82,8 +88,9 @@ def _perturbation(text: str | None) -> tuple[str, float] | None:
     if not text:
         return None
     attr, sep, val = text.partition("=")
-    if not sep or attr not in RoleParams.model_fields:
-        raise SystemExit(f"--perturb {text!r}: expected ATTR=FACTOR with ATTR a role attribute (e.g. attention=0.8)")
+    if not sep or (attr not in RoleParams.model_fields and attr != "population"):
+        raise SystemExit(f"--perturb {text!r}: expected ATTR=FACTOR with ATTR a role attribute (e.g. attention=0.8) "
+                         "or population")
     try:
         f = float(val)
     except ValueError:
@@ -101,7 +108,8 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", type=int, default=730)
     ap.add_argument("--set", action="append", default=[], metavar="dynamics.KEY=VALUE")
     ap.add_argument("--perturb", default=None, metavar="ATTR=FACTOR",
-                    help="scale a role attribute's mean and sd in every role, e.g. attention=0.8")
+                    help="scale a role attribute's mean and sd in every role, e.g. attention=0.8; "
+                         "population=F scales the founders and the prospects")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)

@@ -26,7 +26,8 @@ def test_the_probe_pairs_chatty_with_baseline_by_seed(tmp_path):
     runs = {}
     same = f"dynamics.habituation={Dynamics.model_fields['habituation'].default}"
     for name, args in {"default": (), "same": ("--set", same),
-                       "unit": ("--perturb", "attention=1"), "less": ("--perturb", "attention=0.8")}.items():
+                       "unit": ("--perturb", "attention=1"), "less": ("--perturb", "attention=0.8"),
+                       "people": ("--perturb", "population=1"), "fewer": ("--perturb", "population=0.8")}.items():
         out = tmp_path / f"{name}.json"
         r = _run("--seeds", "2", "--steps", "40", "--seed0", "5", "--json", str(out), *args)
         assert r.returncode == 0, r.stderr
@@ -38,6 +39,10 @@ def test_the_probe_pairs_chatty_with_baseline_by_seed(tmp_path):
         assert d["diff"] == pytest.approx(np.mean(per_seed)) and d["paired"] and d["lo"] <= d["diff"] <= d["hi"]
     assert runs["same"]["runs"] == res["runs"] and runs["unit"]["runs"] == res["runs"]
     assert runs["less"]["runs"] != res["runs"] and runs["less"]["perturb"] == ["attention", 0.8]
+    assert runs["people"]["runs"] == res["runs"] and runs["fewer"]["runs"] != res["runs"]
+    # 40 founders instead of 50 (and 80% of the prospects): over 40 days it peaks lower at both seeds
+    assert all(f["peak_active"] <= b["peak_active"] for f, b in
+               zip(runs["fewer"]["runs"]["baseline"], res["runs"]["baseline"], strict=True))
     assert "chatty - baseline" in r.stdout
 
 
