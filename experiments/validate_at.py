@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     R._install(settings, R.conditions(a.smoke)[0])  # the study seeds: no perturbation
     from qunsim.config import ConfigError
-    from qunsim.validation import validate
+    from qunsim.validation import print_report, validate
 
     only = [x.strip() for x in a.only.split(",") if x.strip()] if a.only else None
     try:
@@ -62,12 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     note = ("<p><b>At a candidate calibration, not the defaults:</b> "
             + html.escape(", ".join(f"{k} = {v}" for k, v in settings.items())) + "</p>")
     page.write_text(page.read_text(encoding="utf-8").replace("</h1>", "</h1>" + note, 1), encoding="utf-8")
-    for r in rep["anchors"]:
-        m = r["measured"]
-        val = f"{m['mean']:.3g} [{m['lo']:.3g}, {m['hi']:.3g}]" if m else "-"
-        print(f"  {r['status'].upper():8s} {r['id']:22s} measured {val:28s} band {r['band']}")
-    print(f"{rep['passed']} passed, {rep['failed']} failed, {rep['not_run']} not run ({rep['seconds']:.0f}s) "
-          f"at {settings}; wrote {a.out}/validation.json, validation.html")
+    print_report(rep, a.out, note=f" at {settings}")
     return 0 if rep["failed"] == 0 else 1
 
 

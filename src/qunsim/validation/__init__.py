@@ -431,13 +431,18 @@ def _cmd_validate(args) -> int:
         shutil.rmtree(out / "figures")
     only = [x.strip() for x in args.only.split(",") if x.strip()] if args.only else None
     rep = validate(args.smoke, out, only=only, seeds=args.seeds, verbose=True)
+    print_report(rep, out)
+    return 0 if rep["failed"] == 0 else 1
+
+
+def print_report(rep: dict, out: Path, note: str = "") -> None:
+    """One line per anchor (status, measured mean [95% CI], band, how), then the counts."""
     for r in rep["anchors"]:
         m = r["measured"]
         val = f"{m['mean']:.3g} [{m['lo']:.3g}, {m['hi']:.3g}]" if m else "-"
         print(f"  {r['status'].upper():8s} {r['id']:22s} measured {val:28s} band {r['band']}  {r.get('detail', '')}")
-    print(f"{rep['passed']} passed, {rep['failed']} failed, {rep['not_run']} not run ({rep['seconds']:.0f}s); "
+    print(f"{rep['passed']} passed, {rep['failed']} failed, {rep['not_run']} not run ({rep['seconds']:.0f}s){note}; "
           f"wrote {out}/validation.json, validation.html")
-    return 0 if rep["failed"] == 0 else 1
 
 
 def register(subparsers) -> None:
