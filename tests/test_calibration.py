@@ -45,7 +45,7 @@ def _spec(d, **method):
         "parameters": {"dynamics.inflow": {"low": 0.5, "high": 8.0},
                        "dynamics.hazard_base": {"low": 0.002, "high": 0.08, "log": True}},
         "statistics": {"use": ["retention", "active"], "retention_days": [5, 10, 20, 30, 45], "curve_points": 8},
-        "method": {"name": "abc-smc", "population": 25, "generations": 3, "budget": 150, "predictive": 8, **method},
+        "method": {"name": "abc-smc", "population": 25, "generations": 3, "budget": 250, "predictive": 8, **method},
     }
 
 
