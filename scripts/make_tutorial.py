@@ -159,10 +159,11 @@ md("""
 Read the figures as a strategist would. In the stored full-size run of this notebook:
 
 - **without moderation** the few spammers (3% of newcomers) wreck the community whatever the
-  chatter: expert retention ends near zero (0.02–0.06) and more than 80% of messages are low
+  chatter: expert retention ends near zero (0.02–0.05) and more than 80% of messages are low
   quality;
 - **with spam and chatter moderation** experts stay, and the chatter effect shows: expert
-  retention falls from 0.54 at 5% chatter to 0.40 at 30%.
+  retention falls from 0.54 at 5% chatter to 0.30 at 30% (mean of five replicates; they
+  range from 0.12 to 0.77 at 5% and from 0.10 to 0.44 at 30%).
 
 So moderation is the first lever, and chatter still costs experts under it. The smoke
 version (`QUNSIM_TUTORIAL_SMOKE=1`) is too short and small to show this: run the notebook at
