@@ -136,3 +136,44 @@ def test_a_branch_json_without_the_arms_reads_them_from_the_file(branch_dir, tmp
 def test_plot_on_a_branch_dir_points_to_the_report(branch_dir, capsys):
     assert main(["plot", str(branch_dir)]) == 2
     assert "qunsim report" in capsys.readouterr().err
+
+
+def _summary(effects: dict, reps: int = 6) -> pd.DataFrame:
+    """A summary with exact paired effects: arm ``a`` is the baseline plus ``effects[a][col]``
+    in every replicate, plus a small replicate-specific wobble so intervals have a width."""
+    rows = []
+    for arm, eff in effects.items():
+        for r in range(reps):
+            wob = 0.01 * ((r * 7 + len(arm)) % 5 - 2)
+            rows.append({"arm": arm, "replicate": r, **{c: 10.0 + v + wob for c, v in eff.items()}})
+    return pd.DataFrame(rows)
+
+
+def test_the_verdict_names_the_arm_that_wins_head_to_head():
+    """Arm `mod` is clearly better than the baseline on all three outcomes and `cur` on two,
+    but head to head `cur` is clearly better on two and worse on one: the first screen names
+    `cur` as the one that does best, says why, and the head-to-head list starts from it."""
+    from qunsim.branch_report import _rank_arms, _verdict
+
+    outcomes = [("m1", "Members", +1, "active"), ("m2", "Low-quality share", -1, "low_quality_share"),
+                ("m3", "Trust", +1, "trust_mean")]
+    s = _summary({"base": {"m1": 0, "m2": 0, "m3": 0}, "mod": {"m1": 1, "m2": -2, "m3": 0.5},
+                  "cur": {"m1": 5, "m2": 0.0, "m3": 2}})
+    arms = ["base", "mod", "cur"]
+    diffs = paired_table(s, arms, outcomes)
+    score = {"mod": 3, "cur": 2}
+    assert _rank_arms(s, arms[1:], outcomes, score) == ["cur", "mod"]
+    html = _verdict(s, arms, {"base": "Carry on", "mod": "Moderation", "cur": "Curation"}, outcomes, diffs,
+                    {"branch_at": 10, "steps": 40, "replicates": 6})
+    head = re.search(r"<p class=winner>(.*?)</p>", html, re.S).group(1)
+    assert head.startswith("After day 10, <b>Curation</b> does best")
+    assert "clearly better on 2 of 3 outcomes" in head and "head to head it is the better on balance" in head
+    assert "<b>Moderation</b> is clearly better than Carry on on 3 of 3 outcomes" in head
+    assert "<b>Curation</b> <i>minus</i> <b>Moderation</b>" in html
+    # without the head-to-head win the baseline count decides, as before
+    s2 = _summary({"base": {"m1": 0, "m2": 0, "m3": 0}, "mod": {"m1": 5, "m2": -2, "m3": 2},
+                   "cur": {"m1": 1, "m2": 0.0, "m3": 0.5}})
+    assert _rank_arms(s2, arms[1:], outcomes, score) == ["mod", "cur"]
+    html2 = _verdict(s2, arms, {"base": "Carry on", "mod": "Moderation", "cur": "Curation"}, outcomes,
+                     paired_table(s2, arms, outcomes), {"branch_at": 10, "steps": 40, "replicates": 6})
+    assert "<b>Moderation</b> does best" in html2 and "the runner-up, Curation" in html2

@@ -221,6 +221,33 @@ def _clear(d: dict) -> int:
     return 1 if lo > 0 else (-1 if hi < 0 else 0)
 
 
+def _net(s, a: str, b: str, outcomes) -> int:
+    """Outcomes on which arm ``a`` is clearly better than arm ``b`` minus those on which it is
+    clearly worse, paired by replicate."""
+    vs = paired_table(s, [b, a], outcomes)
+    return sum(_clear(vs[(a, col)]) * sense for col, _, sense, _ in outcomes)
+
+
+def _rank_arms(s, arms: list[str], outcomes, score: dict) -> list[str]:
+    """The arms, best first. An arm's ``score`` is its outcomes clearly better than the
+    baseline minus those clearly worse. Among the arms with a positive score the order is by
+    head-to-head wins (a Copeland count: arm a beats arm b when, paired by replicate, a is
+    clearly better on more outcomes than it is clearly worse), then by score; the rest follow
+    by score. Counting wins against the baseline alone would rank an arm that is clearly
+    better on one more outcome above an arm that beats it head to head on most of them."""
+    contenders = [a for a in arms if score[a] > 0]
+    wins = {a: 0 for a in contenders}
+    for i, a in enumerate(contenders):
+        for b in contenders[i + 1:]:
+            n = _net(s, a, b, outcomes)
+            if n > 0:
+                wins[a] += 1
+            elif n < 0:
+                wins[b] += 1
+    top = sorted(contenders, key=lambda a: (-wins[a], -score[a]))
+    return top + sorted((a for a in arms if score[a] <= 0), key=lambda a: -score[a])
+
+
 def _verdict(s, arms, labels, outcomes, diffs, meta) -> str:
     from qunsim.report import _e, _plural
 
@@ -265,8 +292,10 @@ def _verdict(s, arms, labels, outcomes, diffs, meta) -> str:
             note = "clearly better than the baseline" if c > 0 else "not clearly different from the baseline"
         best_rows.append(f"<tr><td class=l>{_e(lbl)}</td><td class=l><b>{_e(lab(top))}</b></td>"
                          f"<td>{_e(_fmt(reg, float(means[top])))}</td><td class=l>{_e(note)}</td></tr>")
-    ranked = sorted(arms[1:], key=lambda a: -score[a])
+    ranked = _rank_arms(s, arms[1:], outcomes, score)
     tied = [a for a in ranked if score[a] == score[ranked[0]]] if ranked else []
+    if len(ranked) > 1 and ranked[0] != max(ranked, key=lambda a: score[a]):
+        tied = [ranked[0]]  # it beats the arms ahead of it on balance head to head: not a tie
     if len(tied) > 1 and score[ranked[0]] > 0:
         head = (f"<p class=winner>After day {int(meta['branch_at'])}, "
                 + " and ".join(f"<b>{_e(lab(a))}</b>" for a in tied)
@@ -276,9 +305,15 @@ def _verdict(s, arms, labels, outcomes, diffs, meta) -> str:
                 + "); the head-to-head comparison below tells them apart.</p>")
     elif ranked and score[ranked[0]] > 0:
         nb, nw = counts[ranked[0]]
+        beaten = [a for a in ranked[1:] if score[a] > 0 and score[a] >= score[ranked[0]]]
+        h2h_note = "" if not beaten else (
+            "; head to head it is the better on balance (below), although "
+            + " and ".join(f"<b>{_e(lab(a))}</b> is clearly better than {_e(lab(base))} on "
+                           f"{counts[a][0]} of {len(outcomes)} outcomes and clearly worse on {counts[a][1]}"
+                           for a in beaten))
         head = (f"<p class=winner>After day {int(meta['branch_at'])}, <b>{_e(lab(ranked[0]))}</b> does best: "
                 f"against {_e(lab(base))} it is clearly better on {nb} of {len(outcomes)} outcomes and clearly "
-                f"worse on {nw}" + ("" if len(ranked) < 2 else
+                f"worse on {nw}" + (h2h_note if beaten else "" if len(ranked) < 2 else
                 f" (the runner-up, {_e(lab(ranked[1]))}: better on {counts[ranked[1]][0]}, worse on "
                 f"{counts[ranked[1]][1]})") + ".</p>")
     elif ranked and all(score[a] < 0 for a in ranked):
