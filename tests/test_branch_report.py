@@ -162,7 +162,7 @@ def test_the_verdict_names_the_arm_that_wins_head_to_head():
     arms = ["base", "mod", "cur"]
     diffs = paired_table(s, arms, outcomes)
     score = {"mod": 3, "cur": 2}
-    assert _rank_arms(s, arms[1:], outcomes, score) == ["cur", "mod"]
+    assert _rank_arms(s, arms[1:], outcomes, score)[0] == ["cur", "mod"]
     html = _verdict(s, arms, {"base": "Carry on", "mod": "Moderation", "cur": "Curation"}, outcomes, diffs,
                     {"branch_at": 10, "steps": 40, "replicates": 6})
     head = re.search(r"<p class=winner>(.*?)</p>", html, re.S).group(1)
@@ -173,7 +173,7 @@ def test_the_verdict_names_the_arm_that_wins_head_to_head():
     # without the head-to-head win the baseline count decides, as before
     s2 = _summary({"base": {"m1": 0, "m2": 0, "m3": 0}, "mod": {"m1": 5, "m2": -2, "m3": 2},
                    "cur": {"m1": 1, "m2": 0.0, "m3": 0.5}})
-    assert _rank_arms(s2, arms[1:], outcomes, score) == ["mod", "cur"]
+    assert _rank_arms(s2, arms[1:], outcomes, score)[0] == ["mod", "cur"]
     html2 = _verdict(s2, arms, {"base": "Carry on", "mod": "Moderation", "cur": "Curation"}, outcomes,
                      paired_table(s2, arms, outcomes), {"branch_at": 10, "steps": 40, "replicates": 6})
     assert "<b>Moderation</b> does best" in html2 and "the runner-up, Curation" in html2

@@ -228,8 +228,8 @@ def _net(s, a: str, b: str, outcomes) -> int:
     return sum(_clear(vs[(a, col)]) * sense for col, _, sense, _ in outcomes)
 
 
-def _rank_arms(s, arms: list[str], outcomes, score: dict) -> list[str]:
-    """The arms, best first. An arm's ``score`` is its outcomes clearly better than the
+def _rank_arms(s, arms: list[str], outcomes, score: dict) -> tuple[list[str], dict]:
+    """The arms, best first, and each contender's head-to-head wins. An arm's ``score`` is its outcomes clearly better than the
     baseline minus those clearly worse. Among the arms with a positive score the order is by
     head-to-head wins (a Copeland count: arm a beats arm b when, paired by replicate, a is
     clearly better on more outcomes than it is clearly worse), then by score; the rest follow
@@ -245,7 +245,7 @@ def _rank_arms(s, arms: list[str], outcomes, score: dict) -> list[str]:
             elif n < 0:
                 wins[b] += 1
     top = sorted(contenders, key=lambda a: (-wins[a], -score[a]))
-    return top + sorted((a for a in arms if score[a] <= 0), key=lambda a: -score[a])
+    return top + sorted((a for a in arms if score[a] <= 0), key=lambda a: -score[a]), wins
 
 
 def _verdict(s, arms, labels, outcomes, diffs, meta) -> str:
@@ -292,10 +292,9 @@ def _verdict(s, arms, labels, outcomes, diffs, meta) -> str:
             note = "clearly better than the baseline" if c > 0 else "not clearly different from the baseline"
         best_rows.append(f"<tr><td class=l>{_e(lbl)}</td><td class=l><b>{_e(lab(top))}</b></td>"
                          f"<td>{_e(_fmt(reg, float(means[top])))}</td><td class=l>{_e(note)}</td></tr>")
-    ranked = _rank_arms(s, arms[1:], outcomes, score)
-    tied = [a for a in ranked if score[a] == score[ranked[0]]] if ranked else []
-    if len(ranked) > 1 and ranked[0] != max(ranked, key=lambda a: score[a]):
-        tied = [ranked[0]]  # it beats the arms ahead of it on balance head to head: not a tie
+    ranked, wins = _rank_arms(s, arms[1:], outcomes, score)
+    # a tie: the same balance against the baseline and the same head-to-head wins
+    tied = [a for a in ranked if (score[a], wins.get(a)) == (score[ranked[0]], wins.get(ranked[0]))] if ranked else []
     if len(tied) > 1 and score[ranked[0]] > 0:
         head = (f"<p class=winner>After day {int(meta['branch_at'])}, "
                 + " and ".join(f"<b>{_e(lab(a))}</b>" for a in tied)
